@@ -1,0 +1,296 @@
+"""Command line: ``inpaint-studio edit``, ``auth``, ``--version``; no subcommand opens the editor.
+
+Exit status of ``edit``: 0 every returned variant written; 1 provider or network failure
+(a prompt refused with 422 included); 2 invalid input (usage, validation, unreadable file,
+no key); 3 the provider answered but withheld every variant. Errors are one line on stderr,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_PROVIDER, EXIT_INPUT, EXIT_WITHHELD = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"inpaint-studio: {message[0].upper() + message[1:]} (see --help).\n")
+        raise SystemExit(EXIT_INPUT)
+
+
+def _edit_parser(sub) -> None:
+    from .core.request import ContextMode, MagicPrompt, RenderingSpeed, StyleType
+    from .providers import provider_names
+
+    p = sub.add_parser("edit", help="inpaint a photo from the terminal", description="Inpaint the masked area of a photo.")
+    p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
+    p.add_argument("--mask", type=Path, required=True, help="mask image, same size; black = edit")
+    p.add_argument("--mask-white-edits", action="store_true", help="the mask's white marks the area to edit")
+    p.add_argument("--prompt", default="", help="what to paint in the masked area")
+    p.add_argument("--provider", choices=provider_names(), help="default: the first with a key, else local")
+    p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
+    p.add_argument("--method", choices=("auto", "telea", "patchmatch"), default="auto", help="offline engine fill (local only)")
+    p.add_argument("--speed", choices=[s.value for s in RenderingSpeed], default="DEFAULT", help="rendering speed")
+    p.add_argument("--num-images", type=int, default=1, metavar="N", help="variants, 1-8")
+    p.add_argument("--seed", type=int, help="0-2147483647; random when omitted")
+    p.add_argument("--magic-prompt", choices=[m.value for m in MagicPrompt])
+    p.add_argument("--style-type", choices=[s.value for s in StyleType])
+    p.add_argument("--style-preset", metavar="NAME")
+    p.add_argument("--style-code", action="append", default=[], metavar="HEX8")
+    p.add_argument("--style-ref", action="append", default=[], type=Path, metavar="FILE")
+    p.add_argument("--character-ref", action="append", default=[], type=Path, metavar="FILE")
+    pal = p.add_mutually_exclusive_group()
+    pal.add_argument("--palette", metavar="NAME", help="colour palette preset")
+    pal.add_argument("--palette-color", action="append", default=[], metavar="#RRGGBB[:WEIGHT]")
+    p.add_argument("--negative-prompt")
+    p.add_argument("--context", choices=[c.value for c in ContextMode], default="auto")
+    p.add_argument("--feather", type=int, default=None, metavar="PX", help="soft edge inside the mask, px (0 = hard)")
+    p.add_argument("--no-colour-match", action="store_true", help="do not match the edit's colour to its surroundings")
+    p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
+    p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="inpaint-studio", description="Mask-based AI inpainting. With no command, opens the editor.")
+    parser.add_argument("--version", action="version", version=f"inpaint-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _edit_parser(sub)
+    auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
+    auth.add_argument("action", choices=("set", "status", "delete"))
+    auth.add_argument("provider", nargs="?")
+    return parser
+
+
+# --- edit -----------------------------------------------------------------------------------
+
+
+class _ProgressBar:
+    """A one-line progress display on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last = ""
+
+    def __call__(self, job) -> None:
+        if not self.enabled:
+            return
+        stage = job.stage
+        if job.total:
+            frac = (job.done or 0) / job.total
+            bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
+            text = f"{stage:<12} {bar} {frac * 100:5.1f} %  {job.elapsed:5.1f} s"
+        else:
+            text = f"{stage:<12} {'':20} {'':7}  {job.elapsed:5.1f} s"
+        if text != self.last:
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self.last = text
+
+    def close(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\r" + " " * len(self.last) + "\r")
+            sys.stderr.flush()
+
+
+def _build_request(args):
+    from dataclasses import replace as _replace
+
+    from .core.imaging import load_image, load_mask, load_reference
+    from .core.request import (
+        DEFAULT_FEATHER,
+        ColorPalette,
+        ContextMode,
+        EditRequest,
+        MagicPrompt,
+        RenderingSpeed,
+        StyleType,
+    )
+
+    photo = load_image(args.image)
+    mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
+    palette = None
+    if args.palette:
+        palette = ColorPalette(name=args.palette.upper())
+    elif args.palette_color:
+        palette = ColorPalette(members=tuple(ColorPalette.parse_member(c) for c in args.palette_color))
+    request = EditRequest(
+        prompt=args.prompt,
+        photo=photo,
+        mask=mask,
+        rendering_speed=RenderingSpeed(args.speed),
+        magic_prompt=MagicPrompt(args.magic_prompt) if args.magic_prompt else None,
+        style_type=StyleType(args.style_type) if args.style_type else None,
+        style_preset=args.style_preset.upper() if args.style_preset else None,
+        style_codes=tuple(args.style_code),
+        style_references=tuple(load_reference(p) for p in args.style_ref),
+        character_references=tuple(load_reference(p) for p in args.character_ref),
+        color_palette=palette,
+        negative_prompt=args.negative_prompt,
+        seed=args.seed,
+        num_images=args.num_images,
+        context=ContextMode(args.context),
+        colour_match=not args.no_colour_match,
+    )
+    return _replace(request, feather=args.feather if args.feather is not None else DEFAULT_FEATHER)
+
+
+async def _run_edit(args, request) -> int:
+    from .core.errors import InpaintError
+    from .core.jobs import JobRunner
+    from .core.output import next_index, write_variant
+    from .providers import create_provider, default_provider
+    from .providers.base import make_client
+
+    name = args.provider or default_provider()
+    async with make_client() as client:
+        options = {"method": args.method} if name == "local" else {}
+        if args.method != "auto" and name != "local":
+            raise _UsageError("--method applies only to the offline engine (--provider local).")
+        provider = create_provider(name, client, base_url=args.base_url, **options)
+        bar = _ProgressBar(sys.stderr.isatty() and not args.json)
+        runner = JobRunner(client, listener=bar)
+        job = runner.submit(request, provider)
+        try:
+            await runner.wait(job)
+        finally:
+            bar.close()
+    for note in job.notes:
+        sys.stderr.write(f"Note: {note}\n")
+    written = []
+    out_dir = args.out or args.image.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.image.stem
+    n = next_index(out_dir, stem)
+    for v in job.variants:
+        if v.safe and v.layer is not None:
+            path = await asyncio.to_thread(write_variant, job, v, out_dir, stem, n, raw=args.raw)
+            written.append((v, path))
+            n += 1
+    withheld = sum(1 for v in job.variants if not v.safe)
+    if args.json:
+        paths = {id(v): str(p) for v, p in written}
+        print(json.dumps({
+            "provider": provider.name,
+            "variants": [
+                {"path": paths.get(id(v)), "seed": v.seed, "prompt": v.prompt, "resolution": v.resolution, "safe": v.safe}
+                for v in job.variants
+            ],
+            "sent": job.sent,
+            "notes": job.notes,
+        }, ensure_ascii=False))
+    if job.error is not None:
+        assert isinstance(job.error, InpaintError)
+        raise job.error
+    if not args.json:
+        for _, path in written:
+            print(path)
+    if withheld:
+        sys.stderr.write(f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n")
+    return EXIT_OK
+
+
+class _UsageError(Exception):
+    pass
+
+
+def cmd_edit(args) -> int:
+    from .core.errors import InpaintError
+
+    try:
+        request = _build_request(args)
+        return asyncio.run(_run_edit(args, request))
+    except _UsageError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("inpaint-studio: cancelled.\n")
+        return 130
+    except OSError as exc:
+        sys.stderr.write(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
+        return EXIT_PROVIDER
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+def cmd_auth(args) -> int:
+    from .core.settings import delete_api_key, get_api_key, key_env_var, mask_key, set_api_key
+    from .providers import PROVIDER_CLASSES
+
+    needing = [n for n, c in PROVIDER_CLASSES.items() if c.capabilities.needs_key]
+    if args.action == "status":
+        import os
+
+        for name in needing:
+            env = key_env_var(name)
+            key = get_api_key(name)
+            where = f"from {env}" if os.environ.get(env) else "from the keyring"
+            print(f"{name:<12} {'set ' + where + ' (' + mask_key(key) + ')' if key else 'not set'}")
+        return EXIT_OK
+    if args.provider not in needing:
+        sys.stderr.write(f"inpaint-studio: name a provider that takes a key: {', '.join(needing)}.\n")
+        return EXIT_INPUT
+    if args.action == "delete":
+        removed = delete_api_key(args.provider)
+        print(f"{args.provider}: key {'removed' if removed else 'was not stored'}.")
+        return EXIT_OK
+    try:
+        key = getpass.getpass(f"API key for {args.provider} (not shown): ").strip()
+    except (EOFError, KeyboardInterrupt):
+        sys.stderr.write("\ninpaint-studio: no key entered.\n")
+        return EXIT_INPUT
+    if not key:
+        sys.stderr.write("inpaint-studio: no key entered.\n")
+        return EXIT_INPUT
+    try:
+        set_api_key(args.provider, key)
+    except RuntimeError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    print(f"{args.provider}: key stored in the system keyring ({mask_key(key)}).")
+    return EXIT_OK
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+def gui_main(argv: list[str] | None = None) -> int:
+    """Open the editor (optionally on a photo)."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        from .ui.app import run_app
+    except ImportError as exc:
+        sys.stderr.write(f"inpaint-studio: the editor cannot start: {exc}.\n")
+        return EXIT_INPUT
+    return run_app(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0] not in ("edit", "auth", "-h", "--help", "--version") and not argv[0].startswith("-")):
+        return gui_main(argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "edit":
+        return cmd_edit(args)
+    if args.command == "auth":
+        return cmd_auth(args)
+    build_parser().print_help()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""Compositing a provider's result back into the original photo.
+
+A result covers the :class:`~inpaint_studio.core.context.Region` that was sent, at the
+provider's own resolution (Ideogram snaps to sizes near 1 MP and may shift the aspect
+ratio; shared/docs/providers.md). It is mapped back onto that region and blended into the
+photo only inside the mask:
+
+- pixels outside the mask are **bit-identical** to the original (alpha is exactly 0 there);
+- inside, alpha rises from the mask's edge to 1 over ``feather`` px (smoothstep), so the
+  seam is a soft band that lies entirely inside the painted area; ``feather = 0`` is a hard
+  edge;
+- optional colour match: the mean colour difference between the result and the original in
+  a ring just outside the mask (where the model should have changed nothing) is removed
+  from the result, correcting a global colour drift of the model or its encoder.
+
+The work is confined to the mask's bounding box (plus the colour-match ring), so its cost
+grows with the box, not with the photo; a :class:`Layer` holds only that box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .context import Region
+from .errors import MaskError
+from .imaging import mask_bbox
+
+#: Width in px of the ring outside the mask used for colour matching (at least).
+RING_WIDTH = 8
+#: Largest colour shift colour match applies, per channel, in 8-bit levels.
+MAX_COLOUR_SHIFT = 48.0
+
+
+@dataclass(eq=False)
+class Layer:
+    """A variant as a layer: only the mask's bounding box of the composite.
+
+    Attributes:
+        x0, y0: top-left corner in photo pixels.
+        rgb: ``(h, w, 3) uint8`` result pixels over the box (colour matched).
+        alpha: ``(h, w) uint8`` coverage, 0 outside the mask, 255 inside past the feather.
+    """
+
+    x0: int
+    y0: int
+    rgb: np.ndarray
+    alpha: np.ndarray
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        h, w = self.alpha.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    @property
+    def nbytes(self) -> int:
+        return self.rgb.nbytes + self.alpha.nbytes
+
+
+def _map_result(result: np.ndarray, region: Region, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Resample the part of ``result`` that covers ``box`` (photo pixels) at photo scale."""
+    ph, pw = result.shape[:2]
+    if pw > region.width * 1.25 or ph > region.height * 1.25:
+        # downscaling: area filter over the (small) region avoids aliasing
+        result = cv2.resize(result, (region.width, region.height), interpolation=cv2.INTER_AREA)
+        ph, pw = result.shape[:2]
+    sx, sy = pw / region.width, ph / region.height
+    x0, y0, x1, y1 = box
+    m = np.array(
+        [[sx, 0, sx * (x0 - region.x0 + 0.5) - 0.5], [0, sy, sy * (y0 - region.y0 + 0.5) - 0.5]],
+        dtype=np.float64,
+    )
+    return cv2.warpAffine(
+        result, m, (x1 - x0, y1 - y0),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def feather_alpha(mask: np.ndarray, feather: int, border: tuple[bool, bool, bool, bool]) -> np.ndarray:
+    """Alpha ``(h, w) uint8`` for a mask crop: 0 outside, smoothstep up to 255 over ``feather`` px.
+
+    Args:
+        mask: ``(h, w) bool`` crop.
+        feather: band width in px; 0 = hard edge.
+        border: whether the crop's (left, top, right, bottom) side is the photo's edge, which
+            is not a seam and so does not start a feather.
+    """
+    if feather <= 0:
+        return mask.astype(np.uint8) * 255
+    left, top, right, bottom = border
+    padded = cv2.copyMakeBorder(mask.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    if left:
+        padded[:, 0] = padded[:, 1]
+    if right:
+        padded[:, -1] = padded[:, -2]
+    if top:
+        padded[0, :] = padded[1, :]
+    if bottom:
+        padded[-1, :] = padded[-2, :]
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    t = np.clip(dist / (feather + 1), 0.0, 1.0)
+    a = t * t * (3 - 2 * t)
+    return np.rint(a * 255).astype(np.uint8)
+
+
+def build_layer(
+    original: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    result: np.ndarray,
+    *,
+    feather: int = 4,
+    colour_match: bool = True,
+) -> Layer:
+    """Map ``result`` back onto ``region`` and make the layer for ``mask``.
+
+    Args:
+        original: ``(H, W, 3) uint8`` photo.
+        mask: ``(H, W) bool`` edit mask (the full-resolution one the user painted).
+        region: what was sent.
+        result: ``(h, w, 3) uint8`` the provider's image of the region, any size.
+        feather: soft band inside the mask edge, px.
+        colour_match: remove the result's mean colour drift measured on the ring.
+
+    Raises:
+        MaskError: the mask is empty inside the region.
+    """
+    H, W = mask.shape
+    bbox = mask_bbox(mask[region.y0 : region.y1, region.x0 : region.x1])
+    if bbox is None:
+        raise MaskError("The mask is empty: paint the area to change first.")
+    bx0, by0, bx1, by1 = bbox[0] + region.x0, bbox[1] + region.y0, bbox[2] + region.x0, bbox[3] + region.y0
+    ring = max(RING_WIDTH, 2 * feather) if colour_match else 0
+    # working box: bbox plus ring, inside the region
+    wx0, wy0 = max(region.x0, bx0 - ring), max(region.y0, by0 - ring)
+    wx1, wy1 = min(region.x1, bx1 + ring), min(region.y1, by1 + ring)
+    mapped = _map_result(result, region, (wx0, wy0, wx1, wy1))
+    m = mask[wy0:wy1, wx0:wx1]
+    orig = original[wy0:wy1, wx0:wx1]
+    if colour_match:
+        outside = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, 3)
+        ring_px = (~m) & (outside <= ring)
+        if ring_px.sum() >= 16:
+            diff = mapped[ring_px].astype(np.float32).mean(axis=0) - orig[ring_px].astype(np.float32).mean(axis=0)
+            diff = np.clip(diff, -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT)
+            if np.abs(diff).max() >= 0.5:
+                mapped = np.clip(mapped.astype(np.float32) - diff, 0, 255).round().astype(np.uint8)
+    # cut the working box down to the bbox
+    cx0, cy0 = bx0 - wx0, by0 - wy0
+    cx1, cy1 = cx0 + (bx1 - bx0), cy0 + (by1 - by0)
+    # feather on a crop one ring wider than the bbox so neighbouring keep pixels are seen
+    border = (bx0 == 0, by0 == 0, bx1 == W, by1 == H)
+    ex0, ey0 = max(0, bx0 - 1), max(0, by0 - 1)
+    ex1, ey1 = min(W, bx1 + 1), min(H, by1 + 1)
+    alpha_ext = feather_alpha(mask[ey0:ey1, ex0:ex1], feather, border)
+    alpha = alpha_ext[by0 - ey0 : by0 - ey0 + (by1 - by0), bx0 - ex0 : bx0 - ex0 + (bx1 - bx0)]
+    rgb = np.ascontiguousarray(mapped[cy0:cy1, cx0:cx1])
+    return Layer(bx0, by0, rgb, np.ascontiguousarray(alpha))
+
+
+def blend_into(base: np.ndarray, layer: Layer, opacity: float = 1.0) -> None:
+    """Blend ``layer`` into ``base`` (``(H, W, 3) uint8``) in place.
+
+    Integer arithmetic: where alpha is 0 the result equals ``base`` exactly.
+    """
+    x0, y0, x1, y1 = layer.box
+    a = layer.alpha.astype(np.uint16)
+    if opacity < 1.0:
+        a = (a * max(0.0, opacity) + 0.5).astype(np.uint16)
+    a = a[..., None]
+    dst = base[y0:y1, x0:x1]
+    dst[...] = ((layer.rgb.astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def apply_layer(original: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:
+    """A copy of ``original`` with ``layer`` blended in: the full-resolution composite."""
+    out = original.copy()
+    blend_into(out, layer, opacity)
+    return out

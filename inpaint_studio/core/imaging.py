@@ -1,0 +1,393 @@
+"""Loading photos and masks, and encoding what is uploaded.
+
+Conventions used across the program:
+
+- a photo is ``(H, W, 3) uint8`` RGB, rows first;
+- a mask is ``(H, W) bool``, ``True`` = "edit here"; each provider converts it to its own
+  polarity at its edge (Ideogram: black = edit);
+- sizes are ``(width, height)`` in pixels, byte counts in bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from .errors import ImageLoadError, MaskError
+
+#: Largest photo we decode, in pixels (200 MP). Larger files are refused as a possible
+#: decompression bomb instead of exhausting memory.
+MAX_PIXELS = 200_000_000
+#: Upload limit per file, in bytes (every provider: 10 MB; shared/docs/providers.md).
+UPLOAD_LIMIT = 10 * 1024 * 1024
+#: File types every provider accepts.
+UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass(eq=False)
+class Photo:
+    """A decoded photo.
+
+    Attributes:
+        rgb: ``(H, W, 3) uint8`` pixels after EXIF orientation and colour conversion.
+        alpha: ``(H, W) uint8`` transparency of the file, or ``None``. The RGB pixels of a
+            transparent area are flattened onto white for editing and upload (no provider
+            takes alpha); the alpha channel itself is re-attached unchanged on export.
+        icc_profile: the file's embedded colour profile, kept to embed on export (RGB values
+            are not converted, so colours round-trip exactly); ``None`` when absent.
+        source_format: Pillow's format name of the file (``"JPEG"``, ``"PNG"`` …).
+        path: where it was read from, or ``None`` for bytes.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    icc_profile: bytes | None = None
+    source_format: str = ""
+    path: Path | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def _describe(source: str | Path | bytes) -> str:
+    return "The data" if isinstance(source, bytes | bytearray) else f"“{Path(source).name}”"
+
+
+def _open(source: str | Path | bytes) -> Image.Image:
+    """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
+    name = _describe(source)
+    try:
+        fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name} does not exist.") from None
+    except IsADirectoryError:
+        raise ImageLoadError(f"{name} is a folder, not an image file.") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageLoadError(
+                    f"{name} is {w}×{h} pixels, more than the {MAX_PIXELS // 1_000_000} MP "
+                    "this program opens safely."
+                )
+            img.load()
+        return img
+    except ImageLoadError:
+        fp.close()
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        fp.close()
+        raise ImageLoadError(
+            f"{name} claims an enormous pixel size and was refused as a possible "
+            "decompression bomb."
+        ) from None
+    except UnidentifiedImageError:
+        fp.close()
+        raise ImageLoadError(f"{name} is not an image file Inpaint Studio can read.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        fp.close()
+        text = str(exc)
+        if "truncated" in text or "broken data stream" in text or isinstance(exc, EOFError):
+            raise ImageLoadError(f"{name} is truncated or damaged and cannot be opened.") from None
+        raise ImageLoadError(f"{name} is damaged and cannot be opened ({text}).") from None
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Scale 16/32-bit integer and float greyscale images to 8-bit ``L``."""
+    arr = np.asarray(img)
+    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max(initial=0) > 255):
+        out = (arr.astype(np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+    elif img.mode == "F":
+        scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
+        out = (arr * scale).clip(0, 255).astype(np.uint8)
+    else:
+        out = arr.clip(0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
+def load_image(source: str | Path | bytes) -> Photo:
+    """Decode a photo for editing.
+
+    Any format Pillow reads is accepted. EXIF orientation is applied. CMYK is converted to
+    RGB through its embedded ICC profile when it has one; palette, greyscale, 16-bit
+    (scaled, not clipped) and float images become 8-bit RGB. Alpha is split off: see
+    :class:`Photo`.
+
+    Args:
+        source: a path, or the file's bytes.
+
+    Returns:
+        A :class:`Photo`.
+
+    Raises:
+        ImageLoadError: missing, truncated or non-image file, or over :data:`MAX_PIXELS`.
+    """
+    img = _open(source)
+    fmt = img.format or ""
+    icc = img.info.get("icc_profile")
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a damaged EXIF block must not stop the photo from opening
+        pass
+    alpha: np.ndarray | None = None
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        img = _to_8bit(img)
+    if img.mode == "CMYK":
+        if icc:
+            try:
+                src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                img = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"),
+                                                outputMode="RGB")
+            except (ImageCms.PyCMSError, OSError):
+                img = img.convert("RGB")
+        else:
+            img = img.convert("RGB")
+        icc = None
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        a = np.asarray(rgba)
+        alpha = a[..., 3].copy()
+        if alpha.min() == 255:
+            alpha = None
+            rgb = np.ascontiguousarray(a[..., :3])
+        else:
+            # flatten onto white so transparent areas are neutral for the model
+            af = alpha[..., None].astype(np.uint16)
+            rgb = ((a[..., :3].astype(np.uint16) * af + 255 * (255 - af) + 127) // 255).astype(
+                np.uint8
+            )
+    else:
+        if img.mode != "RGB":
+            if icc and img.mode == "L":
+                icc = None  # a grey profile does not describe the RGB we make
+            img = img.convert("RGB")
+        rgb = np.asarray(img)
+        if not rgb.flags.writeable:
+            rgb = rgb.copy()
+    path = None if isinstance(source, bytes | bytearray) else Path(source)
+    return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path)
+
+
+def load_mask(
+    source: str | Path | bytes | np.ndarray, size: tuple[int, int], *, white_edits: bool = False
+) -> np.ndarray:
+    """Read a mask image and threshold it to an ``(H, W) bool`` "edit here" array.
+
+    The file may be any image Pillow reads; it is converted to grey and thresholded at 50 %.
+    By default black (< 128) means edit, the seed documents' convention (Ideogram: "black =
+    edit, white = keep"); ``white_edits=True`` takes the inverse. A transparent pixel counts
+    as white.
+
+    Args:
+        source: a path, bytes, or an already loaded ``(H, W)`` array (bool or uint8).
+        size: the photo's ``(width, height)`` in pixels.
+        white_edits: white marks the area to edit.
+
+    Raises:
+        ImageLoadError: the file cannot be read.
+        MaskError: the mask is not ``size``.
+    """
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.dtype == bool:
+            mask = arr
+        else:
+            grey = arr if arr.ndim == 2 else arr[..., :3].mean(axis=2)
+            mask = (grey >= 128) if white_edits else (grey < 128)
+    else:
+        img = _open(source)
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:
+            pass
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            img = _to_8bit(img)
+        if img.mode in ("RGBA", "LA", "PA", "P"):
+            rgba = img.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(white, rgba)
+        grey = np.asarray(img.convert("L"))
+        mask = (grey >= 128) if white_edits else (grey < 128)
+    h, w = mask.shape[:2]
+    if (w, h) != tuple(size):
+        raise MaskError(
+            f"The mask is {w}×{h} pixels but the photo is {size[0]}×{size[1]}; "
+            "they must be the same size."
+        )
+    return np.ascontiguousarray(mask)
+
+
+def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bounding box ``(x0, y0, x1, y1)`` (end exclusive, pixels) of the True pixels, or None."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+# --- upload encoding ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An encoded file ready to upload.
+
+    Attributes:
+        data: the file's bytes.
+        format: ``"PNG"``, ``"JPEG"`` or ``"WEBP"``.
+        width, height: pixels of the encoded image.
+        scale: encoded size ÷ the size it was made from (1.0 = not downscaled).
+        quality: JPEG quality, or ``None`` for lossless.
+    """
+
+    data: bytes = field(repr=False)
+    format: str
+    width: int
+    height: int
+    scale: float = 1.0
+    quality: int | None = None
+
+    @property
+    def mime(self) -> str:
+        return UPLOAD_FORMATS[self.format]
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+
+    def describe(self) -> dict:
+        """What was sent, for results and sidecars: size, scale, format, bytes."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "scale": round(self.scale, 4),
+            "format": self.format,
+            "quality": self.quality,
+            "bytes": len(self.data),
+        }
+
+
+def _png(img: Image.Image, level: int = 3) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=level)
+    return buf.getvalue()
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False)
+    return buf.getvalue()
+
+
+def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT) -> EncodedImage:
+    """Encode ``rgb`` so the file stays under ``max_bytes``.
+
+    Order (issue #2): lossless PNG when it fits, else JPEG at quality 95 then 90, else
+    downscaled (area filter) until a quality-90 JPEG fits. PNG is not attempted when the raw
+    pixels are over 3× the limit, since photographs do not compress that well losslessly.
+
+    Args:
+        rgb: ``(H, W, 3) uint8``.
+        max_bytes: upload limit in bytes (providers: 10 MB).
+
+    Returns:
+        An :class:`EncodedImage`; ``scale`` < 1 when it had to be downscaled.
+    """
+    h, w = rgb.shape[:2]
+    img = Image.fromarray(rgb, "RGB")
+    raw = w * h * 3
+    if raw <= 3 * max_bytes:
+        data = _png(img, level=3 if raw <= max_bytes else 6)
+        if len(data) <= max_bytes:
+            return EncodedImage(data, "PNG", w, h)
+    for q in (95, 90):
+        data = _jpeg(img, q)
+        if len(data) <= max_bytes:
+            return EncodedImage(data, "JPEG", w, h, quality=q)
+    scale = 1.0
+    size = len(data)
+    while True:
+        scale *= math.sqrt(max_bytes / size) * 0.92
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        small = img.resize((sw, sh), Image.Resampling.BOX if scale < 0.5 else Image.Resampling.LANCZOS)
+        data = _jpeg(small, 90)
+        size = len(data)
+        if size <= max_bytes:
+            return EncodedImage(data, "JPEG", sw, sh, scale=sw / w, quality=90)
+
+
+def encode_mask(mask: np.ndarray, *, edit_is_black: bool = True) -> bytes:
+    """Encode an ``(H, W) bool`` mask as a strictly two-level 1-bit PNG.
+
+    Args:
+        mask: ``True`` = edit.
+        edit_is_black: the provider's polarity; Ideogram 3.0/2.0, Magnific and 1min.ai all
+            take black = edit (shared/docs/providers.md, "Common to all").
+    """
+    values = ~mask if edit_is_black else mask
+    img = Image.fromarray(values.astype(np.uint8) * 255, "L").convert("1")
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=False)
+    return buf.getvalue()
+
+
+# --- reference images ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """A style or character reference as it will be uploaded.
+
+    Attributes:
+        name: file name shown to the user and sent as the part's filename.
+        data: JPEG, PNG or WebP bytes (other formats are converted to PNG on load).
+        format: ``"JPEG"``, ``"PNG"`` or ``"WEBP"``.
+    """
+
+    name: str
+    data: bytes = field(repr=False)
+    format: str
+
+    @property
+    def mime(self) -> str:
+        return UPLOAD_FORMATS[self.format]
+
+
+def load_reference(source: str | Path | bytes, name: str | None = None) -> ReferenceImage:
+    """Read a reference image; formats other than JPEG/PNG/WebP are converted to PNG.
+
+    Raises:
+        ImageLoadError: the file is missing, damaged or not an image.
+    """
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+        name = name or "reference"
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError:
+            raise ImageLoadError(f"“{Path(source).name}” cannot be read.") from None
+        name = name or Path(source).name
+    img = _open(data)
+    if img.format in UPLOAD_FORMATS:
+        return ReferenceImage(name, data, img.format)
+    photo = load_image(data)
+    stem = name.rsplit(".", 1)[0]
+    return ReferenceImage(f"{stem}.png", _png(Image.fromarray(photo.rgb, "RGB")), "PNG")

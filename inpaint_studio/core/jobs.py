@@ -1,0 +1,297 @@
+"""The Qt-free asyncio job runner: prepare → upload → wait → download → composite → done.
+
+The runner owns its tasks (strong references), so a GUI slot only calls :meth:`JobRunner.submit`.
+Every failure becomes the job's state (``job.error``); no exception escapes to the event
+loop. Pixel work runs in ``asyncio.to_thread``. Each provider has a concurrency limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+
+from .composite import Layer, build_layer
+from .context import Region, extract, plan_region, resize_mask
+from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
+from .imaging import encode_for_upload, load_image
+from .net import download_image
+from .protocol import Prepared, Provider, RawVariant, Stage
+from .request import EditRequest, check
+
+#: Default number of jobs running at once per provider.
+DEFAULT_CONCURRENCY = 2
+
+
+def prepare(request: EditRequest, *, uploads: bool = True) -> Prepared:
+    """Plan the region, cut and scale it, and encode it for upload (pixel work: run in a thread).
+
+    Args:
+        request: a validated request.
+        uploads: encode files (network providers); offline engines get the region at photo scale.
+    """
+    region = plan_region(request.mask, request.context)
+    if not uploads:
+        region = Region(region.x0, region.y0, region.x1, region.y1, region.width, region.height, region.mode)
+    image, mask = extract(request.photo.rgb, request.mask, region)
+    if not uploads:
+        return Prepared(region, image, mask)
+    encoded = encode_for_upload(image)
+    upload_mask = resize_mask(mask, (encoded.width, encoded.height))
+    return Prepared(region, image, mask, encoded, upload_mask)
+
+
+@dataclass(eq=False)
+class Variant:
+    """One result of a job, ready to show as a layer.
+
+    Attributes:
+        index: position in the job's answer (0-based).
+        safe: False when withheld by the provider's safety filter (no layer then).
+        layer: the composited layer (mask's bounding box only), or None.
+        raw: the provider's image file as returned (bytes), or None.
+        raw_pixels: ``(h, w, 3) uint8`` decoded provider image (kept for re-blending).
+        seed, prompt, resolution, style_type: as the provider reported them.
+    """
+
+    index: int
+    safe: bool
+    layer: Layer | None = None
+    raw: bytes | None = None
+    raw_pixels: np.ndarray | None = None
+    seed: int | None = None
+    prompt: str | None = None
+    resolution: str | None = None
+    style_type: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Job:
+    """A submitted edit and everything known about it so far.
+
+    Attributes:
+        stage: a :class:`~inpaint_studio.core.protocol.Stage` value.
+        done, total: progress within the stage (bytes while uploading, images otherwise).
+        variants: the results, withheld ones included.
+        sent: what was sent (region, file format, size, bytes).
+        error: the failure, with its user sentence, when ``stage`` is failed.
+        notes: things the user should know (e.g. "the offline engine ignores the prompt").
+    """
+
+    request: EditRequest
+    provider: Provider
+    id: int = field(default_factory=lambda: next(_ids))
+    stage: str = Stage.QUEUED
+    done: int | None = None
+    total: int | None = None
+    variants: list[Variant] = field(default_factory=list)
+    prepared: Prepared | None = None
+    error: InpaintError | None = None
+    notes: list[str] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    task: asyncio.Task | None = field(default=None, repr=False)
+    label: str = ""
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the job started (to its end once finished)."""
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.time()) - self.started
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.stage == Stage.DONE
+
+    @property
+    def is_active(self) -> bool:
+        return self.stage not in (Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.INTERRUPTED)
+
+    @property
+    def sent(self) -> dict:
+        return self.prepared.describe() if self.prepared else {}
+
+
+Listener = Callable[[Job], None]
+
+
+class JobRunner:
+    """Runs jobs on the current asyncio loop.
+
+    Args:
+        client: the shared ``httpx.AsyncClient`` used for result downloads.
+        concurrency: jobs at once per provider.
+        listener: called (on the loop's thread) after every change of a job.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        listener: Listener | None = None,
+    ) -> None:
+        self.client = client
+        self.concurrency = concurrency
+        self.listeners: list[Listener] = [listener] if listener else []
+        self.jobs: dict[int, Job] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+
+    # -- public API ---------------------------------------------------------------------
+
+    def submit(self, request: EditRequest, provider: Provider) -> Job:
+        """Validate and start a job; returns at once.
+
+        Raises:
+            ValidationError: the request breaks a rule or asks the provider for something it
+                cannot do (nothing is sent).
+        """
+        check(request, provider.capabilities, provider.label)
+        job = Job(request=request, provider=provider)
+        notes = getattr(provider, "notes", None)
+        if notes:
+            job.notes.extend(notes(request))
+        self.jobs[job.id] = job
+        job.task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+        self._emit(job)
+        return job
+
+    async def wait(self, job: Job) -> Job:
+        """Wait for ``job`` to end (never raises; see ``job.error``)."""
+        if job.task is not None:
+            await asyncio.wait({job.task})
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Cancel ``job`` at whatever stage it is."""
+        if job.task is not None and not job.task.done():
+            job.task.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel every running job and wait for them to end."""
+        tasks = [j.task for j in self.jobs.values() if j.task and not j.task.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _emit(self, job: Job) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(job)
+            except Exception:  # a broken listener must not break the job
+                traceback.print_exc()
+
+    def _set(self, job: Job, stage: str, done: int | None = None, total: int | None = None) -> None:
+        job.stage, job.done, job.total = stage, done, total
+        self._emit(job)
+
+    def _limit(self, name: str) -> asyncio.Semaphore:
+        if name not in self._limits:
+            self._limits[name] = asyncio.Semaphore(self.concurrency)
+        return self._limits[name]
+
+    async def _run(self, job: Job) -> None:
+        job.started = time.time()
+        try:
+            await self._pipeline(job)
+        except asyncio.CancelledError:
+            job.error = JobCancelledError("The job was cancelled.")
+            job.finished = time.time()
+            self._set(job, Stage.CANCELLED)
+            return
+        except InpaintError as exc:
+            job.error = exc
+            job.finished = time.time()
+            self._set(job, Stage.FAILED)
+            return
+        except Exception as exc:  # a bug: still reported on the job, never lost in the loop
+            job.error = InpaintError(f"Unexpected error: {exc}.", details=traceback.format_exc())
+            job.finished = time.time()
+            self._set(job, Stage.FAILED)
+            return
+        job.finished = time.time()
+        self._set(job, Stage.DONE)
+
+    async def _pipeline(self, job: Job) -> None:
+        request, provider = job.request, job.provider
+        async with self._limit(provider.name):
+            self._set(job, Stage.PREPARING)
+            job.prepared = await asyncio.to_thread(prepare, request, uploads=provider.capabilities.uploads)
+            prepared = job.prepared
+
+            def report(stage: str, done: int | None, total: int | None) -> None:
+                self._set(job, stage, done, total)
+
+            if provider.capabilities.uploads:
+                self._set(job, Stage.UPLOADING, 0, len(prepared.encoded.data) if prepared.encoded else None)
+            else:
+                self._set(job, Stage.WAITING)
+            raws = await provider.generate(request, prepared, report)
+            await self._download(job, raws)
+        self._set(job, Stage.COMPOSITING, 0, len(raws))
+        job.variants = await asyncio.to_thread(self._composite_all, job, raws)
+        if raws and not any(v.safe for v in job.variants):
+            raise AllWithheldError(
+                f"{provider.label}'s safety filter withheld every variant; try another prompt or mask."
+            )
+        if not raws:
+            raise ProviderError(f"{provider.label} returned no image.")
+
+    async def _download(self, job: Job, raws: list[RawVariant]) -> None:
+        pending = [r for r in raws if r.safe and r.pixels is None]
+        if not pending:
+            return
+        if self.client is None:
+            raise DownloadError("No HTTP client is available to download the results.")
+        done = 0
+        self._set(job, Stage.DOWNLOADING, 0, len(pending))
+
+        async def one(raw: RawVariant) -> None:
+            nonlocal done
+            if raw.data is not None:
+                raw.pixels = (await asyncio.to_thread(load_image, raw.data)).rgb
+            else:
+                assert raw.url is not None
+                raw.data, raw.pixels = await download_image(self.client, raw.url)
+            done += 1
+            self._set(job, Stage.DOWNLOADING, done, len(pending))
+
+        await asyncio.gather(*(one(r) for r in pending))
+
+    @staticmethod
+    def _composite_all(job: Job, raws: list[RawVariant]) -> list[Variant]:
+        req = job.request
+        assert job.prepared is not None
+        out = []
+        for i, raw in enumerate(raws):
+            layer = None
+            if raw.safe and raw.pixels is not None:
+                layer = build_layer(
+                    req.photo.rgb, req.mask, job.prepared.region, raw.pixels,
+                    feather=req.feather, colour_match=req.colour_match,
+                )
+            out.append(Variant(
+                index=i, safe=raw.safe, layer=layer, raw=raw.data, raw_pixels=raw.pixels,
+                seed=raw.seed, prompt=raw.prompt, resolution=raw.resolution,
+                style_type=raw.style_type, extra=dict(raw.extra),
+            ))
+        return out

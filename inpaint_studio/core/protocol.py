@@ -1,0 +1,112 @@
+"""What passes between the job runner and a provider (Qt-free, network-free).
+
+A provider module implements :class:`Provider`; the runner prepares a :class:`Prepared`
+region for it, and it answers with :class:`RawVariant` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .context import Region
+from .imaging import EncodedImage
+from .request import Capabilities, EditRequest
+
+
+@dataclass(eq=False)
+class Prepared:
+    """What the runner prepared for a provider.
+
+    Attributes:
+        region: the part of the photo sent (:class:`~inpaint_studio.core.context.Region`).
+        image: ``(h, w, 3) uint8`` the region at send size.
+        mask: ``(h, w) bool`` the mask at send size (True = edit).
+        encoded: the image file to upload, or ``None`` for offline engines.
+        upload_mask: ``(h', w') bool`` mask at the encoded file's geometry.
+    """
+
+    region: Region
+    image: np.ndarray
+    mask: np.ndarray
+    encoded: EncodedImage | None = None
+    upload_mask: np.ndarray | None = None
+
+    def describe(self) -> dict:
+        """What was sent: region, and file size, scale, format and bytes."""
+        out = self.region.describe()
+        if self.encoded is not None:
+            out["image"] = self.encoded.describe()
+            out["scale"] = round(self.region.scale * self.encoded.scale, 4)
+        return out
+
+
+@dataclass(eq=False)
+class RawVariant:
+    """One variant as the provider returned it.
+
+    Attributes:
+        safe: False when the safety filter withheld it (then there is no image).
+        url: result link to download at once (without credentials), or None.
+        data: the file's bytes once downloaded (or produced locally).
+        pixels: ``(h, w, 3) uint8`` decoded image.
+        seed, prompt, resolution, style_type: as the provider reported them (``prompt`` is
+            the MagicPrompt rewrite when that ran).
+    """
+
+    safe: bool = True
+    url: str | None = None
+    data: bytes | None = None
+    pixels: np.ndarray | None = None
+    seed: int | None = None
+    prompt: str | None = None
+    resolution: str | None = None
+    style_type: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Stage:
+    """Job stages, in order (strings so they serialise as they are)."""
+
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    UPLOADING = "uploading"
+    WAITING = "waiting"
+    DOWNLOADING = "downloading"
+    COMPOSITING = "compositing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+Reporter = Callable[[str, int | None, int | None], None]
+"""``report(stage, done, total)``: progress of a stage; ``done``/``total`` in bytes or items."""
+
+
+class Provider(Protocol):
+    """A way to reach an inpainting model.
+
+    Attributes:
+        name: identifier used on the command line and in settings (``"ideogram"``).
+        label: what users see (``"Ideogram 3.0"``).
+        capabilities: fields and values it accepts.
+        mask_edit_is_black: its mask polarity.
+    """
+
+    name: str
+    label: str
+    capabilities: Capabilities
+
+    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+        """Run the edit; return one :class:`RawVariant` per image (download links may be unresolved).
+
+        Raises:
+            ProviderError: a typed failure with a user sentence.
+        """
+        ...
+
+

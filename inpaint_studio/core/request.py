@@ -1,0 +1,344 @@
+"""The edit request: one validated value holding everything an inpainting job needs.
+
+Field names and allowed values follow the Ideogram 3.0 edit API (shared/docs/providers.md,
+"Ideogram 3.0"); the rules :func:`validate` enforces come from that document and from the
+gateway copies of the rules it cites.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import Problem, ValidationError
+from .imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
+
+MAX_SEED = 2_147_483_647
+MAX_IMAGES = 8
+DEFAULT_FEATHER = 4  # px; see README "Compositing"
+
+
+class RenderingSpeed(StrEnum):
+    """Ideogram 3.0 ``rendering_speed``: FLASH < TURBO < DEFAULT < QUALITY (time and cost)."""
+
+    FLASH = "FLASH"
+    TURBO = "TURBO"
+    DEFAULT = "DEFAULT"
+    QUALITY = "QUALITY"
+
+
+class MagicPrompt(StrEnum):
+    """``magic_prompt``: let the provider rewrite the prompt."""
+
+    AUTO = "AUTO"
+    ON = "ON"
+    OFF = "OFF"
+
+
+class StyleType(StrEnum):
+    """Ideogram 3.0 ``style_type`` (``RENDER_3D``/``ANIME`` exist only on Ideogram 2.0)."""
+
+    AUTO = "AUTO"
+    GENERAL = "GENERAL"
+    REALISTIC = "REALISTIC"
+    DESIGN = "DESIGN"
+    FICTION = "FICTION"
+    RENDER_3D = "RENDER_3D"
+    ANIME = "ANIME"
+
+
+class ContextMode(StrEnum):
+    """Which part of the photo is sent: see :mod:`inpaint_studio.core.context`."""
+
+    AUTO = "auto"
+    FULL = "full"
+    CROP = "crop"
+
+
+PALETTE_PRESETS = ("EMBER", "FRESH", "JUNGLE", "MAGIC", "MELON", "MOSAIC", "PASTEL", "ULTRAMARINE")
+_HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_STYLE_CODE_RE = re.compile(r"^[0-9a-fA-F]{8}$")
+
+
+def _resources() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here / "resources", here.parent / "resources"):
+        if cand.is_dir():
+            return cand
+    raise FileNotFoundError("resources folder not found")
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a file in the shipped ``resources/`` folder (installed or source tree)."""
+    return _resources().joinpath(*parts)
+
+
+@cache
+def style_presets() -> tuple[str, ...]:
+    """The 62 Ideogram 3.0 ``style_preset`` names, from ``resources/style_presets.json``."""
+    data = json.loads(resource_path("style_presets.json").read_text("utf-8"))
+    return tuple(data["style_presets"])
+
+
+@dataclass(frozen=True)
+class PaletteMember:
+    """One colour of a custom palette: ``color_hex`` ``#RGB``/``#RRGGBB``, weight 0.05–1.0."""
+
+    color_hex: str
+    color_weight: float | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"color_hex": self.color_hex}
+        if self.color_weight is not None:
+            out["color_weight"] = self.color_weight
+        return out
+
+
+@dataclass(frozen=True)
+class ColorPalette:
+    """``color_palette``: a preset ``name`` or 1–8 ``members``, never both."""
+
+    name: str | None = None
+    members: tuple[PaletteMember, ...] = ()
+
+    def to_json(self) -> dict:
+        """The object Ideogram 3.0 and Magnific take: ``{"name"}`` or ``{"members": [...]}``."""
+        if self.name is not None:
+            return {"name": self.name}
+        return {"members": [m.to_json() for m in self.members]}
+
+    @staticmethod
+    def parse_member(text: str) -> PaletteMember:
+        """Parse ``'#RRGGBB'`` or ``'#RRGGBB:0.5'`` (weight validated later)."""
+        hex_, _, weight = text.partition(":")
+        try:
+            w = float(weight) if weight else None
+        except ValueError:
+            w = float("nan")
+        return PaletteMember(hex_.strip(), w)
+
+
+@dataclass(frozen=True, eq=False)
+class EditRequest:
+    """Everything one inpainting job needs; immutable (use :func:`dataclasses.replace`).
+
+    Attributes:
+        prompt: what to paint in the masked area.
+        photo: the decoded photo (:class:`~inpaint_studio.core.imaging.Photo`).
+        mask: ``(H, W) bool``, ``True`` = edit, same size as the photo.
+        rendering_speed: FLASH, TURBO, DEFAULT (default) or QUALITY.
+        magic_prompt, style_type, style_preset, negative_prompt, color_palette: ``None`` =
+            not set, so not sent.
+        style_codes: 8-hex-digit codes.
+        style_references, character_references: images to upload.
+        seed: 0–2147483647, or ``None`` for random (the provider picks; the result says which).
+        num_images: variants to make, 1–8.
+        context: which region is sent (auto, full, crop).
+        feather: width in px of the soft transition band inside the mask edge; 0 = hard.
+        colour_match: shift the edited region's mean colour to match the ring around it.
+    """
+
+    prompt: str
+    photo: Photo
+    mask: np.ndarray
+    rendering_speed: RenderingSpeed = RenderingSpeed.DEFAULT
+    magic_prompt: MagicPrompt | None = None
+    style_type: StyleType | None = None
+    style_preset: str | None = None
+    style_codes: tuple[str, ...] = ()
+    style_references: tuple[ReferenceImage, ...] = ()
+    character_references: tuple[ReferenceImage, ...] = ()
+    color_palette: ColorPalette | None = None
+    negative_prompt: str | None = None
+    seed: int | None = None
+    num_images: int = 1
+    context: ContextMode = ContextMode.AUTO
+    feather: int = DEFAULT_FEATHER
+    colour_match: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def with_seed(self, seed: int | None) -> EditRequest:
+        return replace(self, seed=seed)
+
+    def parameters(self) -> dict:
+        """The request's parameters as JSON-able data (no pixels), for sidecars and history."""
+        return {
+            "prompt": self.prompt,
+            "rendering_speed": self.rendering_speed.value,
+            "magic_prompt": self.magic_prompt.value if self.magic_prompt else None,
+            "style_type": self.style_type.value if self.style_type else None,
+            "style_preset": self.style_preset,
+            "style_codes": list(self.style_codes),
+            "style_references": [r.name for r in self.style_references],
+            "character_references": [r.name for r in self.character_references],
+            "color_palette": self.color_palette.to_json() if self.color_palette else None,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "num_images": self.num_images,
+            "context": self.context.value,
+            "feather": self.feather,
+            "colour_match": self.colour_match,
+        }
+
+
+def random_seed() -> int:
+    """A random seed in Ideogram's range 0–2147483647."""
+    return random.randint(0, MAX_SEED)
+
+
+def _palette_problems(p: ColorPalette) -> list[Problem]:
+    out: list[Problem] = []
+    if p.name is not None and p.members:
+        out.append(Problem("color_palette", "Choose either a palette preset or custom colours, not both."))
+    if p.name is not None and p.name not in PALETTE_PRESETS:
+        out.append(Problem("color_palette", f"“{p.name}” is not a palette preset; use one of {', '.join(PALETTE_PRESETS)}."))
+    if p.name is None and not 1 <= len(p.members) <= 8:
+        out.append(Problem("color_palette", "A custom palette needs 1 to 8 colours."))
+    for m in p.members:
+        if not _HEX_RE.match(m.color_hex):
+            out.append(Problem("color_palette", f"“{m.color_hex}” is not a colour; write it as #RGB or #RRGGBB."))
+        if m.color_weight is not None and not (0.05 <= m.color_weight <= 1.0):
+            out.append(Problem("color_palette", f"The weight of {m.color_hex} must be between 0.05 and 1.0."))
+    return out
+
+
+def validate(request: EditRequest, *, prompt_required: bool = True) -> list[Problem]:
+    """Check every rule of the request; return one :class:`Problem` per broken rule.
+
+    Rules (shared/docs/providers.md, Ideogram 3.0 and "Constraints seen in gateway copies"):
+    non-empty prompt (unless ``prompt_required`` is False, as for the offline engine); a mask
+    with at least one edit pixel; style codes not with a style type or style references; a
+    preset not with style references; a preset or style references only with style type
+    AUTO/GENERAL; at most one character reference, not with FLASH, and only with style type
+    AUTO/REALISTIC/FICTION; reference files JPEG/PNG/WebP and at most 10 MB together; seed
+    0–2147483647; 1–8 images; palette rules of :class:`ColorPalette`.
+    """
+    r = request
+    out: list[Problem] = []
+    if prompt_required and not r.prompt.strip():
+        out.append(Problem("prompt", "Describe the change: the prompt is empty."))
+    if r.mask.shape != r.photo.rgb.shape[:2]:
+        h, w = r.photo.rgb.shape[:2]
+        out.append(Problem("mask", f"The mask is {r.mask.shape[1]}×{r.mask.shape[0]} pixels but the photo is {w}×{h}."))
+    elif not r.mask.any():
+        out.append(Problem("mask", "The mask is empty: paint the area to change first."))
+    st = r.style_type
+    if r.style_codes:
+        if st is not None:
+            out.append(Problem("style_codes", "Style codes cannot be combined with a style type; clear one of them."))
+        if r.style_references:
+            out.append(Problem("style_codes", "Style codes cannot be combined with style reference images; clear one of them."))
+        for code in r.style_codes:
+            if not _STYLE_CODE_RE.match(code):
+                out.append(Problem("style_codes", f"“{code}” is not a style code; a code is 8 hexadecimal digits."))
+    if r.style_preset is not None:
+        if r.style_preset not in style_presets():
+            out.append(Problem("style_preset", f"“{r.style_preset}” is not an Ideogram 3.0 style preset."))
+        if r.style_references:
+            out.append(Problem("style_preset", "A style preset cannot be combined with style reference images."))
+        if st not in (None, StyleType.AUTO, StyleType.GENERAL):
+            out.append(Problem("style_preset", f"A style preset needs style type AUTO or GENERAL, not {st.value}."))
+    if r.style_references and st not in (None, StyleType.AUTO, StyleType.GENERAL):
+        out.append(Problem("style_references", f"Style reference images need style type AUTO or GENERAL, not {st.value}."))
+    if len(r.character_references) > 1:
+        out.append(Problem("character_references", "Only one character reference image can be used."))
+    if r.character_references:
+        if r.rendering_speed is RenderingSpeed.FLASH:
+            out.append(Problem("character_references", "A character reference does not work at FLASH speed; choose TURBO or slower."))
+        if st not in (None, StyleType.AUTO, StyleType.REALISTIC, StyleType.FICTION):
+            out.append(Problem("character_references", f"A character reference needs style type AUTO, REALISTIC or FICTION, not {st.value}."))
+    refs = r.style_references + r.character_references
+    for ref in refs:
+        if ref.format not in UPLOAD_FORMATS:
+            out.append(Problem("style_references", f"“{ref.name}” is not a JPEG, PNG or WebP image."))
+    total = sum(len(ref.data) for ref in refs)
+    if total > UPLOAD_LIMIT:
+        out.append(Problem("style_references", f"The reference images add up to {total / 1_048_576:.1f} MB; the limit is 10 MB in total."))
+    if r.color_palette is not None:
+        out.extend(_palette_problems(r.color_palette))
+    if r.seed is not None and not 0 <= r.seed <= MAX_SEED:
+        out.append(Problem("seed", f"The seed must be between 0 and {MAX_SEED}."))
+    if not 1 <= r.num_images <= MAX_IMAGES:
+        out.append(Problem("num_images", "The number of images must be between 1 and 8."))
+    if r.feather < 0 or r.feather > 256:
+        out.append(Problem("feather", "The edge feather must be between 0 and 256 pixels."))
+    return out
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider accepts; the GUI shows only these controls.
+
+    Attributes:
+        speeds: rendering speeds it takes.
+        style_types: style types it takes (empty = no ``style_type`` field).
+        max_images: most variants per request (1 = one per request; the runner loops).
+        prompt_required: the prompt may not be empty.
+        needs_key: an API key is required.
+        uploads: it sends the photo over the network (so upload encoding applies).
+        Other flags: whether the field of that name is accepted.
+    """
+
+    speeds: frozenset[RenderingSpeed]
+    style_types: frozenset[StyleType] = frozenset()
+    max_images: int = MAX_IMAGES
+    magic_prompt: bool = False
+    style_preset: bool = False
+    style_codes: bool = False
+    style_references: bool = False
+    character_reference: bool = False
+    color_palette: bool = False
+    negative_prompt: bool = False
+    seed: bool = True
+    prompt_required: bool = True
+    needs_key: bool = True
+    uploads: bool = True
+
+    def problems(self, r: EditRequest, provider: str) -> list[Problem]:
+        """One :class:`Problem` per field ``r`` sets that this provider cannot take."""
+        out: list[Problem] = []
+
+        def refuse(field_: str, what: str) -> None:
+            out.append(Problem(field_, f"{provider} does not support {what}."))
+
+        if r.rendering_speed not in self.speeds:
+            allowed = ", ".join(s.value for s in RenderingSpeed if s in self.speeds)
+            out.append(Problem("rendering_speed", f"{provider} does not offer {r.rendering_speed.value} speed; choose {allowed}."))
+        if r.style_type is not None and r.style_type not in self.style_types:
+            refuse("style_type", f"style type {r.style_type.value}")
+        if r.magic_prompt is not None and not self.magic_prompt:
+            refuse("magic_prompt", "MagicPrompt")
+        if r.style_preset is not None and not self.style_preset:
+            refuse("style_preset", "style presets")
+        if r.style_codes and not self.style_codes:
+            refuse("style_codes", "style codes")
+        if r.style_references and not self.style_references:
+            refuse("style_references", "style reference images")
+        if r.character_references and not self.character_reference:
+            refuse("character_references", "character reference images")
+        if r.color_palette is not None and not self.color_palette:
+            refuse("color_palette", "colour palettes")
+        if r.negative_prompt and not self.negative_prompt:
+            refuse("negative_prompt", "a negative prompt")
+        return out
+
+
+def check(request: EditRequest, capabilities: Capabilities | None = None, provider: str = "") -> None:
+    """Validate ``request`` (and, given ``capabilities``, the provider's limits).
+
+    Raises:
+        ValidationError: listing every broken rule, before any network traffic.
+    """
+    prompt_required = capabilities.prompt_required if capabilities else True
+    problems = validate(request, prompt_required=prompt_required)
+    if capabilities is not None:
+        problems += capabilities.problems(request, provider)
+    if problems:
+        raise ValidationError(problems)

@@ -1,0 +1,139 @@
+"""Settings, folders and API keys.
+
+- Settings are a JSON file in the platform's config folder (``platformdirs``), or in
+  ``$INPAINT_STUDIO_CONFIG_DIR`` when that is set (tests point it at a temporary folder).
+- API keys live in the OS keyring (``keyring``), never in the settings file. A key is looked
+  up in the provider's environment variable first, then in the keyring.
+- Base URLs: ``--base-url`` / explicit value, then ``<PROVIDER>_BASE_URL`` in the environment,
+  then the settings file, then the provider's default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "inpaint-studio"
+KEYRING_SERVICE = "inpaint-studio"
+
+
+def config_dir() -> Path:
+    """The settings folder (created on demand)."""
+    env = os.environ.get("INPAINT_STUDIO_CONFIG_DIR")
+    path = Path(env) if env else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir() -> Path:
+    """Folder for the result journal and recovery files (created on demand)."""
+    env = os.environ.get("INPAINT_STUDIO_CONFIG_DIR")
+    path = Path(env) / "data" if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _settings_file() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load_settings() -> dict[str, Any]:
+    """The stored settings, or ``{}`` when there are none or the file is unreadable."""
+    try:
+        data = json.loads(_settings_file().read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_settings(settings: dict[str, Any]) -> None:
+    """Write the settings atomically (temporary file, flush, rename)."""
+    target = _settings_file()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(settings, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def env_prefix(provider: str) -> str:
+    """``"ideogram"`` → ``"IDEOGRAM"``, ``"1min"`` → ``"ONEMIN"``."""
+    return {"1min": "ONEMIN", "ideogram-v2": "IDEOGRAM"}.get(provider, provider.upper().replace("-", "_"))
+
+
+def resolve_base_url(provider: str, default: str, override: str | None = None) -> str:
+    """The base URL to use for ``provider``, without a trailing slash."""
+    url = override or os.environ.get(f"{env_prefix(provider)}_BASE_URL")
+    if not url:
+        url = load_settings().get("base_urls", {}).get(provider) or default
+    return url.rstrip("/")
+
+
+def key_env_var(provider: str) -> str:
+    return {"cometapi": "COMETAPI_KEY"}.get(provider, f"{env_prefix(provider)}_API_KEY")
+
+
+def get_api_key(provider: str, env_var: str | None = None) -> str | None:
+    """The provider's key: the environment variable first, then the OS keyring; else None.
+
+    A keyring that is missing or locked counts as "no key" (never an exception).
+    """
+    value = os.environ.get(env_var or key_env_var(provider))
+    if value:
+        return value.strip()
+    try:
+        import keyring
+
+        stored = keyring.get_password(KEYRING_SERVICE, provider)
+    except Exception:  # no backend, locked, D-Bus missing: treated as not set
+        return None
+    return stored or None
+
+
+def set_api_key(provider: str, key: str) -> None:
+    """Store ``key`` in the OS keyring.
+
+    Raises:
+        RuntimeError: with one sentence, when no keyring is available on this system.
+    """
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, provider, key)
+    except KeyringError as exc:
+        raise RuntimeError(
+            "No system keyring is available to store the key; set the "
+            f"{key_env_var(provider)} environment variable instead ({exc})."
+        ) from None
+
+
+def delete_api_key(provider: str) -> bool:
+    """Remove a stored key; True when one was removed."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, provider)
+        return True
+    except PasswordDeleteError:
+        return False
+    except KeyringError:
+        return False
+
+
+def mask_key(key: str) -> str:
+    """Show a key as ``abcd…wxyz`` (at most 8 characters of it, never the whole)."""
+    if len(key) <= 12:
+        return "…" + key[-2:] if len(key) > 4 else "…"
+    return f"{key[:4]}…{key[-4:]}"

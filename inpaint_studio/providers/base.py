@@ -1,0 +1,248 @@
+"""The provider protocol and the HTTP machinery every network provider shares.
+
+- One ``httpx.AsyncClient`` for the whole program, passed in; explicit timeouts.
+- Credentials go only to the provider's base URL: result downloads never carry them.
+- Plain ``http`` is allowed only for loopback hosts (tests); anything else must be https.
+- 429, 502, 503, 504 and connection failures are retried with exponential backoff and
+  jitter, honouring ``Retry-After``, a bounded number of times. A POST whose upload
+  completed but whose answer timed out (or whose connection dropped) is **not** resent: it
+  may have run and been billed (shared/docs/providers.md, Ideogram 3.0 errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..core.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    MaybeBilledError,
+    NetworkError,
+    NoAccessError,
+    OutOfCreditsError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    SafetyRefusalError,
+    ServerError,
+)
+from ..core.net import RetryPolicy, check_url
+from ..core.protocol import Reporter, Stage
+
+USER_AGENT = "InpaintStudio"
+
+
+def default_timeout() -> httpx.Timeout:
+    """Short connect, long read (generation takes up to a few minutes), seconds."""
+    return httpx.Timeout(connect=15.0, read=300.0, write=120.0, pool=30.0)
+
+
+def make_client(timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
+    """The program's one HTTP client (no default auth headers: each call adds its own)."""
+    from .. import __version__
+
+    return httpx.AsyncClient(
+        timeout=timeout or default_timeout(),
+        headers={"User-Agent": f"{USER_AGENT}/{__version__}"},
+        follow_redirects=False,
+    )
+
+
+# --- URL and HTTP helpers ------------------------------------------------------------------
+
+
+def retry_after_seconds(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from datetime import datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def server_message(resp: httpx.Response) -> tuple[str, dict]:
+    """The server's own error text and JSON body, whatever the provider's error shape.
+
+    Understands ``{"error"}``, ``{"message"}``, ``{"detail"}``, ``{"errorMessage"}`` and
+    ``application/problem+json`` with ``invalid_params: [{name, reason}]``.
+    """
+    try:
+        body = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        text = resp.text.strip()[:300]
+        return text, {}
+    if not isinstance(body, dict):
+        return str(body)[:300], {}
+    msg = ""
+    for key in ("error", "message", "detail", "errorMessage", "title"):
+        val = body.get(key)
+        if isinstance(val, str) and val:
+            msg = val
+            break
+        if isinstance(val, dict) and isinstance(val.get("message"), str):
+            msg = val["message"]
+            break
+    params = body.get("invalid_params")
+    if isinstance(params, list) and params:
+        reasons = "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params if isinstance(p, dict))
+        msg = f"{msg} ({reasons})" if msg else reasons
+    return msg, body
+
+
+def error_for_response(label: str, resp: httpx.Response) -> ProviderError:
+    """Map an HTTP error answer to a typed :class:`ProviderError` with one user sentence."""
+    status = resp.status_code
+    msg, body = server_message(resp)
+    details = f"HTTP {status} from {resp.request.url.host}: {msg}".strip()
+    said = f": {msg.rstrip('.')}" if msg else ""
+    if status == 401:
+        return AuthenticationError(f"{label} refused the API key; check it in Preferences or with `inpaint-studio auth set`.", status=status, details=details)
+    if status == 402:
+        return OutOfCreditsError(f"Your {label} account is out of credits or over its plan limit{said}.", status=status, details=details)
+    if status == 403:
+        return NoAccessError(f"This {label} key has no access to the inpainting model{said}.", status=status, details=details)
+    if status == 429:
+        reason = body.get("reject_reason") if isinstance(body, dict) else None
+        extra = f" (limit: {body['max_inflight_requests']} images in flight)" if isinstance(body, dict) and body.get("max_inflight_requests") else ""
+        return RateLimitedError(
+            f"{label} is busy with too many requests{extra}; try again in a moment.",
+            details=details, retry_after=retry_after_seconds(resp), reject_reason=reason,
+        )
+    if status == 422 and any(w in msg.lower() for w in ("safety", "unsafe", "inappropriate", "moderation", "policy")):
+        return SafetyRefusalError(f"{label}'s safety filter refused this request{said}.", status=status, details=details)
+    if status in (400, 404, 413, 415, 422):
+        return InvalidRequestError(f"{label} refused the request{said or ' as invalid'}.", status=status, details=details)
+    if status >= 500:
+        return ServerError(f"{label} had a server error (HTTP {status}); try again later.", status=status, details=details, retry_after=retry_after_seconds(resp))
+    return ProviderError(f"{label} answered with an unexpected HTTP {status}{said}.", status=status, details=details)
+
+
+class _UploadBody:
+    """An async byte stream that reports progress and remembers whether it was all sent."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, body: bytes, report: Reporter | None) -> None:
+        self.body = body
+        self.report = report
+        self.complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        total = len(self.body)
+        for start in range(0, total, self.CHUNK):
+            yield self.body[start : start + self.CHUNK]
+            if self.report:
+                self.report(Stage.UPLOADING, min(total, start + self.CHUNK), total)
+        self.complete = True
+        if self.report:
+            self.report(Stage.WAITING, None, None)
+
+
+class HttpTransport:
+    """Sends provider requests with retries and typed errors; downloads results.
+
+    Args:
+        client: the shared ``httpx.AsyncClient``.
+        label: provider name for messages.
+        retry: backoff policy.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, label: str, retry: RetryPolicy | None = None) -> None:
+        self.client = client
+        self.label = label
+        self.retry = retry or RetryPolicy()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        data: dict[str, Any] | None = None,
+        files: list | None = None,
+        json_body: Any = None,
+        report: Reporter | None = None,
+        expect: tuple[int, ...] = (200,),
+        passthrough: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send a request, retrying what may be retried.
+
+        Args:
+            expect: statuses returned as success.
+            passthrough: error statuses returned instead of raised (e.g. 404 to try a twin path).
+
+        Raises:
+            ProviderError: typed, after the retries are used up.
+            MaybeBilledError: a POST's upload completed but no answer came.
+        """
+        check_url(url)
+        built = self.client.build_request(method, url, data=data, files=files, json=json_body, headers=headers)
+        body = built.read() if method != "GET" else b""
+        send_headers = dict(built.headers)
+        attempt = 0
+        while True:
+            stream = _UploadBody(body, report) if body else None
+            req = self.client.build_request(method, url, headers=send_headers, content=stream if stream else None)
+            try:
+                resp = await self.client.send(req)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                err: ProviderError = NetworkError(
+                    f"Cannot reach {self.label} at {urlsplit(url).netloc}; check the network connection.",
+                    details=repr(exc),
+                )
+            except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                if method == "POST" and (stream is None or stream.complete):
+                    raise MaybeBilledError(
+                        f"{self.label} received the request but did not answer in time; it may have run "
+                        "and been billed, so it was not sent again — check your account before retrying.",
+                        details=repr(exc),
+                    ) from None
+                err = ProviderTimeoutError(f"{self.label} did not answer in time.", details=repr(exc))
+                if method == "GET":
+                    err.retryable = True
+            except (httpx.WriteTimeout, httpx.WriteError, httpx.PoolTimeout) as exc:
+                err = NetworkError(f"The upload to {self.label} was interrupted; check the network connection.", details=repr(exc))
+            else:
+                if resp.status_code in expect or resp.status_code in passthrough:
+                    return resp
+                err = error_for_response(self.label, resp)
+            attempt += 1
+            if not getattr(err, "retryable", False) or attempt >= self.retry.attempts:
+                raise err
+            await asyncio.sleep(self.retry.delay(attempt - 1, getattr(err, "retry_after", None)))
+
+    async def post_json(self, url: str, body: Any, *, headers: dict[str, str], report: Reporter | None = None) -> Any:
+        resp = await self.request("POST", url, headers=headers, json_body=body, report=report)
+        return parse_json(resp, self.label)
+
+    async def get_json(self, url: str, *, headers: dict[str, str]) -> Any:
+        resp = await self.request("GET", url, headers=headers)
+        return parse_json(resp, self.label)
+
+
+def parse_json(resp: httpx.Response, label: str) -> Any:
+    """The body as JSON, or :class:`ProviderError` saying the answer was not understood."""
+    try:
+        return resp.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ProviderError(f"{label} sent an answer Inpaint Studio does not understand.", details=resp.text[:300]) from None
+
+
+def json_part(value: Any) -> tuple[None, bytes, str]:
+    """A multipart part of content type ``application/json`` (httpx ``files`` entry)."""
+    return (None, json.dumps(value).encode(), "application/json")

@@ -1,0 +1,142 @@
+"""Ideogram 3.0 inpainting through Ideogram's own API.
+
+Contract (shared/docs/providers.md, "Ideogram 3.0 (official)"):
+``POST {base}/v1/ideogram-v3/edit``, ``multipart/form-data``, header ``Api-Key``; on 404/410
+the twin path ``/v1/ideogram-v3/inpaint`` is tried once. Mask polarity: black = edit.
+Answer ``{"created", "data": [{"url", "prompt", "resolution", "is_image_safe", "seed",
+"style_type"}]}``; a variant with ``is_image_safe: false`` has no url.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ..core.errors import MissingKeyError, ProviderError
+from ..core.imaging import encode_mask
+from ..core.net import RetryPolicy
+from ..core.protocol import Prepared, RawVariant, Reporter
+from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.settings import get_api_key, resolve_base_url
+from .base import HttpTransport, json_part, parse_json
+
+V3_STYLE_TYPES = frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION})
+
+
+def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = True) -> tuple[dict, list]:
+    """The Ideogram 3.0 multipart body: ``(text parts, file parts)`` for httpx.
+
+    Only fields the user set are sent. ``style_codes`` is one part per code;
+    ``color_palette`` is one ``application/json`` part. Shared by every gateway that
+    speaks the 3.0 schema (CometAPI).
+    """
+    assert prepared.encoded is not None and prepared.upload_mask is not None
+    enc = prepared.encoded
+    files: list = [
+        ("image", (f"image.{enc.extension}", enc.data, enc.mime)),
+        ("mask", ("mask.png", encode_mask(prepared.upload_mask, edit_is_black=edit_is_black), "image/png")),
+    ]
+    for ref in request.style_references:
+        files.append(("style_reference_images", (ref.name, ref.data, ref.mime)))
+    for ref in request.character_references:
+        files.append(("character_reference_images", (ref.name, ref.data, ref.mime)))
+    if request.color_palette is not None:
+        files.append(("color_palette", json_part(request.color_palette.to_json())))
+    data: dict = {
+        "prompt": request.prompt,
+        "rendering_speed": request.rendering_speed.value,
+        "num_images": str(request.num_images),
+    }
+    if request.seed is not None:
+        data["seed"] = str(request.seed)
+    if request.magic_prompt is not None:
+        data["magic_prompt"] = request.magic_prompt.value
+    if request.style_type is not None:
+        data["style_type"] = request.style_type.value
+    if request.style_preset is not None:
+        data["style_preset"] = request.style_preset
+    if request.style_codes:
+        data["style_codes"] = list(request.style_codes)
+    return data, files
+
+
+def parse_generation(body: object, label: str) -> list[RawVariant]:
+    """Read Ideogram's ``{"data": [...]}`` answer (3.0 and 2.0 share it).
+
+    Raises:
+        ProviderError: the answer does not have that shape.
+    """
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ProviderError(f"{label} sent an answer without images.", details=str(body)[:300])
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        safe = item.get("is_image_safe", True) is not False and bool(item.get("url"))
+        seed = item.get("seed")
+        out.append(RawVariant(
+            safe=safe,
+            url=item.get("url") or None,
+            seed=int(seed) if isinstance(seed, int | str) and str(seed).isdigit() else None,
+            prompt=item.get("prompt"),
+            resolution=item.get("resolution"),
+            style_type=item.get("style_type"),
+        ))
+    return out
+
+
+class IdeogramProvider:
+    """Ideogram 3.0 edit (inpainting) on api.ideogram.ai or a compatible base URL."""
+
+    name = "ideogram"
+    label = "Ideogram 3.0"
+    default_base_url = "https://api.ideogram.ai"
+    key_env = "IDEOGRAM_API_KEY"
+    mask_edit_is_black = True
+    capabilities = Capabilities(
+        speeds=frozenset(RenderingSpeed),
+        style_types=V3_STYLE_TYPES,
+        max_images=8,
+        magic_prompt=True,
+        style_preset=True,
+        style_codes=True,
+        style_references=True,
+        character_reference=True,
+        color_palette=True,
+        negative_prompt=False,  # "Not on this endpoint: negative_prompt"
+    )
+    EDIT_PATH = "/v1/ideogram-v3/edit"
+    TWIN_PATH = "/v1/ideogram-v3/inpaint"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
+        self._api_key = api_key
+        self.http = HttpTransport(client, self.label, retry)
+
+    def _key(self) -> str:
+        key = self._api_key or get_api_key(self.name, self.key_env)
+        if not key:
+            raise MissingKeyError(
+                f"No {self.label} API key is set; run `inpaint-studio auth set {self.name}` or set {self.key_env}."
+            )
+        return key
+
+    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+        headers = {"Api-Key": self._key(), "Accept": "application/json"}
+        data, files = v3_parts(request, prepared, edit_is_black=self.mask_edit_is_black)
+        resp = await self.http.request(
+            "POST", self.base_url + self.EDIT_PATH, headers=headers, data=data, files=files,
+            report=report, passthrough=(404, 410),
+        )
+        if resp.status_code in (404, 410):
+            resp = await self.http.request(
+                "POST", self.base_url + self.TWIN_PATH, headers=headers, data=data, files=files, report=report,
+            )
+        return parse_generation(parse_json(resp, self.label), self.label)
