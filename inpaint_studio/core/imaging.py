@@ -24,8 +24,9 @@ from .errors import ImageLoadError, MaskError
 #: Largest photo we decode, in pixels (200 MP). Larger files are refused as a possible
 #: decompression bomb instead of exhausting memory.
 MAX_PIXELS = 200_000_000
-#: Upload limit per file, in bytes (every provider: 10 MB; shared/docs/providers.md).
-UPLOAD_LIMIT = 10 * 1024 * 1024
+#: Upload limit per file, in bytes: "at most 10 MB" (shared/docs/providers.md), read as
+#: decimal megabytes so no provider reading of "MB" can refuse it.
+UPLOAD_LIMIT = 10_000_000
 #: File types every provider accepts.
 UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 

@@ -260,7 +260,7 @@ def validate(request: EditRequest, *, prompt_required: bool = True) -> list[Prob
             out.append(Problem("style_references", f"“{ref.name}” is not a JPEG, PNG or WebP image."))
     total = sum(len(ref.data) for ref in refs)
     if total > UPLOAD_LIMIT:
-        out.append(Problem("style_references", f"The reference images add up to {total / 1_048_576:.1f} MB; the limit is 10 MB in total."))
+        out.append(Problem("style_references", f"The reference images add up to {total / 1e6:.1f} MB; the limit is 10 MB in total."))
     if r.color_palette is not None:
         out.extend(_palette_problems(r.color_palette))
     if r.seed is not None and not 0 <= r.seed <= MAX_SEED:

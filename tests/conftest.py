@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from inpaint_studio.core.request import style_presets  # noqa: E402
+
+from .ideogram_server import IdeogramServer  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, monkeypatch):
+    """Settings, keys and base URLs never come from the developer's machine."""
+    cfg = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("INPAINT_STUDIO_CONFIG_DIR", str(cfg))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    for var in list(os.environ):
+        if var.endswith("_API_KEY") or var.endswith("_BASE_URL") or var == "COMETAPI_KEY":
+            monkeypatch.delenv(var, raising=False)
+    return cfg
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def server():
+    srv = IdeogramServer(presets=style_presets()).start()
+    yield srv
+    srv.stop()
+
+
+def ellipse_mask(h: int, w: int, cy: float, cx: float, ry: float, rx: float) -> np.ndarray:
+    """``(h, w) bool`` filled ellipse."""
+    yy, xx = np.ogrid[:h, :w]
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0

@@ -1,0 +1,65 @@
+"""The core never imports Qt; the PySide6 pin keeps the None refcount crash away."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "inpaint_studio"
+FORBIDDEN = ("PySide6", "shiboken6", "qasync")
+
+
+@pytest.mark.parametrize("sub", ["core", "providers"])
+def test_core_sources_do_not_import_qt(sub):
+    offenders = []
+    for path in (PKG / sub).rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.ImportFrom) and node.level > 0 and node.module and node.module.startswith("ui"):
+                names = ["inpaint_studio.ui"]
+            for n in names:
+                if n.split(".")[0] in FORBIDDEN or n.startswith("inpaint_studio.ui"):
+                    offenders.append(f"{path.name}: {n}")
+    assert offenders == []
+
+
+def test_importing_core_and_providers_loads_no_qt():
+    code = (
+        "import sys, pkgutil, importlib, inpaint_studio.core, inpaint_studio.providers\n"
+        "for pkg in (inpaint_studio.core, inpaint_studio.providers):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        "import inpaint_studio.cli\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync')]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_pyside6_does_not_over_release_none():
+    """shared/tools/check_none_refcount.py: PySide6 6.12.0 on Python < 3.12 aborts."""
+    code = (
+        "import os, sys\n"
+        "os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')\n"
+        "from PySide6.QtWidgets import QApplication, QLabel\n"
+        "app = QApplication([])\n"
+        "label = QLabel()\n"
+        "before = sys.getrefcount(None)\n"
+        "for i in range(1000):\n"
+        "    label.setText(str(i))\n"
+        "lost = before - sys.getrefcount(None)\n"
+        "print(lost, flush=True)\n"
+        "os._exit(1 if lost > 100 and sys.version_info < (3, 12) else 0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, f"None lost {res.stdout.strip()} references: PySide6 pin is broken"
