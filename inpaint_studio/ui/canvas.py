@@ -1,0 +1,497 @@
+"""The canvas: photo, mask overlay, variant layers, zoom/pan and the mask tools.
+
+The mask is the full-resolution ``(H, W) bool`` array the core uses; the overlay wraps its
+memory in an indexed ``QImage`` (no copy). For zoomed-out views the canvas keeps a pyramid
+of half-size levels of photo and mask (built off the GUI thread on open) and draws the
+smallest level that still has at least one pixel per screen pixel, so painting on a 20 MP
+photo repaints only a small rectangle of a small image. Mask edits update the pyramid only
+inside the rectangle they changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPainterPath, QPen, qRgba
+from PySide6.QtWidgets import QWidget
+
+from ..core.maskedit import MaskPatch, Rect, clip_rect, fill_polygon, stamp_segment, union
+
+TOOLS = ("brush", "eraser", "rect", "lasso", "wand")
+MAX_LEVELS = 5
+
+
+def rgb_qimage(arr: np.ndarray) -> QImage:
+    """Wrap ``(H, W, 3) uint8`` memory (kept alive by the caller) as a ``QImage``."""
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888)
+
+
+def rgba_premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``(h, w, 4) uint8`` premultiplied RGBA for a layer (run off the GUI thread)."""
+    a = alpha.astype(np.uint16)
+    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+    out[..., :3] = ((rgb.astype(np.uint16) * a[..., None] + 127) // 255).astype(np.uint8)
+    out[..., 3] = alpha
+    return out
+
+
+def downsample_rgb(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    return cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+
+
+def block_max(mask: np.ndarray, f: int) -> np.ndarray:
+    """Downsample a 0/1 mask by ``f`` keeping any set pixel (so thin strokes stay visible)."""
+    h, w = mask.shape
+    H, W = -(-h // f) * f, -(-w // f) * f
+    if (H, W) != (h, w):
+        padded = np.zeros((H, W), np.uint8)
+        padded[:h, :w] = mask
+        mask = padded
+    return mask.view(np.uint8).reshape(H // f, f, W // f, f).max(axis=(1, 3))
+
+
+def build_pyramid(rgb: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Half-size levels of photo and mask until the photo is under about 1 MP (thread work)."""
+    levels = []
+    cur = rgb
+    f = 1
+    while cur.shape[0] * cur.shape[1] > 1_200_000 and len(levels) < MAX_LEVELS:
+        cur = downsample_rgb(cur)
+        f *= 2
+        levels.append((cur, block_max(mask, f)))
+    return levels
+
+
+@dataclass(eq=False)
+class LayerView:
+    """A variant layer as shown: premultiplied RGBA of its box."""
+
+    key: object
+    x0: int
+    y0: int
+    rgba: np.ndarray
+    visible: bool = True
+    opacity: float = 1.0
+
+    def __post_init__(self) -> None:
+        h, w = self.rgba.shape[:2]
+        self.image = QImage(self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888_Premultiplied)
+
+
+class Canvas(QWidget):
+    """Shows the photo and edits the mask.
+
+    Signals:
+        mask_edited(MaskPatch): one per stroke or fill, for the undo stack.
+        mask_changed(): the mask changed (edit, undo, import…).
+        cursor_moved(int, int): photo pixel under the cursor (-1, -1 outside).
+        zoom_changed(float): screen px per photo px.
+        wand_requested(int, int, bool): a magic-wand click at a photo pixel; bool = add.
+    """
+
+    mask_edited = Signal(object)
+    mask_changed = Signal()
+    cursor_moved = Signal(int, int)
+    zoom_changed = Signal(float)
+    wand_requested = Signal(int, int, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(320, 240)
+        self.setAcceptDrops(True)
+        self.rgb: np.ndarray | None = None
+        self.mask: np.ndarray | None = None
+        self._photo_img: QImage | None = None
+        self._mask_img: QImage | None = None
+        self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
+        self.zoom = 1.0
+        self.offset = QPointF(0, 0)
+        self.tool = "brush"
+        self.brush_radius = 20.0
+        self.overlay_visible = True
+        self.overlay_color = QColor(255, 40, 90, 130)
+        self.show_original = False
+        self.layers: list[LayerView] = []
+        self.context_box: Rect | None = None
+        self._space = False
+        self._pan_from: QPointF | None = None
+        self._stroke_last: tuple[float, float] | None = None
+        self._stroke_value = True
+        self._atoms: list[tuple[Rect, np.ndarray]] = []
+        self._shape_points: list[tuple[float, float]] = []
+        self._shape_drag = False
+        self._mouse = QPointF(-1000, -1000)
+
+    # -- document ---------------------------------------------------------------------------
+
+    def set_photo(self, rgb: np.ndarray, mask: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Show ``rgb`` with ``mask`` (wrapped, not copied) and a pyramid from :func:`build_pyramid`."""
+        self.rgb = rgb
+        self.mask = mask
+        self._photo_img = rgb_qimage(rgb)
+        self._mask_img = self._mask_qimage(mask.view(np.uint8))
+        self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
+        self.layers = []
+        self.context_box = None
+        self.fit()
+
+    def set_rgb(self, rgb: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Replace the working image (same size), e.g. after accepting a variant."""
+        assert self.mask is not None
+        self.rgb = rgb
+        self._photo_img = rgb_qimage(rgb)
+        self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for (r, _), (_, m, _, _) in zip(pyramid, self._levels, strict=False)]
+        self.update()
+
+    def _mask_qimage(self, m: np.ndarray) -> QImage:
+        h, w = m.shape
+        img = QImage(m.data, w, h, m.strides[0], QImage.Format.Format_Indexed8)
+        c = self.overlay_color
+        img.setColorTable([qRgba(0, 0, 0, 0), qRgba(c.red(), c.green(), c.blue(), c.alpha())])
+        return img
+
+    def set_overlay_color(self, color: QColor) -> None:
+        self.overlay_color = QColor(color)
+        table = [qRgba(0, 0, 0, 0), qRgba(color.red(), color.green(), color.blue(), color.alpha())]
+        for img in [self._mask_img] + [lv[3] for lv in self._levels]:
+            if img is not None:
+                img.setColorTable(table)
+        self.update()
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return (self.rgb.shape[1], self.rgb.shape[0]) if self.rgb is not None else (0, 0)
+
+    def refresh_mask(self, rect: Rect | None = None) -> None:
+        """Bring the overlay pyramid up to date after the mask changed in ``rect`` (None = all)."""
+        if self.mask is None:
+            return
+        h, w = self.mask.shape
+        if rect is None:
+            rect = (0, 0, w, h)
+        f = 1
+        for _, level_mask, _, _ in self._levels:
+            f *= 2
+            x0, y0 = (rect[0] // f) * f, (rect[1] // f) * f
+            x1, y1 = min(w, -(-rect[2] // f) * f), min(h, -(-rect[3] // f) * f)
+            level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(self.mask[y0:y1, x0:x1], f)
+        self._update_photo_rect(rect)
+        self.mask_changed.emit()
+
+    # -- geometry ---------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        w, h = self.image_size
+        if not w:
+            return
+        z = min(self.width() / w, self.height() / h) * 0.98
+        self.set_zoom(z, QPointF(self.width() / 2, self.height() / 2), centre=True)
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None, centre: bool = False) -> None:
+        """Zoom to ``zoom`` keeping the photo point under ``anchor`` (screen) still."""
+        zoom = max(0.01, min(32.0, zoom))
+        if anchor is None:
+            anchor = QPointF(self.width() / 2, self.height() / 2)
+        if centre:
+            w, h = self.image_size
+            self.offset = QPointF((self.width() - w * zoom) / 2, (self.height() - h * zoom) / 2)
+        else:
+            p = self.to_photo(anchor)
+            self.offset = QPointF(anchor.x() - p[0] * zoom, anchor.y() - p[1] * zoom)
+        self.zoom = zoom
+        self.zoom_changed.emit(zoom)
+        self.update()
+
+    def to_photo(self, pos: QPointF) -> tuple[float, float]:
+        return (pos.x() - self.offset.x()) / self.zoom, (pos.y() - self.offset.y()) / self.zoom
+
+    def to_screen(self, x: float, y: float) -> QPointF:
+        return QPointF(self.offset.x() + x * self.zoom, self.offset.y() + y * self.zoom)
+
+    def _screen_rect(self, rect: Rect, margin: float = 2) -> QRect:
+        x0, y0, x1, y1 = rect
+        a, b = self.to_screen(x0, y0), self.to_screen(x1, y1)
+        return QRectF(a, b).adjusted(-margin, -margin, margin, margin).toAlignedRect()
+
+    def _update_photo_rect(self, rect: Rect) -> None:
+        self.update(self._screen_rect(rect, margin=self.brush_radius * self.zoom + 3))
+
+    # -- painting ---------------------------------------------------------------------------
+
+    def _level(self) -> tuple[int, QImage | None, QImage | None]:
+        f, photo, mask = 1, self._photo_img, self._mask_img
+        ff = 1
+        for _, _, pimg, mimg in self._levels:
+            ff *= 2
+            if 1.0 / ff >= self.zoom * 0.999:
+                f, photo, mask = ff, pimg, mimg
+            else:
+                break
+        return f, photo, mask
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        p = QPainter(self)
+        p.fillRect(event.rect(), QColor(46, 46, 50))
+        if self.rgb is None:
+            p.setPen(QColor(200, 200, 200))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)")
+            return
+        w, h = self.image_size
+        # the photo region visible in the dirty rectangle
+        a = self.to_photo(QPointF(event.rect().topLeft()))
+        b = self.to_photo(QPointF(event.rect().bottomRight()) + QPointF(1, 1))
+        x0, y0 = max(0.0, math.floor(a[0])), max(0.0, math.floor(a[1]))
+        x1, y1 = min(float(w), math.ceil(b[0])), min(float(h), math.ceil(b[1]))
+        if x1 <= x0 or y1 <= y0:
+            return
+        f, photo, mask = self._level()
+        target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
+        source = QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        p.drawImage(target, photo, source)
+        if not self.show_original:
+            for layer in self.layers:
+                if not layer.visible:
+                    continue
+                lh, lw = layer.rgba.shape[:2]
+                lx0, ly0 = max(x0, layer.x0), max(y0, layer.y0)
+                lx1, ly1 = min(x1, layer.x0 + lw), min(y1, layer.y0 + lh)
+                if lx1 <= lx0 or ly1 <= ly0:
+                    continue
+                p.setOpacity(layer.opacity)
+                p.drawImage(QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)), layer.image,
+                            QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0))
+                p.setOpacity(1.0)
+        if self.overlay_visible and mask is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            p.drawImage(target, mask, source)
+        if self.context_box is not None:
+            pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            cx0, cy0, cx1, cy1 = self.context_box
+            p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
+        self._paint_tool(p)
+
+    def _paint_tool(self, p: QPainter) -> None:
+        if self.tool in ("brush", "eraser") and self.rect().contains(self._mouse.toPoint()):
+            r = self.brush_radius * self.zoom
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0, 200), 2.5))
+            p.drawEllipse(self._mouse, r, r)
+            p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
+            p.drawEllipse(self._mouse, r, r)
+        if self._shape_points:
+            path = QPainterPath(self.to_screen(*self._shape_points[0]))
+            pts = self._shape_points
+            if self.tool == "rect" and len(pts) == 2:
+                (ax, ay), (bx, by) = pts
+                pts = [(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)]
+            for pt in pts[1:]:
+                path.lineTo(self.to_screen(*pt))
+            if self.tool == "lasso" and not self._shape_drag:
+                path.lineTo(self._mouse)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(255, 255, 255), 1.2, Qt.PenStyle.DashLine))
+            p.drawPath(path)
+
+    def _cursor_dirty(self, pos: QPointF) -> QRect:
+        r = self.brush_radius * self.zoom + 4
+        return QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect()
+
+    # -- input ------------------------------------------------------------------------------
+
+    def set_tool(self, tool: str) -> None:
+        assert tool in TOOLS
+        self._shape_points = []
+        self.tool = tool
+        self.setCursor(QCursor(Qt.CursorShape.BlankCursor if tool in ("brush", "eraser") else Qt.CursorShape.CrossCursor))
+        self.update()
+
+    def set_brush_radius(self, radius: float) -> None:
+        self.brush_radius = max(0.5, min(2000.0, radius))
+        self.update()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self.zoom * (1.25**steps), event.position())
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.tool == "lasso" and len(self._shape_points) >= 3:
+            self._commit_shape(self._stroke_value)
+            return
+        if event.key() == Qt.Key.Key_Escape and self._shape_points:
+            self._shape_points = []
+            self.update()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.set_tool(self.tool)
+            return
+        super().keyReleaseEvent(event)
+
+    def _value_for(self, event) -> bool:
+        subtract = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        return False if (subtract or self.tool == "eraser") else True
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = pos
+            self.setCursor(QCursor(Qt.CursorShape.ClosedHandCursor))
+            return
+        if event.button() != Qt.MouseButton.LeftButton or self.mask is None:
+            return
+        x, y = self.to_photo(pos)
+        value = self._value_for(event)
+        if self.tool in ("brush", "eraser"):
+            self._stroke_value = value
+            self._atoms = []
+            self._stroke_last = (x, y)
+            self._stamp((x, y), (x, y))
+        elif self.tool == "rect":
+            self._stroke_value = value
+            self._shape_points = [(x, y), (x, y)]
+        elif self.tool == "lasso":
+            self._stroke_value = value
+            if not self._shape_points:
+                self._shape_points = [(x, y)]
+                self._shape_drag = True
+            else:  # polygon mode: add a vertex
+                self._shape_points.append((x, y))
+        elif self.tool == "wand":
+            self.wand_requested.emit(int(x), int(y), value)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        old = self._mouse
+        self._mouse = pos
+        if self._pan_from is not None:
+            d = pos - self._pan_from
+            self._pan_from = pos
+            self.offset += d
+            self.update()
+            return
+        x, y = self.to_photo(pos)
+        w, h = self.image_size
+        self.cursor_moved.emit(int(x) if 0 <= x < w else -1, int(y) if 0 <= y < h else -1)
+        if self._stroke_last is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self._stamp(self._stroke_last, (x, y))
+            self._stroke_last = (x, y)
+        elif self.tool == "rect" and self._shape_points and event.buttons() & Qt.MouseButton.LeftButton:
+            self._shape_points[1] = (x, y)
+            self.update()
+        elif self.tool == "lasso" and self._shape_points:
+            if self._shape_drag and event.buttons() & Qt.MouseButton.LeftButton:
+                self._shape_points.append((x, y))
+            self.update()
+        if self.tool in ("brush", "eraser"):
+            self.update(self._cursor_dirty(old))
+            self.update(self._cursor_dirty(pos))
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self.set_tool(self.tool) if not self._space else self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self._stroke_last is not None:
+            self._stroke_last = None
+            self._finish_stroke()
+        elif self.tool == "rect" and len(self._shape_points) == 2:
+            self._commit_shape(self._stroke_value)
+        elif self.tool == "lasso" and self._shape_drag:
+            self._shape_drag = False
+            if len(self._shape_points) >= 8:  # a dragged lasso closes on release
+                self._commit_shape(self._stroke_value)
+            # else: polygon mode, vertices by clicks, closed by double-click or Enter
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if self.tool == "lasso" and len(self._shape_points) >= 3:
+            self._commit_shape(self._stroke_value)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.update(self._cursor_dirty(self._mouse))
+        self._mouse = QPointF(-1000, -1000)
+        self.cursor_moved.emit(-1, -1)
+
+    # -- editing ----------------------------------------------------------------------------
+
+    def _stamp(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
+        assert self.mask is not None
+        r = self.brush_radius
+        rect = clip_rect((int(min(p0[0], p1[0]) - r) - 2, int(min(p0[1], p1[1]) - r) - 2,
+                          int(max(p0[0], p1[0]) + r) + 3, int(max(p0[1], p1[1]) + r) + 3), self.mask.shape)
+        if rect is None:
+            return
+        before = self.mask[rect[1] : rect[3], rect[0] : rect[2]].copy()
+        changed = stamp_segment(self.mask, p0, p1, r, self._stroke_value)
+        if changed is not None:
+            self._atoms.append((rect, before))
+            self.refresh_mask(rect)
+
+    def _finish_stroke(self) -> None:
+        assert self.mask is not None
+        atoms, self._atoms = self._atoms, []
+        if not atoms:
+            return
+        u = None
+        for rect, _ in atoms:
+            u = union(u, rect)
+        x0, y0, x1, y1 = u
+        after = self.mask[y0:y1, x0:x1]
+        before = after.copy()
+        for (rx0, ry0, rx1, ry1), patch in reversed(atoms):
+            before[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = patch
+        patch = MaskPatch.capture(before, after, u)
+        if patch.changed:
+            self.mask_edited.emit(patch)
+
+    def _commit_shape(self, value: bool) -> None:
+        assert self.mask is not None
+        points, self._shape_points = self._shape_points, []
+        self._shape_drag = False
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        rect = clip_rect((int(min(xs)) - 1, int(min(ys)) - 1, int(max(xs)) + 2, int(max(ys)) + 2), self.mask.shape)
+        if rect is None:
+            self.update()
+            return
+        before = self.mask[rect[1] : rect[3], rect[0] : rect[2]].copy()
+        fill_polygon(self.mask, points, value)
+        self.apply_region_edit(rect, before)
+
+    def apply_region_edit(self, rect: Rect, before: np.ndarray) -> None:
+        """Record an edit already made to ``rect`` (whose old contents are ``before``)."""
+        assert self.mask is not None
+        after = self.mask[rect[1] : rect[3], rect[0] : rect[2]]
+        patch = MaskPatch.capture(before, after, rect)
+        self.refresh_mask(rect)
+        self.update()
+        if patch.changed:
+            self.mask_edited.emit(patch)
+
+    def apply_patch(self, patch: MaskPatch, *, undo: bool) -> None:
+        """Undo or redo ``patch`` (called by the undo stack)."""
+        assert self.mask is not None
+        patch.apply(self.mask, undo=undo)
+        self.refresh_mask(patch.rect)
