@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         c.wand_requested.connect(self._wand)
         self.brush_slider.valueChanged.connect(lambda v: self.canvas.set_brush_radius(v / 2))
+        self.canvas.set_brush_radius(self.brush_slider.value() / 2)
         self.panel.changed.connect(self._validate)
         self.panel.changed.connect(self._preview_timer.start)
         self.panel.provider_changed.connect(self._provider_changed)

@@ -1,0 +1,238 @@
+"""The editor, offscreen with pytest-qt, on the real qasync loop (one loop for the session)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+import pytest_asyncio
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from inpaint_studio.core.imaging import load_image
+from inpaint_studio.core.maskedit import fill_polygon, magic_wand, stamp_segment
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def until(cond, timeout: float = 20.0) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def window(qapp, server, monkeypatch):
+    from inpaint_studio.ui import MainWindow
+
+    monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
+    monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
+    qapp.setQuitOnLastWindowClosed(False)  # as the app does: clean-up runs before the loop stops
+    w = MainWindow()
+    w.resize(1200, 800)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    yield w
+    w.close()
+    await w.aclose()
+    w.deleteLater()
+
+
+async def opened(window, path):
+    await window.open_image(path)
+    assert window.photo is not None
+    window.canvas.set_zoom(1.0, centre=True)
+    return window
+
+
+def screen(canvas, x, y) -> QPoint:
+    p = canvas.to_screen(x, y)
+    return QPoint(round(p.x()), round(p.y()))
+
+
+async def test_stroke_changes_exactly_the_brush_pixels(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    window.set_tool("brush")
+    c.set_brush_radius(10)
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100))
+    QTest.mouseMove(c, screen(c, 300, 100))  # a fast move: one event across 200 px
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 300, 100))
+    expected = np.zeros((400, 600), bool)
+    p0, p1 = c.to_photo(screen(c, 100, 100).toPointF()), c.to_photo(screen(c, 300, 100).toPointF())
+    stamp_segment(expected, p0, p0, 10, True)
+    stamp_segment(expected, p0, p1, 10, True)
+    assert np.array_equal(c.mask, expected)
+    assert c.mask[100, 200] and not c.mask[120, 200]  # no gap along the fast move, nothing outside
+    assert window.undo_stack.count() == 1  # one step per stroke
+    window.undo_stack.undo()
+    assert not c.mask.any()
+    window.undo_stack.redo()
+    assert np.array_equal(c.mask, expected)
+    # Alt subtracts with the brush
+    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, screen(c, 200, 100))
+    assert not c.mask[100, 200]
+    assert window.undo_stack.count() == 2
+
+
+async def test_tool_shortcuts_and_shapes(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    c.setFocus()
+    for key, tool in ((Qt.Key.Key_E, "eraser"), (Qt.Key.Key_R, "rect"), (Qt.Key.Key_L, "lasso"), (Qt.Key.Key_W, "wand"), (Qt.Key.Key_B, "brush")):
+        QTest.keyClick(window, key)
+        assert c.tool == tool
+    r0 = c.brush_radius
+    QTest.keyClick(window, Qt.Key.Key_BracketRight)
+    assert c.brush_radius > r0
+    window.set_tool("rect")
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 50, 60))
+    QTest.mouseMove(c, screen(c, 150, 120))
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 150, 120))
+    expected = np.zeros((400, 600), bool)
+    fill_polygon(expected, [c.to_photo(screen(c, 50, 60).toPointF()), c.to_photo(screen(c, 150, 120).toPointF())], True)
+    assert np.array_equal(c.mask, expected) and c.mask.sum() > 5000
+    await window.invert_mask()
+    assert np.array_equal(c.mask, ~expected)
+    await window.clear_mask()
+    assert not c.mask.any()
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(c.mask, ~expected)
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert not c.mask.any()
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    # magic wand on the dark background corner
+    window.set_tool("wand")
+    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 5, 5))
+    await until(lambda: c.mask.any())
+    assert window.undo_stack.count() == 4
+    ref = np.zeros((400, 600), bool)
+    magic_wand(window.photo.rgb, ref, (5, 5), window.wand_tolerance, True)
+    assert np.array_equal(c.mask, ref) and ref.sum() > 1000
+
+
+async def test_grow_shrink_and_mask_import_export(window, data_dir, tmp_path):
+    await opened(window, data_dir / "chelsea.png")
+    c = window.canvas
+    fill_polygon(c.mask, [(100, 100), (140, 100), (140, 140), (100, 140)], True)
+    c.refresh_mask()
+    before = c.mask.sum()
+    await window.grow_mask(5)
+    assert c.mask.sum() > before
+    await window.grow_mask(-5)
+    assert abs(int(c.mask.sum()) - int(before)) < 60
+    await window.export_mask(tmp_path / "m.png")
+    exported = np.asarray(Image.open(tmp_path / "m.png").convert("L"))
+    assert exported.shape == (300, 451) and np.array_equal(exported == 0, c.mask)
+    Image.fromarray(np.where(np.arange(451)[None, :].repeat(300, 0) < 200, 0, 255).astype(np.uint8)).save(tmp_path / "half.png")
+    await window.import_mask(tmp_path / "half.png")
+    assert c.mask[:, :200].all() and not c.mask[:, 200:].any()
+    Image.new("L", (10, 10)).save(tmp_path / "small.png")
+    await window.import_mask(tmp_path / "small.png")
+    assert "must be the same size" in window.last_error
+    assert c.mask[:, :200].all()  # the user's mask is untouched
+
+
+async def test_invalid_combination_disables_generate(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    panel = window.panel
+    assert not panel.generate_button.isEnabled()  # empty mask
+    assert "mask is empty" in panel.generate_button.toolTip()
+    fill_polygon(window.canvas.mask, [(10, 10), (60, 60)], True)
+    window.canvas.refresh_mask()
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("a cat")
+    assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
+    panel.set_speed(__import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.FLASH)
+    assert panel.char_ref.add_path(str(data_dir / "astronaut.png")) is None
+    assert not panel.generate_button.isEnabled()
+    assert "does not work at FLASH speed" in panel.generate_button.toolTip()
+    assert "FLASH" in panel.char_ref.toolTip()
+    panel.char_ref.clear_refs()
+    assert panel.generate_button.isEnabled()
+    # the offline engine hides what it cannot take
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("local"))
+    assert panel.style_preset_combo.isHidden() or not panel.style_preset_combo.isVisibleTo(panel)
+    assert not panel.speed_buttons[__import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.TURBO].isVisibleTo(panel)
+
+
+async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, server):
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    window.set_tool("brush")
+    c.set_brush_radius(25)
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 380, 120))
+    QTest.mouseMove(c, screen(c, 370, 250))
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 370, 250))
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("a silver spoon")
+    panel.num_images_spin.setValue(2)
+    from inpaint_studio.core.request import RenderingSpeed
+
+    panel.set_speed(RenderingSpeed.TURBO)
+    await until(lambda: "What will be sent" in panel.sent_label.text())
+    assert "2 images billed" in panel.sent_label.text() and c.context_box is not None
+    assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
+    QTest.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    assert window.jobs_list.count() == 1
+    await until(lambda: window.layers_panel.list.count() == 2)
+    assert len(c.layers) == 2
+    assert sum(lv.visible for lv in c.layers) == 1  # the newest variant is shown
+    assert "Last seed" in panel.last_seed_label.text()
+    QTest.keyClick(window, Qt.Key.Key_2)
+    visible = [lv.key for lv in c.layers if lv.visible]
+    assert visible == [window._latest_job_layers[1]]
+    # the exported composite keeps every pixel outside the mask
+    out = tmp_path / "export.png"
+    await window.export_composite(out)
+    original = load_image(data_dir / "coffee.png").rgb
+    result = np.asarray(Image.open(out).convert("RGB"))
+    mask = c.mask
+    assert np.array_equal(result[~mask], original[~mask])
+    assert not np.array_equal(result[mask], original[mask])
+    # draft → final: Render at QUALITY with the variant's seed
+    job, variant = window._layer_info[window.selected_key()]
+    final = window.render_at_quality()
+    assert final is not None and final.request.rendering_speed is RenderingSpeed.QUALITY
+    assert final.request.seed == variant.seed
+    await until(lambda: window.layers_panel.list.count() == 3)
+    assert "final of" in window.layers_panel.list.item(0).text()
+    assert server.edit_requests[-1].value("rendering_speed") == "QUALITY"
+    # accept bakes it in, undoably
+    rgb_before = window.photo.rgb.copy()
+    window.layers_panel.list.setCurrentRow(0)
+    await window.accept_variant()
+    assert not np.array_equal(window.photo.rgb, rgb_before)
+    assert np.array_equal(window.photo.rgb[~mask], rgb_before[~mask])
+    window.undo_stack.undo()
+    assert np.array_equal(window.photo.rgb, rgb_before)
+
+
+async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
+    await opened(window, data_dir / "coffee.png")
+    fill_polygon(window.canvas.mask, [(200, 200), (260, 260)], True)
+    window.canvas.refresh_mask()
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("x")
+    server.script = [(402, {"error": "Insufficient credits"}, {})]
+    job = window.generate()
+    await window.runner.wait(job)
+    await asyncio.sleep(0.05)
+    item, row = window._job_rows[job.id]
+    assert "out of credits" in row.label.text()
+    assert "out of credits" in window.statusBar().currentMessage()
+    assert row.copy.isVisibleTo(row)
+    # withheld variants show as rows that say so
+    panel.prompt_edit.setPlainText("unsafe-first")
+    panel.num_images_spin.setValue(2)
+    job2 = window.generate()
+    await window.runner.wait(job2)
+    await until(lambda: window.layers_panel.list.count() == 2)
+    texts = [window.layers_panel.list.item(i).text() for i in range(2)]
+    assert any("withheld by the safety filter" in t for t in texts)
