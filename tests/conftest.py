@@ -44,17 +44,3 @@ def ellipse_mask(h: int, w: int, cy: float, cx: float, ry: float, rx: float) -> 
     yy, xx = np.ogrid[:h, :w]
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
 
-
-def pytest_asyncio_loop_factories(config, item):
-    """UI tests run on the real qasync loop (shared/docs/qt-async-notes.md §7); others on asyncio's."""
-    if "test_ui" not in str(getattr(item, "path", "")):
-        return None
-    from PySide6.QtWidgets import QApplication
-
-    def factory():
-        QApplication.instance() or QApplication([])
-        from inpaint_studio.ui.aio import loop_factory
-
-        return loop_factory()
-
-    return {"qasync": factory}
