@@ -191,9 +191,13 @@ class HttpTransport:
             MaybeBilledError: a POST's upload completed but no answer came.
         """
         check_url(url)
-        built = self.client.build_request(method, url, data=data, files=files, json=json_body, headers=headers)
-        body = built.read() if method != "GET" else b""
-        send_headers = dict(built.headers)
+
+        def encode() -> tuple[bytes, dict]:
+            built = self.client.build_request(method, url, data=data, files=files, json=json_body, headers=headers)
+            return (built.read() if method != "GET" else b""), dict(built.headers)
+
+        # multipart encoding of a 10 MB body is pixel-sized work: keep it off the GUI thread
+        body, send_headers = await asyncio.to_thread(encode) if (files or data) else encode()
         attempt = 0
         while True:
             stream = _UploadBody(body, report) if body else None

@@ -39,6 +39,15 @@ def rgba_premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
+def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
+    """A copy of ``rgba`` fitted inside ``size`` × ``size`` px (thread work)."""
+    import cv2
+
+    h, w = rgba.shape[:2]
+    s = size / max(h, w)
+    return cv2.resize(rgba, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
 def downsample_rgb(rgb: np.ndarray) -> np.ndarray:
     import cv2
 

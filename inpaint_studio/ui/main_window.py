@@ -55,7 +55,7 @@ from ..core.protocol import Stage
 from ..core.request import EditRequest, RenderingSpeed, check
 from ..providers import PROVIDER_CLASSES, create_provider, default_provider, has_key
 from ..providers.base import make_client
-from .canvas import Canvas, LayerView, build_pyramid, rgba_premultiplied
+from .canvas import Canvas, LayerView, build_pyramid, rgba_premultiplied, thumbnail
 from .panels import GeneratePanel, JobRow, LayersPanel, describe_stage
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
@@ -636,13 +636,19 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(text)
 
     async def _add_variants(self, job: Job) -> None:
+        def convert(v: Variant):
+            if v.layer is None:
+                return None, None
+            rgba = rgba_premultiplied(v.layer.rgb, v.layer.alpha)
+            return rgba, thumbnail(rgba, 48)
+
         views = []
         for v in job.variants:
-            rgba = await asyncio.to_thread(rgba_premultiplied, v.layer.rgb, v.layer.alpha) if v.layer else None
-            views.append((v, rgba))
+            rgba, thumb = await asyncio.to_thread(convert, v)
+            views.append((v, rgba, thumb))
         self._latest_job_layers = []
         short = job.request.prompt.strip()[:24] or "offline fill"
-        for v, rgba in views:
+        for v, rgba, thumb in views:
             name = f"{short} · {v.seed} · {job.request.rendering_speed.value}"
             if self._draft_of.get(job.id):
                 name += f" · final of {self._draft_of[job.id]}"
@@ -657,8 +663,9 @@ class MainWindow(QMainWindow):
                 item.setText(name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked)
-                thumb = lv.image.scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio)
-                item.setIcon(QIcon(QPixmap.fromImage(thumb)))
+                item.setIcon(QIcon(QPixmap.fromImage(QImage(thumb.data, thumb.shape[1], thumb.shape[0], thumb.strides[0],
+                                                              QImage.Format.Format_RGBA8888_Premultiplied))))
+                item.setData(Qt.ItemDataRole.UserRole + 1, thumb)  # keeps the pixels alive
                 self._latest_job_layers.append(key)
             item.setData(Qt.ItemDataRole.UserRole, key)
             self._layer_info[key] = (job, v)
@@ -666,7 +673,7 @@ class MainWindow(QMainWindow):
             self.layers_panel.list.insertItem(0, item)
         if self._latest_job_layers:
             self.show_variant(1)
-            seeds = [v.seed for v, _ in views if v.seed is not None]
+            seeds = [v.seed for v, _, _ in views if v.seed is not None]
             self.panel.show_last_seed(seeds[0] if seeds else None)
             self.docks["layersDock"].raise_()
 
