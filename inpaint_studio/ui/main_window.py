@@ -186,8 +186,9 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.tabifyDockWidget(self.docks["generateDock"], self.docks["layersDock"])
-        self.docks["generateDock"].raise_()
+        self.splitDockWidget(self.docks["generateDock"], self.docks["layersDock"], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["jobsDock"]], [130], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["generateDock"]], [380], Qt.Orientation.Horizontal)
         # status bar
         self.zoom_label = QLabel(objectName="zoomLabel")
         self.size_label = QLabel(objectName="sizeLabel")
@@ -675,7 +676,7 @@ class MainWindow(QMainWindow):
             self.show_variant(1)
             seeds = [v.seed for v, _, _ in views if v.seed is not None]
             self.panel.show_last_seed(seeds[0] if seeds else None)
-            self.docks["layersDock"].raise_()
+            self.docks["layersDock"].show()
 
     # -- layers -------------------------------------------------------------------------------------
 

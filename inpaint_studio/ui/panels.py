@@ -165,7 +165,7 @@ class GeneratePanel(QWidget):
         self.random_seed_check = QCheckBox("Random", objectName="randomSeedCheck", checked=True)
         self.seed_spin = QSpinBox(objectName="seedSpin", minimum=0, maximum=MAX_SEED)
         self.seed_spin.setEnabled(False)
-        self.dice_button = QToolButton(text="🎲", objectName="diceButton", toolTip="New random seed (fixed)")
+        self.dice_button = QToolButton(text="Dice", objectName="diceButton", toolTip="Pick a new random seed and keep it fixed")
         self.last_seed_label = QLabel("", objectName="lastSeedLabel")
         seed_row.addWidget(self.random_seed_check)
         seed_row.addWidget(self.seed_spin, 1)
