@@ -117,7 +117,6 @@ class Canvas(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 240)
-        self.setAcceptDrops(True)
         self.rgb: np.ndarray | None = None
         self.mask: np.ndarray | None = None
         self._photo_img: QImage | None = None

@@ -116,12 +116,34 @@ class PreferencesDialog(QDialog):
             form.addRow(f"{cls.label} base URL", url)
         self.out_dir = QLineEdit(s.get("output_folder", ""), placeholderText="beside the photo")
         form.addRow("Output folder", self.out_dir)
+        from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox
+
+        self.default_provider = QComboBox(objectName="prefDefaultProvider")
+        for name, cls in PROVIDER_CLASSES.items():
+            self.default_provider.addItem(cls.label, name)
+        self.default_provider.setCurrentIndex(max(0, self.default_provider.findData(s.get("default_provider", default_provider()))))
+        form.addRow("Default provider", self.default_provider)
+        self.default_speed = QComboBox(objectName="prefDefaultSpeed")
+        self.default_speed.addItems([sp.value for sp in RenderingSpeed])
+        self.default_speed.setCurrentText(s.get("default_speed", RenderingSpeed.DEFAULT.value))
+        form.addRow("Default speed", self.default_speed)
+        self.default_images = QSpinBox(minimum=1, maximum=8, value=int(s.get("default_num_images", 2)), objectName="prefDefaultImages")
+        form.addRow("Default number of images", self.default_images)
+        self.mask_colour = QColor(s.get("mask_colour", "#82ff285a"))
+        self.mask_colour_button = QPushButton("Choose…", objectName="prefMaskColour")
+        self.mask_colour_button.clicked.connect(self._pick_colour)
+        form.addRow("Mask colour", self.mask_colour_button)
         self.message = QLabel(wordWrap=True)
         form.addRow(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _pick_colour(self) -> None:
+        c = QColorDialog.getColor(self.mask_colour, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)
+        if c.isValid():
+            self.mask_colour = c
 
     def save(self) -> None:
         s = cfg.load_settings()
@@ -132,6 +154,10 @@ class PreferencesDialog(QDialog):
             else:
                 urls.pop(name, None)
         s["output_folder"] = self.out_dir.text().strip()
+        s["default_provider"] = self.default_provider.currentData()
+        s["default_speed"] = self.default_speed.currentText()
+        s["default_num_images"] = self.default_images.value()
+        s["mask_colour"] = self.mask_colour.name(QColor.NameFormat.HexArgb)
         for name, edit in self.keys.items():
             if edit.text().strip():
                 try:
@@ -169,6 +195,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = Canvas()
         self.setCentralWidget(self.canvas)
+        self.setAcceptDrops(True)
         self.panel = GeneratePanel()
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.panel)
@@ -560,7 +587,7 @@ class MainWindow(QMainWindow):
     def _refresh_providers(self) -> None:
         entries = [(n, c.label, has_key(n)) for n, c in PROVIDER_CLASSES.items()]
         entries.sort(key=lambda e: (not (e[2] and PROVIDER_CLASSES[e[0]].capabilities.needs_key), e[0] != "local"))
-        current = self.settings.get("default_provider") or default_provider()
+        current = self.settings.get("last_provider") or self.settings.get("default_provider") or default_provider()
         if current not in PROVIDER_CLASSES:
             current = "local"
         self.panel.set_providers(entries, current)
@@ -576,6 +603,9 @@ class MainWindow(QMainWindow):
         if dlg.exec():
             self.settings = cfg.load_settings()
             self._refresh_providers()
+            self._apply_defaults()
+            if self.settings.get("mask_colour"):
+                self.canvas.set_overlay_color(QColor(self.settings["mask_colour"]))
 
     # -- jobs ---------------------------------------------------------------------------------------
 
@@ -915,7 +945,15 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.report_error(f"Settings could not be saved: {exc.strerror or exc}.")
 
+    def _apply_defaults(self) -> None:
+        speed = self.settings.get("default_speed")
+        if speed in RenderingSpeed.__members__ and self.panel.speed_buttons[RenderingSpeed(speed)].isVisibleTo(self.panel):
+            self.panel.set_speed(RenderingSpeed(speed))
+        if self.settings.get("default_num_images"):
+            self.panel.num_images_spin.setValue(int(self.settings["default_num_images"]))
+
     def _restore_layout(self) -> None:
+        self._apply_defaults()
         colour = self.settings.get("mask_colour")
         if colour:
             self.canvas.set_overlay_color(QColor(colour))
@@ -928,7 +966,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.settings["window_geometry"] = base64.b64encode(bytes(self.saveGeometry())).decode()
         self.settings["window_state"] = base64.b64encode(bytes(self.saveState())).decode()
-        self.settings["default_provider"] = self.panel.provider_name()
+        self.settings["last_provider"] = self.panel.provider_name()
         self._save_settings()
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)

@@ -215,7 +215,15 @@ class GeneratePanel(QWidget):
         self.palette_edit = QLineEdit(objectName="paletteEdit", placeholderText="#RRGGBB[:weight], …")
         self.palette_edit.setEnabled(False)
         form.addRow("Palette", self.palette_combo)
-        form.addRow("", self.palette_edit)
+        self.palette_add = QToolButton(text="+", objectName="paletteAdd", toolTip="Add a colour to the custom palette")
+        self.palette_swatches = QLabel(objectName="paletteSwatches")
+        pal_row = QHBoxLayout()
+        pal_row.addWidget(self.palette_edit, 1)
+        pal_row.addWidget(self.palette_add)
+        pal_box = QVBoxLayout()
+        pal_box.addLayout(pal_row)
+        pal_box.addWidget(self.palette_swatches)
+        form.addRow("", pal_box)
         self.context_combo = QComboBox(objectName="contextCombo")
         self.context_combo.addItems([c.value for c in ContextMode])
         form.addRow("Context", self.context_combo)
@@ -255,6 +263,8 @@ class GeneratePanel(QWidget):
         self.random_seed_check.toggled.connect(lambda on: self.seed_spin.setEnabled(not on))
         self.dice_button.clicked.connect(self._dice)
         self.palette_combo.currentTextChanged.connect(lambda t: self.palette_edit.setEnabled(t == "Custom"))
+        self.palette_add.clicked.connect(self._add_palette_colour)
+        self.palette_edit.textChanged.connect(self._update_swatches)
         self.style_refs.changed.connect(self._update_ref_size)
         add_ref.clicked.connect(lambda: self._add_refs(self.style_refs))
         rm_ref.clicked.connect(self.style_refs.remove_selected)
@@ -303,16 +313,26 @@ class GeneratePanel(QWidget):
         form = self.layout().itemAt(0).layout()
         for field, visible in show.items():
             w = self._field_widgets[field]
-            form.setRowVisible(w if form.indexOf(w) >= 0 else self._row_of(form, w), visible)
-        form.setRowVisible(self.palette_edit, caps.color_palette)
+            form.setRowVisible(self._row_of(form, w), visible)
+        form.setRowVisible(self._row_of(form, self.palette_edit), caps.color_palette)
         self.changed.emit()
 
     @staticmethod
     def _row_of(form: QFormLayout, widget: QWidget) -> int:
+        """The form row holding ``widget`` at any depth of nested layouts."""
+
+        def contains(lay) -> bool:
+            for i in range(lay.count()):
+                it = lay.itemAt(i)
+                if it.widget() is widget or (it.layout() is not None and contains(it.layout())):
+                    return True
+            return False
+
         for row in range(form.rowCount()):
             item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            lay = item.layout() if item else None
-            if lay is not None and lay.indexOf(widget) >= 0:
+            if item is None:
+                continue
+            if item.widget() is widget or (item.layout() is not None and contains(item.layout())):
                 return row
         return -1
 
@@ -392,6 +412,27 @@ class GeneratePanel(QWidget):
         self.problems_label.setText(text)
         self.generate_button.setEnabled(not problems)
         self.generate_button.setToolTip(text if problems else "Generate (Ctrl+Enter)")
+
+    def _add_palette_colour(self) -> None:
+        from PySide6.QtWidgets import QColorDialog
+
+        c = QColorDialog.getColor(parent=self, title="Palette colour")
+        if c.isValid():
+            self.palette_combo.setCurrentText("Custom")
+            text = self.palette_edit.text().strip()
+            self.palette_edit.setText(f"{text}, {c.name()}:1.0" if text else f"{c.name()}:1.0")
+
+    def _update_swatches(self) -> None:
+        """Show the custom palette as coloured swatches sized by weight."""
+        palette = self.palette()
+        if palette is None or palette.name is not None:
+            self.palette_swatches.setText("")
+            return
+        cells = "".join(
+            f'<td style="background:{m.color_hex}" width="{int(12 + 28 * (m.color_weight or 1.0))}">&nbsp;</td>'
+            for m in palette.members if m.color_hex.startswith("#")
+        )
+        self.palette_swatches.setText(f'<table cellspacing="2"><tr>{cells}</tr></table>')
 
     def _update_ref_size(self) -> None:
         total = sum(len(r.data) for r in self.style_refs.refs) + sum(len(r.data) for r in self.char_ref.refs)

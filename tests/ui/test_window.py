@@ -236,3 +236,29 @@ async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
     await until(lambda: window.layers_panel.list.count() == 2)
     texts = [window.layers_panel.list.item(i).text() for i in range(2)]
     assert any("withheld by the safety filter" in t for t in texts)
+
+
+async def test_typing_in_the_prompt_is_not_taken_by_shortcuts(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    window.set_tool("brush")
+    edit = window.panel.prompt_edit
+    edit.setFocus()
+    QTest.keyClicks(edit, "Wear 2 red boots")
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    assert edit.toPlainText() == "Wear 2 red boots"
+    assert window.canvas.tool == "brush"  # neither W, E, R nor B switched tools
+
+
+async def test_preferences_defaults_and_drop(window, data_dir, tmp_path):
+    from inpaint_studio.core import settings as cfg
+    from inpaint_studio.core.request import RenderingSpeed
+
+    s = cfg.load_settings()
+    s.update({"default_speed": "TURBO", "default_num_images": 4, "default_provider": "ideogram"})
+    cfg.save_settings(s)
+    window.settings = cfg.load_settings()
+    window._refresh_providers()
+    window._apply_defaults()
+    assert window.panel.num_images_spin.value() == 4
+    assert window.panel.speed() is RenderingSpeed.TURBO
+    assert window.acceptDrops()
