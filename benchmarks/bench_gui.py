@@ -34,7 +34,7 @@ DEFAULT = ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg"
 SERVER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from tests.ideogram_server import IdeogramServer
+from tests.servers import IdeogramServer
 s = IdeogramServer(api_key="bench").start()
 print(s.base_url, flush=True)
 time.sleep(3600)

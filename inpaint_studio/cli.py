@@ -40,6 +40,8 @@ def _edit_parser(sub) -> None:
     p.add_argument("--provider", choices=provider_names(), help="default: the first with a key, else local")
     p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
     p.add_argument("--method", choices=("auto", "telea", "patchmatch"), default="auto", help="offline engine fill (local only)")
+    p.add_argument("--model", choices=("ideogram-3", "ideogram-2"), help="model behind a gateway (cometapi only; default ideogram-3)")
+    p.add_argument("--webhook-url", help="Magnific calls this URL when a task ends (magnific only)")
     p.add_argument("--speed", choices=[s.value for s in RenderingSpeed], default="DEFAULT", help="rendering speed")
     p.add_argument("--num-images", type=int, default=1, metavar="N", help="variants, 1-8")
     p.add_argument("--seed", type=int, help="0-2147483647; random when omitted")
@@ -66,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"inpaint-studio {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _edit_parser(sub)
+    resume = sub.add_parser("resume", help="fetch the results of a remote task (Magnific)")
+    resume.add_argument("task_id")
+    resume.add_argument("--provider", choices=("magnific",), default="magnific")
+    resume.add_argument("--base-url")
+    resume.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded images")
+    resume.add_argument("--json", action="store_true")
     auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
     auth.add_argument("action", choices=("set", "status", "delete"))
     auth.add_argument("provider", nargs="?")
@@ -154,10 +162,7 @@ async def _run_edit(args, request) -> int:
 
     name = args.provider or default_provider()
     async with make_client() as client:
-        options = {"method": args.method} if name == "local" else {}
-        if args.method != "auto" and name != "local":
-            raise _UsageError("--method applies only to the offline engine (--provider local).")
-        provider = create_provider(name, client, base_url=args.base_url, **options)
+        provider = create_provider(name, client, base_url=args.base_url, **_provider_options(args, name))
         bar = _ProgressBar(sys.stderr.isatty() and not args.json)
         runner = JobRunner(client, listener=bar)
         job = runner.submit(request, provider)
@@ -202,6 +207,60 @@ async def _run_edit(args, request) -> int:
 
 class _UsageError(Exception):
     pass
+
+
+def _provider_options(args, name: str) -> dict:
+    """Provider-specific flags, refused on providers they do not apply to."""
+    options: dict = {}
+    for flag, value, owner, key in (("--method", args.method if args.method != "auto" else None, "local", "method"),
+                                    ("--model", args.model, "cometapi", "model"),
+                                    ("--webhook-url", args.webhook_url, "magnific", "webhook_url")):
+        if value is None:
+            continue
+        if name != owner:
+            raise _UsageError(f"{flag} applies only to --provider {owner}.")
+        options[key] = value
+    return options
+
+
+def cmd_resume(args) -> int:
+    """Download the images of a finished remote task (raw provider files, no composite)."""
+    from .core.errors import InpaintError
+    from .core.net import download_image
+    from .core.output import atomic_write
+    from .providers import create_provider
+    from .providers.base import make_client
+
+    async def run() -> list[Path]:
+        async with make_client() as client:
+            provider = create_provider(args.provider, client, base_url=args.base_url)
+            status, urls = await provider.fetch(args.task_id)
+            if status != "COMPLETED":
+                raise _UsageError(f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later.")
+            args.out.mkdir(parents=True, exist_ok=True)
+            paths = []
+            for i, url in enumerate(urls, 1):
+                data, _ = await download_image(client, url)
+                ext = "jpg" if data[:2] == b"\xff\xd8" else "webp" if data[8:12] == b"WEBP" else "png"
+                path = args.out / f"{args.task_id}-{i}.{ext}"
+                atomic_write(path, data)
+                paths.append(path)
+            return paths
+
+    try:
+        paths = asyncio.run(run())
+    except _UsageError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_PROVIDER
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
+        return exc.exit_code
+    if args.json:
+        print(json.dumps({"task_id": args.task_id, "paths": [str(p) for p in paths]}))
+    else:
+        for p in paths:
+            print(p)
+    return EXIT_OK
 
 
 def cmd_edit(args) -> int:
@@ -281,13 +340,15 @@ def gui_main(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0] not in ("edit", "auth", "-h", "--help", "--version") and not argv[0].startswith("-")):
+    if not argv or (argv[0] not in ("edit", "auth", "resume", "-h", "--help", "--version") and not argv[0].startswith("-")):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     if args.command == "edit":
         return cmd_edit(args)
     if args.command == "auth":
         return cmd_auth(args)
+    if args.command == "resume":
+        return cmd_resume(args)
     build_parser().print_help()
     return EXIT_OK
 

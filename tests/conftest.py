@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from inpaint_studio.core.request import style_presets  # noqa: E402
 
-from .ideogram_server import IdeogramServer  # noqa: E402
+from .servers import IdeogramServer  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

@@ -27,6 +27,8 @@ class Prepared:
         mask: ``(h, w) bool`` the mask at send size (True = edit).
         encoded: the image file to upload, or ``None`` for offline engines.
         upload_mask: ``(h', w') bool`` mask at the encoded file's geometry.
+        remote_tasks: ids of work running at the provider (Magnific task ids, 1min.ai record
+            uuids), recorded by the provider as soon as it has them so polling can resume.
     """
 
     region: Region
@@ -34,6 +36,7 @@ class Prepared:
     mask: np.ndarray
     encoded: EncodedImage | None = None
     upload_mask: np.ndarray | None = None
+    remote_tasks: list[dict] = field(default_factory=list)
 
     def describe(self) -> dict:
         """What was sent: region, and file size, scale, format and bytes."""

@@ -279,7 +279,10 @@ class Capabilities:
     Attributes:
         speeds: rendering speeds it takes.
         style_types: style types it takes (empty = no ``style_type`` field).
-        max_images: most variants per request (1 = one per request; the runner loops).
+        max_images: most variants per request (1 = one image per request or task: the
+            provider makes N requests with seeds s, s+1, …).
+        max_style_references: most style references it takes (None = no own limit).
+        style_type_required_with_character: a character reference needs an explicit style type.
         prompt_required: the prompt may not be empty.
         needs_key: an API key is required.
         uploads: it sends the photo over the network (so upload encoding applies).
@@ -300,6 +303,8 @@ class Capabilities:
     prompt_required: bool = True
     needs_key: bool = True
     uploads: bool = True
+    max_style_references: int | None = None
+    style_type_required_with_character: bool = False
 
     def problems(self, r: EditRequest, provider: str) -> list[Problem]:
         """One :class:`Problem` per field ``r`` sets that this provider cannot take."""
@@ -323,6 +328,12 @@ class Capabilities:
             refuse("style_references", "style reference images")
         if r.character_references and not self.character_reference:
             refuse("character_references", "character reference images")
+        if r.character_references and self.character_reference and self.style_type_required_with_character and r.style_type is None:
+            out.append(Problem("style_type", f"{provider} needs a style type when a character reference is given."))
+        if self.max_style_references is not None and len(r.style_references) > self.max_style_references:
+            out.append(Problem("style_references", f"{provider} takes at most {self.max_style_references} style reference images."))
+        if r.num_images > self.max_images and self.max_images > 1:
+            out.append(Problem("num_images", f"{provider} makes at most {self.max_images} images per request."))
         if r.color_palette is not None and not self.color_palette:
             refuse("color_palette", "colour palettes")
         if r.negative_prompt and not self.negative_prompt:

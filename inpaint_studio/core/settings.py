@@ -79,6 +79,10 @@ def resolve_base_url(provider: str, default: str, override: str | None = None) -
     return url.rstrip("/")
 
 
+#: Providers that use another one's key (same account): their keyring entry is shared.
+SHARED_KEYS = {"ideogram-v2": "ideogram"}
+
+
 def key_env_var(provider: str) -> str:
     return {"cometapi": "COMETAPI_KEY"}.get(provider, f"{env_prefix(provider)}_API_KEY")
 
@@ -91,6 +95,7 @@ def get_api_key(provider: str, env_var: str | None = None) -> str | None:
     value = os.environ.get(env_var or key_env_var(provider))
     if value:
         return value.strip()
+    provider = SHARED_KEYS.get(provider, provider)
     try:
         import keyring
 
@@ -110,7 +115,7 @@ def set_api_key(provider: str, key: str) -> None:
     from keyring.errors import KeyringError
 
     try:
-        keyring.set_password(KEYRING_SERVICE, provider, key)
+        keyring.set_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider), key)
     except KeyringError as exc:
         raise RuntimeError(
             "No system keyring is available to store the key; set the "

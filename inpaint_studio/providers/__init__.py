@@ -8,14 +8,22 @@ import httpx
 
 from ..core.net import RetryPolicy
 from ..core.protocol import Prepared, Provider, RawVariant, Reporter, Stage
-from ..core.settings import get_api_key
+from .base import find_key
+from .cometapi import CometApiProvider
 from .ideogram import IdeogramProvider
+from .ideogram_v2 import IdeogramV2Provider
 from .local import LocalProvider
+from .magnific import MagnificProvider
+from .onemin import OneMinProvider
 
 #: Provider classes by name, in the order users see them.
 PROVIDER_CLASSES: dict[str, Any] = {
     "local": LocalProvider,
     "ideogram": IdeogramProvider,
+    "ideogram-v2": IdeogramV2Provider,
+    "magnific": MagnificProvider,
+    "1min": OneMinProvider,
+    "cometapi": CometApiProvider,
 }
 
 
@@ -28,7 +36,7 @@ def has_key(name: str) -> bool:
     cls = PROVIDER_CLASSES[name]
     if not cls.capabilities.needs_key:
         return True
-    return get_api_key(name, getattr(cls, "key_env", None)) is not None
+    return find_key(cls) is not None
 
 
 def default_provider() -> str:
@@ -62,6 +70,12 @@ def create_provider(
 
 
 __all__ = [
+    "CometApiProvider",
+    "IdeogramProvider",
+    "IdeogramV2Provider",
+    "LocalProvider",
+    "MagnificProvider",
+    "OneMinProvider",
     "Reporter",
     "PROVIDER_CLASSES",
     "Prepared",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from ..core.errors import (
     AuthenticationError,
     InvalidRequestError,
     MaybeBilledError,
+    MissingKeyError,
     NetworkError,
     NoAccessError,
     OutOfCreditsError,
@@ -35,6 +37,7 @@ from ..core.errors import (
 )
 from ..core.net import RetryPolicy, check_url
 from ..core.protocol import Reporter, Stage
+from ..core.settings import get_api_key, resolve_base_url
 
 USER_AGENT = "InpaintStudio"
 
@@ -97,6 +100,9 @@ def server_message(resp: httpx.Response) -> tuple[str, dict]:
         if isinstance(val, dict) and isinstance(val.get("message"), str):
             msg = val["message"]
             break
+    code = body.get("errorCode")
+    if isinstance(code, str) and code:
+        msg = f"{msg} ({code})" if msg else code
     params = body.get("invalid_params")
     if isinstance(params, list) and params:
         reasons = "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params if isinstance(p, dict))
@@ -197,7 +203,7 @@ class HttpTransport:
             return (built.read() if method != "GET" else b""), dict(built.headers)
 
         # multipart encoding of a 10 MB body is pixel-sized work: keep it off the GUI thread
-        body, send_headers = await asyncio.to_thread(encode) if (files or data) else encode()
+        body, send_headers = await asyncio.to_thread(encode) if method != "GET" else encode()
         attempt = 0
         while True:
             stream = _UploadBody(body, report) if body else None
@@ -250,3 +256,76 @@ def parse_json(resp: httpx.Response, label: str) -> Any:
 def json_part(value: Any) -> tuple[None, bytes, str]:
     """A multipart part of content type ``application/json`` (httpx ``files`` entry)."""
     return (None, json.dumps(value).encode(), "application/json")
+
+
+class NetworkProvider:
+    """Common parts of every provider reached over HTTP: base URL, key and transport.
+
+    Subclasses set ``name``, ``label``, ``default_base_url``, ``key_env`` and
+    ``capabilities``, and implement :meth:`auth_headers` and ``generate``.
+    """
+
+    name = ""
+    label = ""
+    default_base_url = ""
+    key_env = ""
+    #: other environment variables that may hold the key (e.g. Freepik's, before the rebrand)
+    alt_key_envs: tuple[str, ...] = ()
+    mask_edit_is_black = True
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.client = client
+        self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
+        self._api_key = api_key
+        self.retry = retry or RetryPolicy()
+        self.http = HttpTransport(client, self.label, self.retry)
+
+    def api_key(self) -> str:
+        """The key: given, else the environment variable, else the OS keyring.
+
+        Raises:
+            MissingKeyError: none is set (nothing is sent).
+        """
+        key = self._api_key or find_key(type(self))
+        if not key:
+            raise MissingKeyError(
+                f"No {self.label} API key is set; run `inpaint-studio auth set {self.name}` or set {self.key_env}."
+            )
+        return key
+
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+
+@dataclass
+class PollPolicy:
+    """Polling of asynchronous tasks: ``first`` s, growing by ``factor`` to ``longest`` s,
+    giving up after ``timeout`` s (Magnific: "about 1 s growing to 10 s")."""
+
+    first: float = 1.0
+    factor: float = 1.5
+    longest: float = 10.0
+    timeout: float = 600.0
+
+    def delays(self):
+        d = self.first
+        while True:
+            yield d
+            d = min(self.longest, d * self.factor)
+
+
+def find_key(cls) -> str | None:
+    """A provider class's key: its variable, its other variables, then the keyring."""
+    import os
+
+    for env in cls.alt_key_envs:
+        if not os.environ.get(cls.key_env) and os.environ.get(env):
+            return os.environ[env].strip()
+    return get_api_key(cls.name, cls.key_env)

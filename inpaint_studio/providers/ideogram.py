@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
-
-from ..core.errors import MissingKeyError, ProviderError
+from ..core.errors import ProviderError
 from ..core.imaging import encode_mask
-from ..core.net import RetryPolicy
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
-from ..core.settings import get_api_key, resolve_base_url
-from .base import HttpTransport, json_part, parse_json
+from .base import NetworkProvider, json_part, parse_json
 
 V3_STYLE_TYPES = frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION})
 
@@ -87,7 +83,7 @@ def parse_generation(body: object, label: str) -> list[RawVariant]:
     return out
 
 
-class IdeogramProvider:
+class IdeogramProvider(NetworkProvider):
     """Ideogram 3.0 edit (inpainting) on api.ideogram.ai or a compatible base URL."""
 
     name = "ideogram"
@@ -110,28 +106,11 @@ class IdeogramProvider:
     EDIT_PATH = "/v1/ideogram-v3/edit"
     TWIN_PATH = "/v1/ideogram-v3/inpaint"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
-        self._api_key = api_key
-        self.http = HttpTransport(client, self.label, retry)
-
-    def _key(self) -> str:
-        key = self._api_key or get_api_key(self.name, self.key_env)
-        if not key:
-            raise MissingKeyError(
-                f"No {self.label} API key is set; run `inpaint-studio auth set {self.name}` or set {self.key_env}."
-            )
-        return key
+    def auth_headers(self) -> dict[str, str]:
+        return {"Api-Key": self.api_key(), "Accept": "application/json"}
 
     async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
-        headers = {"Api-Key": self._key(), "Accept": "application/json"}
+        headers = self.auth_headers()
         # the mask PNG of a 20 MP photo takes ~0.2 s to encode: off the GUI thread
         data, files = await asyncio.to_thread(v3_parts, request, prepared, edit_is_black=self.mask_edit_is_black)
         resp = await self.http.request(

@@ -521,8 +521,11 @@ class MainWindow(QMainWindow):
     # -- request, validation, preview -----------------------------------------------------
 
     def provider(self):
+        """A provider object for the panel's choice (cheap: no network until a job runs)."""
         name = self.panel.provider_name()
-        options = {"method": "auto"} if name == "local" else {}
+        options: dict = {}
+        if name == "cometapi":
+            options["model"] = self.panel.model_combo.currentData()
         return create_provider(name, self.client, **options)
 
     def build_request(self, *, snapshot: bool = True) -> EditRequest | None:
@@ -537,7 +540,7 @@ class MainWindow(QMainWindow):
             problems = [Problem("photo", "Open a photo first.")]
         else:
             req = self.build_request(snapshot=False)
-            cls = PROVIDER_CLASSES[self.panel.provider_name()]
+            cls = self.provider()
             try:
                 check(req, cls.capabilities, cls.label)
                 problems = []
@@ -559,7 +562,7 @@ class MainWindow(QMainWindow):
 
     async def _preview(self, gen: int) -> None:
         req = self.build_request()
-        cls = PROVIDER_CLASSES[self.panel.provider_name()]
+        cls = self.provider()
         try:
             prepared = await asyncio.to_thread(prepare, req, uploads=cls.capabilities.uploads)
         except InpaintError:
@@ -594,8 +597,9 @@ class MainWindow(QMainWindow):
         self._provider_changed(self.panel.provider_name())
 
     def _provider_changed(self, name: str) -> None:
-        cls = PROVIDER_CLASSES[name]
-        self.panel.apply_capabilities(cls.capabilities, has_key(name))
+        self.panel.model_combo.setVisible(name == "cometapi")
+        self.panel.model_label.setVisible(name == "cometapi")
+        self.panel.apply_capabilities(self.provider().capabilities, has_key(name))
         self._validate()
 
     def _preferences(self) -> None:

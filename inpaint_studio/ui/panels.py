@@ -137,6 +137,11 @@ class GeneratePanel(QWidget):
         prov_row.addWidget(self.provider_combo, 1)
         prov_row.addWidget(self.key_status)
         form.addRow("Provider", prov_row)
+        self.model_label = QLabel("Model")
+        self.model_combo = QComboBox(objectName="modelCombo")
+        self.model_combo.addItem("Ideogram 3.0", "ideogram-3")
+        self.model_combo.addItem("Ideogram 2.0", "ideogram-2")
+        form.addRow(self.model_label, self.model_combo)
         self.prompt_edit = PromptEdit(objectName="promptEdit")
         self.prompt_edit.setPlaceholderText("Describe the change (Ctrl+Enter generates)")
         self.prompt_edit.setFixedHeight(72)
@@ -253,6 +258,7 @@ class GeneratePanel(QWidget):
         }
         # wiring
         self.provider_combo.currentIndexChanged.connect(lambda _: self.provider_changed.emit(self.provider_name()))
+        self.model_combo.currentIndexChanged.connect(lambda _: self.provider_changed.emit(self.provider_name()))
         for sig in (self.prompt_edit.textChanged, self.negative_prompt_edit.textChanged, self.speed_group.buttonClicked,
                     self.num_images_spin.valueChanged, self.seed_spin.valueChanged, self.random_seed_check.toggled,
                     self.magic_prompt_combo.currentIndexChanged, self.style_type_combo.currentIndexChanged,

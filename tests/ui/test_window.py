@@ -262,3 +262,23 @@ async def test_preferences_defaults_and_drop(window, data_dir, tmp_path):
     assert window.panel.num_images_spin.value() == 4
     assert window.panel.speed() is RenderingSpeed.TURBO
     assert window.acceptDrops()
+
+
+async def test_every_provider_listed_and_capabilities_follow_model(window, data_dir):
+    panel = window.panel
+    names = [panel.provider_combo.itemData(i) for i in range(panel.provider_combo.count())]
+    assert sorted(names) == sorted(["local", "ideogram", "ideogram-v2", "magnific", "1min", "cometapi"])
+    assert names[0] == "ideogram"  # the configured one (key in the environment) comes first
+    panel.provider_combo.setCurrentIndex(names.index("cometapi"))
+    assert panel.model_combo.isVisibleTo(panel)
+    styles = [panel.style_type_combo.itemText(i) for i in range(panel.style_type_combo.count())]
+    assert "FICTION" in styles and "ANIME" not in styles
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ideogram-2"))
+    styles = [panel.style_type_combo.itemText(i) for i in range(panel.style_type_combo.count())]
+    assert "ANIME" in styles and "FICTION" not in styles
+    from inpaint_studio.core.request import RenderingSpeed
+
+    assert not panel.speed_buttons[RenderingSpeed.QUALITY].isVisibleTo(panel)
+    panel.provider_combo.setCurrentIndex(names.index("1min"))
+    assert not panel.model_combo.isVisibleTo(panel)
+    assert panel.negative_prompt_edit.isVisibleTo(panel)

@@ -1,0 +1,182 @@
+"""Magnific (formerly the Freepik API): "Ideogram Image Edit", asynchronous tasks.
+
+Contract (shared/docs/providers.md, "Magnific"): base ``https://api.magnific.com`` with header
+``x-magnific-api-key`` (a base of ``https://api.freepik.com`` gets ``x-freepik-api-key``).
+``POST {base}/v1/ai/ideogram-image-edit`` with JSON: ``prompt``, ``image`` and ``mask`` as bare
+base64 (whether a ``data:`` prefix is accepted is unconfirmed), ``seed``,
+``rendering_speed`` (TURBO, DEFAULT, QUALITY), ``magic_prompt``, ``color_palette``,
+``style_codes``, ``style_type`` (AUTO, GENERAL, REALISTIC, DESIGN; required with character
+references), ``style_reference_images``, ``character_reference_images``, ``webhook_url``.
+The POST answers ``{"data": {"task_id", "status": "CREATED", "generated": []}}``; ``GET
+{base}/v1/ai/ideogram-image-edit/{task_id}`` goes CREATED → IN_PROGRESS → COMPLETED
+(``generated`` = image URLs) or FAILED. One image per task (unconfirmed): N variants are N
+tasks with seeds s, s+1, ….
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
+from ..core.imaging import encode_mask
+from ..core.net import RetryPolicy
+from ..core.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.request import (
+    MAX_SEED,
+    Capabilities,
+    EditRequest,
+    RenderingSpeed,
+    StyleType,
+    random_seed,
+)
+from .base import NetworkProvider, PollPolicy
+
+PATH = "/v1/ai/ideogram-image-edit"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class MagnificProvider(NetworkProvider):
+    """Ideogram 3.0 edit through Magnific's asynchronous task API."""
+
+    name = "magnific"
+    label = "Magnific"
+    default_base_url = "https://api.magnific.com"
+    key_env = "MAGNIFIC_API_KEY"
+    alt_key_envs = ("FREEPIK_API_KEY",)
+    capabilities = Capabilities(
+        speeds=frozenset({RenderingSpeed.TURBO, RenderingSpeed.DEFAULT, RenderingSpeed.QUALITY}),
+        style_types=frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN}),
+        max_images=8,
+        magic_prompt=True,
+        style_codes=True,
+        style_references=True,
+        character_reference=True,
+        color_palette=True,
+        style_type_required_with_character=True,
+    )
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        webhook_url: str | None = None,
+    ) -> None:
+        super().__init__(client, api_key=api_key, base_url=base_url, retry=retry)
+        self.poll_policy = poll or PollPolicy()
+        self.webhook_url = webhook_url
+
+    def auth_headers(self) -> dict[str, str]:
+        host = urlsplit(self.base_url).hostname or ""
+        header = "x-freepik-api-key" if host.endswith("freepik.com") else "x-magnific-api-key"
+        return {header: self.api_key(), "Accept": "application/json"}
+
+    def body(self, request: EditRequest, prepared: Prepared) -> dict:
+        """The JSON body without ``seed`` (set per task); only fields the user set."""
+        assert prepared.encoded is not None and prepared.upload_mask is not None
+        body: dict = {
+            "prompt": request.prompt,
+            "image": _b64(prepared.encoded.data),
+            "mask": _b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
+            "rendering_speed": request.rendering_speed.value,
+        }
+        if request.magic_prompt is not None:
+            body["magic_prompt"] = request.magic_prompt.value
+        if request.style_type is not None:
+            body["style_type"] = request.style_type.value
+        if request.style_codes:
+            body["style_codes"] = list(request.style_codes)
+        if request.color_palette is not None:
+            body["color_palette"] = request.color_palette.to_json()
+        if request.style_references:
+            body["style_reference_images"] = [_b64(r.data) for r in request.style_references]
+        if request.character_references:
+            body["character_reference_images"] = [_b64(r.data) for r in request.character_references]
+        if self.webhook_url:
+            body["webhook_url"] = self.webhook_url
+        return body
+
+    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+        headers = self.auth_headers()
+        base_body = await asyncio.to_thread(self.body, request, prepared)
+        seed0 = request.seed if request.seed is not None else random_seed()
+        n = request.num_images
+        tasks: list[tuple[str, int]] = []
+        for i in range(n):
+            seed = (seed0 + i) % (MAX_SEED + 1)
+
+            def part(stage: str, done: int | None, total: int | None, i: int = i) -> None:
+                if stage == Stage.UPLOADING and total:
+                    report(stage, i * total + (done or 0), n * total)
+
+            answer = await self.http.post_json(self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part)
+            task_id = _task(answer).get("task_id")
+            if not task_id:
+                raise ProviderError(f"{self.label} did not return a task id.", details=str(answer)[:300])
+            tasks.append((task_id, seed))
+            # kept at once so polling can resume after a crash
+            prepared.remote_tasks.append({"provider": self.name, "task_id": task_id, "seed": seed})
+        report(Stage.WAITING, 0, n)
+        done = 0
+
+        async def one(task_id: str, seed: int) -> list[RawVariant]:
+            nonlocal done
+            urls = await self.wait_for(task_id)
+            done += 1
+            report(Stage.WAITING, done, n)
+            return [RawVariant(url=u, seed=seed, extra={"task_id": task_id}) for u in urls]
+
+        results = await asyncio.gather(*(one(t, s) for t, s in tasks))
+        return [v for group in results for v in group]
+
+    async def fetch(self, task_id: str) -> tuple[str, list[str]]:
+        """One status look-up: ``(status, generated URLs)``."""
+        answer = await self.http.get_json(f"{self.base_url}{PATH}/{task_id}", headers=self.auth_headers())
+        data = _task(answer)
+        status = str(data.get("status", "")).upper()
+        generated = [g for g in data.get("generated") or [] if isinstance(g, str)]
+        if status == "FAILED":
+            reason = data.get("error") or data.get("message") or "the task failed"
+            raise InvalidRequestError(f"{self.label} could not complete the edit: {str(reason).rstrip('.')}.", details=str(answer)[:300])
+        return status, generated
+
+    async def wait_for(self, task_id: str) -> list[str]:
+        """Poll ``task_id`` until COMPLETED (its image URLs) or FAILED, with backoff.
+
+        Raises:
+            InvalidRequestError: the task FAILED.
+            ProviderTimeoutError: still running after ``poll.timeout`` s (the id is kept).
+        """
+        start = time.monotonic()
+        for delay in self.poll_policy.delays():
+            status, generated = await self.fetch(task_id)
+            if status == "COMPLETED":
+                if not generated:
+                    raise ProviderError(f"{self.label} finished the task without an image.")
+                return generated
+            if time.monotonic() - start + delay > self.poll_policy.timeout:
+                raise ProviderTimeoutError(
+                    f"{self.label} has not finished after {self.poll_policy.timeout:.0f} s; resume later with "
+                    f"`inpaint-studio resume {task_id} --provider magnific`."
+                )
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _task(answer: object) -> dict:
+    """The task object, with or without the ``data`` wrapper (webhooks omit it)."""
+    if isinstance(answer, dict):
+        inner = answer.get("data")
+        return inner if isinstance(inner, dict) else answer
+    return {}

@@ -1,0 +1,160 @@
+"""1min.ai "Image Mask Editor" with model ``ideogram-3``.
+
+Contract (shared/docs/providers.md, "1min.ai"): base ``https://api.1min.ai``, header
+``API-KEY``. Upload the image, mask and each reference with ``POST {base}/api/assets``
+(multipart field ``asset``) → ``fileContent.path``; then ``POST {base}/api/features`` with
+``{"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": {…}}``. Mask: white
+keep, black edit. The answer ``{"aiRecord": {"uuid", "status", "aiRecordDetail":
+{"resultObject", "errorMessage"?}, "temporaryUrl"}}``: SUCCESS/COMPLETED is done (download
+``temporaryUrl``, one URL or a list: unconfirmed, both accepted), FAILURE/FAILED is an error,
+PROCESSING is polled at ``GET {base}/api/results/{uuid}``. Errors ``{"errorCode", "message"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
+from ..core.imaging import encode_mask
+from ..core.net import RetryPolicy
+from ..core.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from .base import NetworkProvider, PollPolicy
+
+DONE = {"SUCCESS", "COMPLETED"}
+FAILED = {"FAILURE", "FAILED", "ERROR"}
+
+
+class OneMinProvider(NetworkProvider):
+    """Ideogram 3.0 inpainting through 1min.ai."""
+
+    name = "1min"
+    label = "1min.ai"
+    default_base_url = "https://api.1min.ai"
+    key_env = "ONEMIN_API_KEY"
+    capabilities = Capabilities(
+        speeds=frozenset(RenderingSpeed),
+        style_types=frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION}),
+        max_images=8,
+        magic_prompt=True,
+        style_preset=True,
+        style_references=True,
+        max_style_references=5,
+        character_reference=True,
+        negative_prompt=True,
+    )
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+    ) -> None:
+        super().__init__(client, api_key=api_key, base_url=base_url, retry=retry)
+        self.poll_policy = poll or PollPolicy(first=2.0, factor=1.5, longest=10.0)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"API-KEY": self.api_key(), "Accept": "application/json"}
+
+    async def upload(self, name: str, data: bytes, mime: str, report: Reporter | None = None) -> str:
+        """Upload one file as an asset; returns its storage path."""
+        answer = await self.http.request(
+            "POST", self.base_url + "/api/assets", headers=self.auth_headers(),
+            files=[("asset", (name, data, mime))], report=report,
+        )
+        try:
+            body = answer.json()
+            path = body["fileContent"]["path"]
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError(f"{self.label} did not accept the upload.", details=answer.text[:300]) from None
+        return str(path)
+
+    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+        assert prepared.encoded is not None and prepared.upload_mask is not None
+        enc = prepared.encoded
+        mask_png = await asyncio.to_thread(encode_mask, prepared.upload_mask, edit_is_black=True)
+        files = [(f"image.{enc.extension}", enc.data, enc.mime), ("mask.png", mask_png, "image/png")]
+        files += [(r.name, r.data, r.mime) for r in request.style_references + request.character_references]
+        total = sum(len(f[1]) for f in files)
+        sent = 0
+        paths = []
+        for name, data, mime in files:
+            def part(stage: str, done: int | None, t: int | None, base: int = sent) -> None:
+                if stage == Stage.UPLOADING:
+                    report(stage, base + (done or 0), total)
+
+            paths.append(await self.upload(name, data, mime, part))
+            sent += len(data)
+        image_path, mask_path, ref_paths = paths[0], paths[1], paths[2:]
+        n_style = len(request.style_references)
+        po: dict = {
+            "prompt": request.prompt,
+            "imageUrl": image_path,
+            "maskUrl": mask_path,
+            "num_images": request.num_images,
+            "rendering_speed": request.rendering_speed.value,
+        }
+        if request.magic_prompt is not None:
+            po["magic_prompt"] = request.magic_prompt.value
+        if request.style_type is not None:
+            po["style_type"] = request.style_type.value
+        if request.style_preset is not None:
+            po["style_preset"] = request.style_preset
+        if n_style:
+            po["style_reference_images"] = ref_paths[:n_style]
+        if request.character_references:
+            po["character_reference_images"] = ref_paths[n_style:]
+        if request.negative_prompt:
+            po["negative_prompt"] = request.negative_prompt
+        if request.seed is not None:
+            po["seed"] = request.seed
+        body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
+        report(Stage.WAITING, None, None)
+        answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
+        record = _record(answer)
+        uuid = record.get("uuid")
+        start = time.monotonic()
+        delays = self.poll_policy.delays()
+        while True:
+            status = str(record.get("status", "")).upper()
+            if status in DONE:
+                return self._variants(record, request)
+            if status in FAILED:
+                detail = (record.get("aiRecordDetail") or {}).get("errorMessage") or "the job failed"
+                raise InvalidRequestError(f"{self.label} could not complete the edit: {str(detail).rstrip('.')}.", details=str(answer)[:300])
+            if not uuid:
+                raise ProviderError(f"{self.label} sent an answer without a result.", details=str(answer)[:300])
+            if not any(t.get("uuid") == uuid for t in prepared.remote_tasks):
+                prepared.remote_tasks.append({"provider": self.name, "uuid": uuid})
+            delay = next(delays)
+            if time.monotonic() - start + delay > self.poll_policy.timeout:
+                raise ProviderTimeoutError(f"{self.label} has not finished after {self.poll_policy.timeout:.0f} s.")
+            await asyncio.sleep(delay)
+            answer = await self.http.get_json(f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers())
+            record = _record(answer)
+            uuid = record.get("uuid") or uuid
+
+    def _variants(self, record: dict, request: EditRequest) -> list[RawVariant]:
+        urls = record.get("temporaryUrl")
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not urls:
+            raise ProviderError(f"{self.label} finished without a download link.", details=str(record)[:300])
+        out = []
+        for i, url in enumerate(u for u in urls if isinstance(u, str)):
+            seed = request.seed + i if request.seed is not None else None
+            out.append(RawVariant(url=url, seed=seed, extra={"uuid": record.get("uuid")}))
+        return out
+
+
+def _record(answer: object) -> dict:
+    if isinstance(answer, dict):
+        rec = answer.get("aiRecord")
+        return rec if isinstance(rec, dict) else answer
+    return {}
