@@ -227,7 +227,7 @@ def cmd_resume(args) -> int:
     """Download the images of a finished remote task (raw provider files, no composite)."""
     from .core.errors import InpaintError
     from .core.net import download_image
-    from .core.output import atomic_write
+    from .core.output import atomic_write, file_extension
     from .providers import create_provider
     from .providers.base import make_client
 
@@ -241,8 +241,7 @@ def cmd_resume(args) -> int:
             paths = []
             for i, url in enumerate(urls, 1):
                 data, _ = await download_image(client, url)
-                ext = "jpg" if data[:2] == b"\xff\xd8" else "webp" if data[8:12] == b"WEBP" else "png"
-                path = args.out / f"{args.task_id}-{i}.{ext}"
+                path = args.out / f"{args.task_id}-{i}.{file_extension(data)}"
                 atomic_write(path, data)
                 paths.append(path)
             return paths

@@ -61,6 +61,11 @@ def encode_png(rgb: np.ndarray, *, alpha: np.ndarray | None = None, icc: bytes |
     return buf.getvalue()
 
 
+def file_extension(data: bytes) -> str:
+    """``jpg``, ``webp`` or ``png`` from a file's first bytes."""
+    return "jpg" if data[:2] == b"\xff\xd8" else "webp" if data[8:12] == b"WEBP" else "png"
+
+
 def next_index(out_dir: Path, stem: str) -> int:
     """The first free number ``n`` for ``<stem>-edit-<n>.png`` in ``out_dir``."""
     pattern = re.compile(rf"^{re.escape(stem)}-edit-(\d+)\.png$")
@@ -102,8 +107,7 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     atomic_write(path, encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta))
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
         data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)
-        ext = "jpg" if data[:2] == b"\xff\xd8" else "webp" if data[8:12] == b"WEBP" else "png"
-        raw_path = out_dir / f"{stem}-edit-{index}-raw.{ext}"
+        raw_path = out_dir / f"{stem}-edit-{index}-raw.{file_extension(data)}"
         atomic_write(raw_path, data)
         meta["raw_path"] = raw_path.name
     atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())

@@ -14,7 +14,6 @@ import asyncio
 
 import httpx
 
-from ..core.net import RetryPolicy
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import EditRequest
 from .base import NetworkProvider, parse_json
@@ -35,16 +34,8 @@ class CometApiProvider(NetworkProvider):
     V3_PATH = "/ideogram/v1/ideogram-v3/edit"
     V2_PATH = "/edit"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | None = None,
-        model: str = "ideogram-3",
-    ) -> None:
-        super().__init__(client, api_key=api_key, base_url=base_url, retry=retry)
+    def __init__(self, client: httpx.AsyncClient, *, model: str = "ideogram-3", **common) -> None:
+        super().__init__(client, **common)
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}")
         self.model = model

@@ -24,7 +24,6 @@ import httpx
 
 from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
-from ..core.net import RetryPolicy
 from ..core.protocol import Prepared, RawVariant, Reporter, Stage
 from ..core.request import (
     MAX_SEED,
@@ -63,17 +62,9 @@ class MagnificProvider(NetworkProvider):
         style_type_required_with_character=True,
     )
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | None = None,
-        poll: PollPolicy | None = None,
-        webhook_url: str | None = None,
-    ) -> None:
-        super().__init__(client, api_key=api_key, base_url=base_url, retry=retry)
+    def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None,
+                 webhook_url: str | None = None, **common) -> None:
+        super().__init__(client, **common)
         self.poll_policy = poll or PollPolicy()
         self.webhook_url = webhook_url
 

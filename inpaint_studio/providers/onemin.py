@@ -19,7 +19,6 @@ import httpx
 
 from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
-from ..core.net import RetryPolicy
 from ..core.protocol import Prepared, RawVariant, Reporter, Stage
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .base import NetworkProvider, PollPolicy
@@ -47,16 +46,8 @@ class OneMinProvider(NetworkProvider):
         negative_prompt=True,
     )
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        retry: RetryPolicy | None = None,
-        poll: PollPolicy | None = None,
-    ) -> None:
-        super().__init__(client, api_key=api_key, base_url=base_url, retry=retry)
+    def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None, **common) -> None:
+        super().__init__(client, **common)
         self.poll_policy = poll or PollPolicy(first=2.0, factor=1.5, longest=10.0)
 
     def auth_headers(self) -> dict[str, str]:
