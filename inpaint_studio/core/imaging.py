@@ -46,6 +46,7 @@ class Photo:
             are not converted, so colours round-trip exactly); ``None`` when absent.
         source_format: Pillow's format name of the file (``"JPEG"``, ``"PNG"`` …).
         path: where it was read from, or ``None`` for bytes.
+        source: the file's bytes, unchanged, when loaded with ``keep_source=True``.
     """
 
     rgb: np.ndarray
@@ -53,6 +54,7 @@ class Photo:
     icc_profile: bytes | None = None
     source_format: str = ""
     path: Path | None = None
+    source: bytes | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -64,9 +66,9 @@ def _describe(source: str | Path | bytes) -> str:
     return "The data" if isinstance(source, bytes | bytearray) else f"“{Path(source).name}”"
 
 
-def _open(source: str | Path | bytes) -> Image.Image:
+def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
     """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
-    name = _describe(source)
+    name = label or _describe(source)
     try:
         fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
     except FileNotFoundError:
@@ -120,7 +122,7 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(out, "L")
 
 
-def load_image(source: str | Path | bytes) -> Photo:
+def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: str | None = None) -> Photo:
     """Decode a photo for editing.
 
     Any format Pillow reads is accepted. EXIF orientation is applied. CMYK is converted to
@@ -130,6 +132,8 @@ def load_image(source: str | Path | bytes) -> Photo:
 
     Args:
         source: a path, or the file's bytes.
+        keep_source: keep the file's bytes unchanged in ``Photo.source`` (for project files).
+        name: the file name to use in messages when ``source`` is bytes.
 
     Returns:
         A :class:`Photo`.
@@ -137,7 +141,19 @@ def load_image(source: str | Path | bytes) -> Photo:
     Raises:
         ImageLoadError: missing, truncated or non-image file, or over :data:`MAX_PIXELS`.
     """
-    img = _open(source)
+    raw: bytes | None = bytes(source) if isinstance(source, bytes | bytearray) else None
+    label = f"“{name}”" if name else None
+    if keep_source and raw is None:
+        label = _describe(source)
+        try:
+            raw = Path(source).read_bytes()
+        except FileNotFoundError:
+            raise ImageLoadError(f"{label} does not exist.") from None
+        except IsADirectoryError:
+            raise ImageLoadError(f"{label} is a folder, not an image file.") from None
+        except OSError as exc:
+            raise ImageLoadError(f"{label} cannot be read: {exc.strerror or exc}.") from None
+    img = _open(raw if raw is not None else source, label)
     fmt = img.format or ""
     icc = img.info.get("icc_profile")
     try:
@@ -182,7 +198,8 @@ def load_image(source: str | Path | bytes) -> Photo:
         if not rgb.flags.writeable:
             rgb = rgb.copy()
     path = None if isinstance(source, bytes | bytearray) else Path(source)
-    return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path)
+    return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path,
+                 source=raw if keep_source else None)
 
 
 def load_mask(

@@ -103,6 +103,7 @@ class Job:
     finished: float | None = None
     task: asyncio.Task | None = field(default=None, repr=False)
     label: str = ""
+    sent_info: dict | None = None
 
     @property
     def provider_name(self) -> str:
@@ -125,6 +126,8 @@ class Job:
 
     @property
     def sent(self) -> dict:
+        if self.sent_info is not None:
+            return self.sent_info
         return self.prepared.describe() if self.prepared else {}
 
 
@@ -138,6 +141,8 @@ class JobRunner:
         client: the shared ``httpx.AsyncClient`` used for result downloads.
         concurrency: jobs at once per provider.
         listener: called (on the loop's thread) after every change of a job.
+        journal: a :class:`~inpaint_studio.core.journal.Journal`; every result is written to
+            it as soon as it is downloaded, before it is composited or shown.
     """
 
     def __init__(
@@ -146,8 +151,10 @@ class JobRunner:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         listener: Listener | None = None,
+        journal=None,
     ) -> None:
         self.client = client
+        self.journal = journal
         self.concurrency = concurrency
         self.listeners: list[Listener] = [listener] if listener else []
         self.jobs: dict[int, Job] = {}
@@ -246,7 +253,13 @@ class JobRunner:
             else:
                 self._set(job, Stage.WAITING)
             raws = await provider.generate(request, prepared, report)
+            job.sent_info = prepared.describe()
             await self._download(job, raws)
+            if self.journal is not None:
+                for i, raw in enumerate(raws):
+                    if raw.safe and (raw.data is not None or raw.pixels is not None):
+                        path = await asyncio.to_thread(self.journal.record, job, i, raw)
+                        raw.extra["journal"] = str(path)
         self._set(job, Stage.COMPOSITING, 0, len(raws))
         job.variants = await asyncio.to_thread(self._composite_all, job, raws)
         if raws and not any(v.safe for v in job.variants):

@@ -1,0 +1,103 @@
+"""The result journal: every result on disk the moment it arrives, before it is shown.
+
+Each result is two files in the journal folder (``<data dir>/journal``): the provider's image
+exactly as returned (``.png``/``.jpg``/``.webp``; the offline engine's as PNG) and a JSON
+sidecar with its metadata: provider, parameters, seed, returned prompt, what was sent, the
+region, time and source photo. Both are written atomically, so a crash leaves either the
+whole entry or none of it. Result links expire; the journal does not.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .output import atomic_write, encode_png, file_extension
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journalled result: ``image`` and ``meta`` paths, ``time`` (epoch s), ``bytes`` on disk."""
+
+    image: Path
+    meta: Path
+    time: float
+    bytes: int
+
+    def metadata(self) -> dict:
+        try:
+            return json.loads(self.meta.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+
+class Journal:
+    """The journal folder. Thread-safe for writers (unique names, atomic writes)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def record(self, job, index: int, raw) -> Path:
+        """Write one result of ``job`` (its ``index``-th ``RawVariant``); returns the image's path.
+
+        Runs file I/O: call it off the GUI thread.
+        """
+        data = raw.data if raw.data is not None else encode_png(raw.pixels)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stem = f"{stamp}-{job.provider.name}-job{job.id}-{index + 1}-{uuid.uuid4().hex[:8]}"
+        image = self.root / f"{stem}.{file_extension(data)}"
+        region = job.prepared.region if job.prepared else None
+        meta = {
+            "provider": job.provider.name,
+            "provider_label": job.provider.label,
+            "parameters": job.request.parameters(),
+            "index": index,
+            "seed": raw.seed,
+            "returned_prompt": raw.prompt,
+            "resolution": raw.resolution,
+            "style_type": raw.style_type,
+            "url": raw.url,
+            "sent": job.sent,
+            "region": [region.x0, region.y0, region.x1, region.y1] if region else None,
+            "time": time.time(),
+            "source": str(job.request.photo.path) if job.request.photo.path else None,
+            "extra": raw.extra,
+        }
+        atomic_write(image, data)
+        atomic_write(image.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())
+        return image
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry, newest first."""
+        out = []
+        for meta in self.root.glob("*.json"):
+            images = [p for p in meta.parent.glob(meta.stem + ".*") if p.suffix != ".json" and not p.name.startswith(".")]
+            if not images:
+                continue
+            st = images[0].stat()
+            out.append(JournalEntry(images[0], meta, st.st_mtime, st.st_size + meta.stat().st_size))
+        return sorted(out, key=lambda e: e.time, reverse=True)
+
+    def total_bytes(self) -> int:
+        return sum(e.bytes for e in self.entries())
+
+    def clear_older_than(self, days: float) -> int:
+        """Delete entries older than ``days``; returns how many were deleted."""
+        limit = time.time() - days * 86400
+        n = 0
+        for e in self.entries():
+            if e.time < limit:
+                e.image.unlink(missing_ok=True)
+                e.meta.unlink(missing_ok=True)
+                n += 1
+        return n
+
+
+def default_journal() -> Journal:
+    from .settings import data_dir
+
+    return Journal(data_dir() / "journal")
