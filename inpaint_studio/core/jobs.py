@@ -75,6 +75,13 @@ class Variant:
 _ids = itertools.count(1)
 
 
+def reserve_ids(highest: int) -> None:
+    """Make new job ids start above ``highest`` (after restoring an earlier session's jobs)."""
+    global _ids
+    nxt = next(_ids)
+    _ids = itertools.count(max(nxt, highest + 1))
+
+
 @dataclass(eq=False)
 class Job:
     """A submitted edit and everything known about it so far.
@@ -179,6 +186,20 @@ class JobRunner:
         self._emit(job)
         return job
 
+    def resume(self, request: EditRequest, provider: Provider, region: Region, remote_tasks: list[dict]) -> Job:
+        """Resume polling remote tasks of an earlier session (no upload; nothing is re-billed).
+
+        ``provider`` must have ``resume(remote_tasks, report) -> list[RawVariant]``.
+        """
+        job = Job(request=request, provider=provider)
+        empty = np.zeros((0, 0), bool)
+        job.prepared = Prepared(region, np.zeros((0, 0, 3), np.uint8), empty, remote_tasks=list(remote_tasks))
+        job.sent_info = region.describe()
+        self.jobs[job.id] = job
+        job.task = asyncio.get_running_loop().create_task(self._run(job, resumed=True), name=f"job-{job.id}")
+        self._emit(job)
+        return job
+
     async def wait(self, job: Job) -> Job:
         """Wait for ``job`` to end (never raises; see ``job.error``)."""
         if job.task is not None:
@@ -216,10 +237,10 @@ class JobRunner:
             self._limits[name] = asyncio.Semaphore(self.concurrency)
         return self._limits[name]
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, resumed: bool = False) -> None:
         job.started = time.time()
         try:
-            await self._pipeline(job)
+            await (self._resumed_pipeline(job) if resumed else self._pipeline(job))
         except asyncio.CancelledError:
             job.error = JobCancelledError("The job was cancelled.")
             job.finished = time.time()
@@ -254,12 +275,31 @@ class JobRunner:
                 self._set(job, Stage.WAITING)
             raws = await provider.generate(request, prepared, report)
             job.sent_info = prepared.describe()
-            await self._download(job, raws)
-            if self.journal is not None:
-                for i, raw in enumerate(raws):
-                    if raw.safe and (raw.data is not None or raw.pixels is not None):
-                        path = await asyncio.to_thread(self.journal.record, job, i, raw)
-                        raw.extra["journal"] = str(path)
+            await self._fetch_and_journal(job, raws)
+        await self._finish(job, raws)
+
+    async def _resumed_pipeline(self, job: Job) -> None:
+        provider = job.provider
+        async with self._limit(provider.name):
+            self._set(job, Stage.WAITING)
+
+            def report(stage: str, done: int | None, total: int | None) -> None:
+                self._set(job, stage, done, total)
+
+            raws = await provider.resume(job.prepared.remote_tasks, report)
+            await self._fetch_and_journal(job, raws)
+        await self._finish(job, raws)
+
+    async def _fetch_and_journal(self, job: Job, raws: list[RawVariant]) -> None:
+        await self._download(job, raws)
+        if self.journal is not None:
+            for i, raw in enumerate(raws):
+                if raw.safe and (raw.data is not None or raw.pixels is not None):
+                    path = await asyncio.to_thread(self.journal.record, job, i, raw)
+                    raw.extra["journal"] = str(path)
+
+    async def _finish(self, job: Job, raws: list[RawVariant]) -> None:
+        provider = job.provider
         self._set(job, Stage.COMPOSITING, 0, len(raws))
         job.variants = await asyncio.to_thread(self._composite_all, job, raws)
         if raws and not any(v.safe for v in job.variants):

@@ -37,9 +37,11 @@ class JournalEntry:
 class Journal:
     """The journal folder. Thread-safe for writers (unique names, atomic writes)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, session: str | None = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        #: identifies the program run, so a restored session finds its own results
+        self.session = session
 
     def record(self, job, index: int, raw) -> Path:
         """Write one result of ``job`` (its ``index``-th ``RawVariant``); returns the image's path.
@@ -52,6 +54,8 @@ class Journal:
         image = self.root / f"{stem}.{file_extension(data)}"
         region = job.prepared.region if job.prepared else None
         meta = {
+            "session": self.session,
+            "job": job.id,
             "provider": job.provider.name,
             "provider_label": job.provider.label,
             "parameters": job.request.parameters(),
@@ -97,7 +101,17 @@ class Journal:
         return n
 
 
-def default_journal() -> Journal:
+    def for_job(self, session: str, job_id: int) -> list[tuple[JournalEntry, dict]]:
+        """The entries one job of one session wrote, oldest first, with their metadata."""
+        out = []
+        for e in self.entries():
+            meta = e.metadata()
+            if meta.get("session") == session and meta.get("job") == job_id:
+                out.append((e, meta))
+        return sorted(out, key=lambda em: em[1].get("index", 0))
+
+
+def default_journal(session: str | None = None) -> Journal:
     from .settings import data_dir
 
-    return Journal(data_dir() / "journal")
+    return Journal(data_dir() / "journal", session)

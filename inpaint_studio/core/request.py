@@ -353,3 +353,42 @@ def check(request: EditRequest, capabilities: Capabilities | None = None, provid
         problems += capabilities.problems(request, provider)
     if problems:
         raise ValidationError(problems)
+
+
+def request_from_parameters(params: dict, photo: Photo, mask: np.ndarray) -> EditRequest:
+    """Rebuild a request from :meth:`EditRequest.parameters` (history, projects, replay).
+
+    Reference images are not part of the parameters (only their names): they come back
+    empty. Unknown or missing values fall back to the defaults.
+    """
+    def enum(cls, value):
+        try:
+            return cls(value) if value else None
+        except ValueError:
+            return None
+
+    palette = None
+    pal = params.get("color_palette")
+    if isinstance(pal, dict):
+        if pal.get("name"):
+            palette = ColorPalette(name=pal["name"])
+        else:
+            palette = ColorPalette(members=tuple(PaletteMember(m.get("color_hex", ""), m.get("color_weight"))
+                                                 for m in pal.get("members", [])))
+    return EditRequest(
+        prompt=params.get("prompt") or "",
+        photo=photo,
+        mask=mask,
+        rendering_speed=enum(RenderingSpeed, params.get("rendering_speed")) or RenderingSpeed.DEFAULT,
+        magic_prompt=enum(MagicPrompt, params.get("magic_prompt")),
+        style_type=enum(StyleType, params.get("style_type")),
+        style_preset=params.get("style_preset"),
+        style_codes=tuple(params.get("style_codes") or ()),
+        color_palette=palette,
+        negative_prompt=params.get("negative_prompt"),
+        seed=params.get("seed"),
+        num_images=int(params.get("num_images") or 1),
+        context=enum(ContextMode, params.get("context")) or ContextMode.AUTO,
+        feather=int(params.get("feather", DEFAULT_FEATHER)),
+        colour_match=bool(params.get("colour_match", True)),
+    )

@@ -131,6 +131,18 @@ class MagnificProvider(NetworkProvider):
         results = await asyncio.gather(*(one(t, s) for t, s in tasks))
         return [v for group in results for v in group]
 
+    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+        """Poll the tasks of an earlier session to the end (nothing is re-submitted)."""
+        mine = [t for t in remote_tasks if t.get("provider") == self.name and t.get("task_id")]
+
+        async def one(t: dict) -> list[RawVariant]:
+            urls = await self.wait_for(t["task_id"])
+            return [RawVariant(url=u, seed=t.get("seed"), extra={"task_id": t["task_id"]}) for u in urls]
+
+        report(Stage.WAITING, 0, len(mine))
+        groups = await asyncio.gather(*(one(t) for t in mine))
+        return [v for g in groups for v in g]
+
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
         """One status look-up: ``(status, generated URLs)``."""
         answer = await self.http.get_json(f"{self.base_url}{PATH}/{task_id}", headers=self.auth_headers())

@@ -108,21 +108,33 @@ class OneMinProvider(NetworkProvider):
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
         answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
-        record = _record(answer)
+        return await self._follow(_record(answer), answer, request.seed, prepared.remote_tasks)
+
+    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+        """Poll a PROCESSING record of an earlier session to the end (nothing is re-submitted)."""
+        out: list[RawVariant] = []
+        report(Stage.WAITING, None, None)
+        for t in remote_tasks:
+            if t.get("provider") == self.name and t.get("uuid"):
+                answer = await self.http.get_json(f"{self.base_url}/api/results/{t['uuid']}", headers=self.auth_headers())
+                out += await self._follow(_record(answer), answer, t.get("seed"), remote_tasks)
+        return out
+
+    async def _follow(self, record: dict, answer: object, seed: int | None, remote_tasks: list[dict]) -> list[RawVariant]:
         uuid = record.get("uuid")
         start = time.monotonic()
         delays = self.poll_policy.delays()
         while True:
             status = str(record.get("status", "")).upper()
             if status in DONE:
-                return self._variants(record, request)
+                return self._variants(record, seed)
             if status in FAILED:
                 detail = (record.get("aiRecordDetail") or {}).get("errorMessage") or "the job failed"
                 raise InvalidRequestError(f"{self.label} could not complete the edit: {str(detail).rstrip('.')}.", details=str(answer)[:300])
             if not uuid:
                 raise ProviderError(f"{self.label} sent an answer without a result.", details=str(answer)[:300])
-            if not any(t.get("uuid") == uuid for t in prepared.remote_tasks):
-                prepared.remote_tasks.append({"provider": self.name, "uuid": uuid})
+            if not any(t.get("uuid") == uuid for t in remote_tasks):
+                remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
             delay = next(delays)
             if time.monotonic() - start + delay > self.poll_policy.timeout:
                 raise ProviderTimeoutError(f"{self.label} has not finished after {self.poll_policy.timeout:.0f} s.")
@@ -131,7 +143,7 @@ class OneMinProvider(NetworkProvider):
             record = _record(answer)
             uuid = record.get("uuid") or uuid
 
-    def _variants(self, record: dict, request: EditRequest) -> list[RawVariant]:
+    def _variants(self, record: dict, seed0: int | None) -> list[RawVariant]:
         urls = record.get("temporaryUrl")
         if isinstance(urls, str):
             urls = [urls]
@@ -139,7 +151,7 @@ class OneMinProvider(NetworkProvider):
             raise ProviderError(f"{self.label} finished without a download link.", details=str(record)[:300])
         out = []
         for i, url in enumerate(u for u in urls if isinstance(u, str)):
-            seed = request.seed + i if request.seed is not None else None
+            seed = seed0 + i if seed0 is not None else None
             out.append(RawVariant(url=url, seed=seed, extra={"uuid": record.get("uuid")}))
         return out
 

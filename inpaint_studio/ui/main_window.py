@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -42,6 +43,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSlider,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core import settings as cfg
@@ -56,9 +59,12 @@ from ..core.request import EditRequest, RenderingSpeed, check
 from ..providers import PROVIDER_CLASSES, create_provider, default_provider, has_key
 from ..providers.base import make_client
 from .canvas import Canvas, LayerView, build_pyramid, rgba_premultiplied, thumbnail
+from .document import DocumentMixin, RecoveryBanner
+from .history import HistoryPanel
 from .panels import GeneratePanel, JobRow, LayersPanel, describe_stage
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
+OPEN_FILTER = "Photos and projects (*.inpaint *.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;Inpaint Studio project (*.inpaint);;All files (*)"
 
 
 class MaskCommand(QUndoCommand):
@@ -87,9 +93,14 @@ class AcceptCommand(QUndoCommand):
 
     def redo(self) -> None:
         self.window._write_rgb(self.box, self.after)
+        self.window.accepted.append((self.box, self.after))
+        self.window.mark_dirty()
 
     def undo(self) -> None:
         self.window._write_rgb(self.box, self.before)
+        if self.window.accepted and self.window.accepted[-1][1] is self.after:
+            self.window.accepted.pop()
+        self.window.mark_dirty()
 
 
 class PreferencesDialog(QDialog):
@@ -169,7 +180,7 @@ class PreferencesDialog(QDialog):
         self.accept()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DocumentMixin, QMainWindow):
     """Inpaint Studio's main window. Construct inside a running QApplication with the qasync loop."""
 
     def __init__(self) -> None:
@@ -181,7 +192,11 @@ class MainWindow(QMainWindow):
         self.photo: Photo | None = None
         self.photo_path: Path | None = None
         self.client = make_client()
-        self.runner = JobRunner(self.client, listener=self._on_job)
+        from ..core.journal import default_journal
+
+        self.session = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        self.journal = default_journal(self.session)
+        self.runner = JobRunner(self.client, listener=self._on_job, journal=self.journal)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(200)
         self._tasks: set[asyncio.Task] = set()
@@ -194,12 +209,21 @@ class MainWindow(QMainWindow):
         self.last_error = ""
 
         self.canvas = Canvas()
-        self.setCentralWidget(self.canvas)
+        self.banner = RecoveryBanner()
+        central = QWidget()
+
+        central_lay = QVBoxLayout(central)
+        central_lay.setContentsMargins(0, 0, 0, 0)
+        central_lay.setSpacing(0)
+        central_lay.addWidget(self.banner)
+        central_lay.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.setAcceptDrops(True)
         self.panel = GeneratePanel()
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.panel)
         self.layers_panel = LayersPanel()
+        self.history_panel = HistoryPanel()
         from PySide6.QtWidgets import QListWidget
 
         self.jobs_list = QListWidget(objectName="jobsList")
@@ -208,12 +232,15 @@ class MainWindow(QMainWindow):
             ("generateDock", "Generate", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
             ("layersDock", "Layers", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             ("jobsDock", "Jobs", self.jobs_list, Qt.DockWidgetArea.BottomDockWidgetArea),
+            ("historyDock", "History", self.history_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(title, self, objectName=name)
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.splitDockWidget(self.docks["generateDock"], self.docks["layersDock"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["jobsDock"], self.docks["historyDock"])
+        self.docks["jobsDock"].raise_()
         self.resizeDocks([self.docks["jobsDock"]], [130], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["generateDock"]], [380], Qt.Orientation.Horizontal)
         # status bar
@@ -234,6 +261,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._elapsed_timer.start()
         QApplication.instance().installEventFilter(self)
+        self._init_document()
         self._validate()
 
     # -- setup ------------------------------------------------------------------------------
@@ -254,6 +282,8 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu("&File")
         self._act("&Open…", self._open_dialog, QKeySequence.StandardKey.Open, f)
+        self._act("&Save project", lambda: self.save_project(), QKeySequence.StandardKey.Save, f)
+        self._act("Save project &as…", self._save_as_dialog, QKeySequence("Ctrl+Shift+S"), f)
         self.recent_menu = f.addMenu("Open &Recent")
         self._act("&Paste image", self._paste, QKeySequence.StandardKey.Paste, f)
         f.addSeparator()
@@ -261,6 +291,7 @@ class MainWindow(QMainWindow):
         self._act("Export &mask…", self._export_mask_dialog, "Ctrl+Shift+E", f)
         self._act("&Import mask…", self._import_mask_dialog, None, f)
         f.addSeparator()
+        self._act("Result &journal…", self.show_journal, None, f)
         self._act("&Preferences…", self._preferences, QKeySequence.StandardKey.Preferences, f)
         self._act("&Quit", self.close, QKeySequence.StandardKey.Quit, f)
         e = mb.addMenu("&Edit")
@@ -326,6 +357,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush_radius(self.brush_slider.value() / 2)
         self.panel.changed.connect(self._validate)
         self.panel.changed.connect(self._preview_timer.start)
+        self.panel.changed.connect(lambda: self.mark_dirty())
         self.panel.provider_changed.connect(self._provider_changed)
         self.panel.generate_requested.connect(self.generate)
         lp = self.layers_panel
@@ -335,6 +367,7 @@ class MainWindow(QMainWindow):
         lp.discard_requested.connect(self.discard_variant)
         lp.quality_requested.connect(self.render_at_quality)
         lp.opacity_changed.connect(self._set_opacity)
+        lp.reblend_requested.connect(lambda f, c: self.reblend(f, c))
         lp.original_button.toggled.connect(self._show_original)
 
     # -- tasks --------------------------------------------------------------------------------
@@ -360,6 +393,12 @@ class MainWindow(QMainWindow):
         """Cancel jobs and close the HTTP client; call before the loop stops."""
         self._elapsed_timer.stop()
         self._preview_timer.stop()
+        active_remote = any(j.is_active and j.prepared and j.prepared.remote_tasks for j in self.runner.jobs.values())
+        if self.unsaved or active_remote:
+            self._autosave_timer.stop()
+            await self.save_recovery()  # kept: the next start offers to restore it
+        elif self.recovery is not None:
+            self.recovery.discard()
         await self.runner.aclose()
         for t in list(self._tasks):
             t.cancel()
@@ -370,18 +409,21 @@ class MainWindow(QMainWindow):
     # -- opening ------------------------------------------------------------------------------
 
     def open_image(self, path: str | Path) -> asyncio.Task:
-        """Open a photo (decoded off the GUI thread); returns the task doing it."""
+        """Open a photo or an ``.inpaint`` project (decoded off the GUI thread); returns the task."""
+        if Path(path).suffix.lower() == ".inpaint":
+            return self.open_project(path)
         return self._spawn(self._open(Path(path)))
 
     async def _open(self, path: Path | None, data: bytes | None = None) -> None:
         self.statusBar().showMessage(f"Opening {path.name if path else 'pasted image'}…")
         try:
-            photo = await asyncio.to_thread(load_image, data if data is not None else path)
+            photo = await asyncio.to_thread(load_image, data if data is not None else path, keep_source=True)
         except InpaintError as exc:
             self.report_error(str(exc))
             return
         mask = np.zeros(photo.rgb.shape[:2], bool)
         pyramid = await asyncio.to_thread(build_pyramid, photo.rgb, mask)
+        self._new_document()
         self.photo, self.photo_path = photo, path
         self.undo_stack.clear()
         self._clear_layers()
@@ -393,9 +435,10 @@ class MainWindow(QMainWindow):
         if path is not None:
             self._add_recent(path)
         self._on_mask_changed()
+        await self.save_recovery()
 
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open photo", "", IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo or project", "", OPEN_FILTER)
         if path:
             self.open_image(path)
 
@@ -517,6 +560,7 @@ class MainWindow(QMainWindow):
             self.coverage_label.setText(f"mask {np.count_nonzero(m) * 100 / m.size:.1f} %")
         self._validate()
         self._preview_timer.start()
+        self.mark_dirty()
 
     # -- request, validation, preview -----------------------------------------------------
 
@@ -626,6 +670,13 @@ class MainWindow(QMainWindow):
             return None
         if draft_label:
             self._draft_of[job.id] = draft_label
+        self.history[job.id] = job
+        self._add_job_row(job)
+        self.unsaved = True
+        self.schedule_save_now()  # the job and its parameters are on disk before any answer
+        return job
+
+    def _add_job_row(self, job: Job) -> None:
         row = JobRow(job.id)
         row.cancel_requested.connect(lambda jid: self.runner.cancel(self.runner.jobs[jid]))
         row.copy_requested.connect(self._copy_job_details)
@@ -634,7 +685,7 @@ class MainWindow(QMainWindow):
         self.jobs_list.setItemWidget(item, row)
         self._job_rows[job.id] = (item, row)
         self._update_job_row(job)
-        return job
+        self._history_entry(job)
 
     def _update_job_row(self, job: Job) -> None:
         entry = self._job_rows.get(job.id)
@@ -659,6 +710,10 @@ class MainWindow(QMainWindow):
 
     def _on_job(self, job: Job) -> None:
         self._update_job_row(job)
+        if job.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING) and job.id in self.history:
+            self._history_entry(job)
+            if job.stage == Stage.WAITING:
+                self.mark_dirty()  # remote task ids are known now
         if job.stage == Stage.FAILED and job.error is not None:
             self.report_error(str(job.error))
         if job.stage in (Stage.DONE, Stage.FAILED) and job.variants:
@@ -671,46 +726,56 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(text)
 
     async def _add_variants(self, job: Job) -> None:
-        def convert(v: Variant):
+        """Show a finished job's variants; the recovery copy is saved with them first."""
+        keys = [f"j{job.id}-{v.index}" for v in job.variants]
+        for key, v in zip(keys, job.variants, strict=True):
+            self._layer_info[key] = (job, v)
+        self.history[job.id] = job
+        await self.save_recovery()  # a crash from here on loses none of these results
+        self._latest_job_layers = []
+        short = job.request.prompt.strip()[:24] or "offline fill"
+        for key, v in zip(keys, job.variants, strict=True):
+            name = f"{short} · {v.seed} · {job.request.rendering_speed.value}"
+            if self._draft_of.get(job.id):
+                name += f" · final of {self._draft_of[job.id]}"
+            await self._show_variant_layer(job, v, name, key=key)
+            if v.layer is not None:
+                self._latest_job_layers.append(key)
+        self._history_entry(job)
+        if self._latest_job_layers:
+            self.show_variant(1)
+            seeds = [v.seed for v in job.variants if v.seed is not None]
+            self.panel.show_last_seed(seeds[0] if seeds else None)
+            self.docks["layersDock"].show()
+
+    async def _show_variant_layer(self, job: Job, v: Variant, name: str, *, key: str, visible: bool = True,
+                                  opacity: float = 1.0) -> None:
+        """Add one variant as a layer (or a "withheld" row) to the canvas and the Layers list."""
+        def convert():
             if v.layer is None:
                 return None, None
             rgba = rgba_premultiplied(v.layer.rgb, v.layer.alpha)
             return rgba, thumbnail(rgba, 48)
 
-        views = []
-        for v in job.variants:
-            rgba, thumb = await asyncio.to_thread(convert, v)
-            views.append((v, rgba, thumb))
-        self._latest_job_layers = []
-        short = job.request.prompt.strip()[:24] or "offline fill"
-        for v, rgba, thumb in views:
-            name = f"{short} · {v.seed} · {job.request.rendering_speed.value}"
-            if self._draft_of.get(job.id):
-                name += f" · final of {self._draft_of[job.id]}"
-            item = QListWidgetItem()
-            key = id(item)
-            if rgba is None:
-                item.setText(f"Variant {v.index + 1} withheld by the safety filter")
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            else:
-                lv = LayerView(key, v.layer.x0, v.layer.y0, rgba)
-                self.canvas.layers.append(lv)
-                item.setText(name)
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
-                item.setIcon(QIcon(QPixmap.fromImage(QImage(thumb.data, thumb.shape[1], thumb.shape[0], thumb.strides[0],
-                                                              QImage.Format.Format_RGBA8888_Premultiplied))))
-                item.setData(Qt.ItemDataRole.UserRole + 1, thumb)  # keeps the pixels alive
-                self._latest_job_layers.append(key)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            self._layer_info[key] = (job, v)
-            self._layer_items[key] = item
-            self.layers_panel.list.insertItem(0, item)
-        if self._latest_job_layers:
-            self.show_variant(1)
-            seeds = [v.seed for v, _, _ in views if v.seed is not None]
-            self.panel.show_last_seed(seeds[0] if seeds else None)
-            self.docks["layersDock"].show()
+        rgba, thumb = await asyncio.to_thread(convert)
+        item = QListWidgetItem()
+        if rgba is None:
+            item.setText(f"Variant {v.index + 1} withheld by the safety filter")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        else:
+            lv = LayerView(key, v.layer.x0, v.layer.y0, rgba, visible, opacity)
+            self.canvas.layers.append(lv)
+            item.setText(name)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+            item.setIcon(QIcon(QPixmap.fromImage(QImage(thumb.data, thumb.shape[1], thumb.shape[0], thumb.strides[0],
+                                                          QImage.Format.Format_RGBA8888_Premultiplied))))
+            item.setData(Qt.ItemDataRole.UserRole + 1, thumb)  # keeps the pixels alive
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        self._layer_info[key] = (job, v)
+        self._layer_items[key] = item
+        self.layers_panel.list.insertItem(0, item)
+        self.canvas.update()
 
     # -- layers -------------------------------------------------------------------------------------
 
@@ -749,12 +814,14 @@ class MainWindow(QMainWindow):
         if lv is not None:
             lv.visible = item.checkState() == Qt.CheckState.Checked
             self.canvas.update()
+            self.mark_dirty()
 
     def _set_opacity(self, value: float) -> None:
         lv = self._view(self.selected_key())
         if lv is not None:
             lv.opacity = value
             self.canvas.update()
+            self.mark_dirty()
 
     def _show_original(self, on: bool) -> None:
         self.canvas.show_original = on
@@ -769,6 +836,7 @@ class MainWindow(QMainWindow):
         if key in self._latest_job_layers:
             self._latest_job_layers.remove(key)
         self.canvas.update()
+        self.mark_dirty()
 
     def _clear_layers(self) -> None:
         for key in list(self._layer_items):

@@ -459,6 +459,7 @@ class LayersPanel(QWidget):
     discard_requested = Signal()
     quality_requested = Signal()
     opacity_changed = Signal(float)
+    reblend_requested = Signal(int, bool)
 
     def __init__(self) -> None:
         super().__init__()
@@ -469,6 +470,10 @@ class LayersPanel(QWidget):
         self.discard_button = QPushButton("Discard", objectName="discardButton")
         self.quality_button = QPushButton("Render at QUALITY", objectName="qualityButton")
         self.original_button = QPushButton("Original", objectName="originalButton", checkable=True, toolTip="Show the original (hold Tab)")
+        self.reblend_feather = QSpinBox(objectName="reblendFeather", minimum=0, maximum=256, value=4, suffix=" px")
+        self.reblend_colour = QCheckBox("Colour match", objectName="reblendColour", checked=True)
+        self.reblend_button = QPushButton("Re-blend", objectName="reblendButton",
+                                          toolTip="Recompute the selected variant's edge and colour from its stored result")
         row = QHBoxLayout()
         row.addWidget(self.accept_button)
         row.addWidget(self.discard_button)
@@ -478,6 +483,12 @@ class LayersPanel(QWidget):
         op.addWidget(QLabel("Opacity"))
         op.addWidget(self.opacity, 1)
         lay.addLayout(op)
+        blend = QHBoxLayout()
+        blend.addWidget(QLabel("Feather"))
+        blend.addWidget(self.reblend_feather)
+        blend.addWidget(self.reblend_colour)
+        blend.addWidget(self.reblend_button)
+        lay.addLayout(blend)
         lay.addLayout(row)
         lay.addWidget(self.quality_button)
         lay.addWidget(self.original_button)
@@ -485,6 +496,8 @@ class LayersPanel(QWidget):
         self.discard_button.clicked.connect(self.discard_requested.emit)
         self.quality_button.clicked.connect(self.quality_requested.emit)
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
+        self.reblend_button.clicked.connect(
+            lambda: self.reblend_requested.emit(self.reblend_feather.value(), self.reblend_colour.isChecked()))
         self.list.itemDoubleClicked.connect(lambda _: self.accept_requested.emit())
 
 
