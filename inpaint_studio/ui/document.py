@@ -424,8 +424,11 @@ class DocumentMixin:
         r = job.request
         seed = next((v.seed for v in job.variants if v.seed is not None), r.seed)
         state = job.stage if job.stage != Stage.INTERRUPTED else "interrupted — re-run to resubmit"
+        icon = next((self._layer_items[k].icon() for k, (j, v) in self._layer_info.items()
+                     if j.id == job.id and v.layer is not None and k in self._layer_items), None)
         self.history_panel.set_entry(job.id, prompt=r.prompt, provider=job.provider.label, speed=r.rendering_speed.value,
-                                     seed=seed, created=job.created, state=state, draft_of=self._draft_of.get(job.id))
+                                     seed=seed, created=job.created, state=state, draft_of=self._draft_of.get(job.id),
+                                     icon=icon)
 
     def replay(self, job_id: int) -> asyncio.Task | None:
         """Restore a job's mask and parameters into the editor (one undoable mask step)."""

@@ -172,3 +172,70 @@ async def test_sigkill_then_restore(mode, server, tmp_path, data_dir):
     if mode == "results":
         assert state["layers"] == 2 and len(state["variant_seeds"]) == 2
         assert list(state["jobs"].values()) == ["done"]
+
+
+async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monkeypatch):
+    """A Magnific task still running when the program died is polled to the end on restore."""
+    import shutil
+
+    from inpaint_studio.ui import MainWindow
+
+    from ..servers import MagnificServer
+
+    srv = MagnificServer().start()
+    monkeypatch.setenv("MAGNIFIC_API_KEY", srv.api_key)
+    monkeypatch.setenv("MAGNIFIC_BASE_URL", srv.base_url)
+    srv.polls_before_done = 10_000
+    qapp.setQuitOnLastWindowClosed(False)
+    first, second = MainWindow(), None
+    try:
+        await opened(first, data_dir / "coffee.png")
+        fill_polygon(first.canvas.mask, [(330, 230), (420, 330)], True)
+        first.canvas.refresh_mask()
+        p = first.panel
+        p.provider_combo.setCurrentIndex(p.provider_combo.findData("magnific"))
+        p.prompt_edit.setPlainText("a teaspoon")
+        p.num_images_spin.setValue(2)
+        job = first.generate()
+        await until(lambda: job.prepared is not None and len(job.prepared.remote_tasks) == 2 and job.stage == "waiting")
+        await first.save_recovery()
+        saved = tmp_path / "crashed-session"
+        shutil.copytree(first.recovery.folder, saved)  # what a kill -9 now would leave
+        first.runner.cancel(job)
+        srv.polls_before_done = 1
+        for t in srv.tasks.values():
+            t["polls"] = 1
+        posts = len(srv.posts)
+        second = MainWindow()
+        await second.restore_recovery(saved)
+        resumed = [j for j in second.runner.jobs.values()]
+        assert len(resumed) == 1
+        await second.runner.wait(resumed[0])
+        assert resumed[0].finished_ok, resumed[0].error
+        await until(lambda: len(second.canvas.layers) == 2)
+        assert len(srv.posts) == posts  # polled, never re-submitted (nothing billed twice)
+        assert sorted(v.seed for v in resumed[0].variants) == sorted(t["seed"] for t in job.prepared.remote_tasks)
+    finally:
+        for w in (first, second):
+            if w is not None:
+                w.close()
+                await w.aclose()
+                w.deleteLater()
+        srv.stop()
+
+
+async def test_journal_dialog_shows_size_and_clears(window, data_dir):
+    await make_two_variants(window, data_dir)
+    window.show_journal()
+    from PySide6.QtWidgets import QDialog, QLabel, QPushButton
+
+    dlg = window.findChild(QDialog, "journalDialog")
+    assert dlg is not None
+    text = dlg.findChildren(QLabel)[0].text()
+    assert text.startswith("2 results") and "MB" in text
+    clear = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Clear older than")
+    clear.click()
+    assert "Deleted 0" in dlg.findChildren(QLabel)[0].text()
+    dlg.close()
+    # the history row carries the first variant's thumbnail
+    assert not window.history_panel.list.item(0).icon().isNull()
