@@ -339,7 +339,7 @@ def gui_main(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0] not in ("edit", "auth", "resume", "-h", "--help", "--version") and not argv[0].startswith("-")):
+    if not argv or argv[0] not in ("edit", "auth", "resume", "-h", "--help", "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     if args.command == "edit":
