@@ -66,17 +66,22 @@ def _describe(source: str | Path | bytes) -> str:
     return "The data" if isinstance(source, bytes | bytearray) else f"“{Path(source).name}”"
 
 
-def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
-    """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
-    name = label or _describe(source)
+def _file(path, name: str, read):
+    """``read(path)``, with every file-system failure as one :class:`ImageLoadError` sentence."""
     try:
-        fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
+        return read(path)
     except FileNotFoundError:
         raise ImageLoadError(f"{name} does not exist.") from None
     except IsADirectoryError:
         raise ImageLoadError(f"{name} is a folder, not an image file.") from None
     except OSError as exc:
         raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+
+
+def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
+    """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
+    name = label or _describe(source)
+    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else _file(source, name, lambda p: open(p, "rb"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -145,14 +150,7 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
     label = f"“{name}”" if name else None
     if keep_source and raw is None:
         label = _describe(source)
-        try:
-            raw = Path(source).read_bytes()
-        except FileNotFoundError:
-            raise ImageLoadError(f"{label} does not exist.") from None
-        except IsADirectoryError:
-            raise ImageLoadError(f"{label} is a folder, not an image file.") from None
-        except OSError as exc:
-            raise ImageLoadError(f"{label} cannot be read: {exc.strerror or exc}.") from None
+        raw = _file(source, label, lambda p: Path(p).read_bytes())
     img = _open(raw if raw is not None else source, label)
     fmt = img.format or ""
     icc = img.info.get("icc_profile")

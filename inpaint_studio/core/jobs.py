@@ -109,7 +109,6 @@ class Job:
     started: float | None = None
     finished: float | None = None
     task: asyncio.Task | None = field(default=None, repr=False)
-    label: str = ""
     sent_info: dict | None = None
 
     @property

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -172,19 +171,12 @@ def save_project(path: str | Path, state: ProjectState) -> None:
     """
     path = Path(path)
     manifest = state.manifest()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
-                z.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
-                for name, data in files_of(state, manifest):
-                    z.writestr(name, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
+        for name, data in files_of(state, manifest):
+            z.writestr(name, data)
+    atomic_write(path, buf.getvalue())
 
 
 class RecoveryStore:

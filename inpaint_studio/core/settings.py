@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +52,9 @@ def load_settings() -> dict[str, Any]:
 
 def save_settings(settings: dict[str, Any]) -> None:
     """Write the settings atomically (temporary file, flush, rename)."""
-    target = _settings_file()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(settings, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .output import atomic_write
+
+    atomic_write(_settings_file(), json.dumps(settings, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def env_prefix(provider: str) -> str:

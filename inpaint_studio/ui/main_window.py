@@ -1043,13 +1043,3 @@ class MainWindow(DocumentMixin, QMainWindow):
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)
 
-
-def qimage_to_rgb(img: QImage) -> np.ndarray:
-    """``(H, W, 3) uint8`` copy of a QImage (small images only)."""
-    img = img.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(h, img.bytesPerLine())
-    return arr[:, : w * 3].reshape(h, w, 3).copy()
-
-
-_ = time
