@@ -30,3 +30,14 @@ def test_polygon_and_grow():
     assert m.sum() > n and m[20, 7]
     grow(m, -3)
     assert abs(int(m.sum()) - int(n)) <= 40
+
+
+def test_magic_wand_on_a_read_only_photo(data_dir):
+    from inpaint_studio.core.imaging import load_image
+    from inpaint_studio.core.maskedit import magic_wand
+
+    photo = load_image(data_dir / "coffee.png")
+    assert not photo.rgb.flags.writeable  # photos are shared, never edited in place
+    m = np.zeros(photo.rgb.shape[:2], bool)
+    rect = magic_wand(photo.rgb, m, (5, 5), 24, True)
+    assert rect is not None and m[5, 5] and 1000 < m.sum() < m.size / 2

@@ -38,7 +38,8 @@ class Photo:
     """A decoded photo.
 
     Attributes:
-        rgb: ``(H, W, 3) uint8`` pixels after EXIF orientation and colour conversion.
+        rgb: ``(H, W, 3) uint8`` pixels after EXIF orientation and colour conversion; may be
+            read-only: copy before changing.
         alpha: ``(H, W) uint8`` transparency of the file, or ``None``. The RGB pixels of a
             transparent area are flattened onto white for editing and upload (no provider
             takes alpha); the alpha channel itself is re-attached unchanged on export.
@@ -192,9 +193,7 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
             if icc and img.mode == "L":
                 icc = None  # a grey profile does not describe the RGB we make
             img = img.convert("RGB")
-        rgb = np.asarray(img)
-        if not rgb.flags.writeable:
-            rgb = rgb.copy()
+        rgb = np.asarray(img)  # read-only: every edit works on a copy (saves a 54 MB copy on 18 MP)
     path = None if isinstance(source, bytes | bytearray) else Path(source)
     return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path,
                  source=raw if keep_source else None)

@@ -96,7 +96,9 @@ def magic_wand(rgb: np.ndarray, mask: np.ndarray, point: tuple[int, int], tolera
     flood = np.zeros((h + 2, w + 2), np.uint8)
     tol = (int(tolerance),) * 3
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(rgb, flood, (x, y), (0, 0, 0), tol, tol, flags)
+    # OpenCV wants a writable image even with FLOODFILL_MASK_ONLY (which leaves it unchanged)
+    image = rgb if rgb.flags.writeable else rgb.copy()
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(image, flood, (x, y), (0, 0, 0), tol, tol, flags)
     region = flood[1 + ry : 1 + ry + rh, 1 + rx : 1 + rx + rw].astype(bool)
     mask[ry : ry + rh, rx : rx + rw][region] = value
     return rx, ry, rx + rw, ry + rh

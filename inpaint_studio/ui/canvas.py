@@ -71,10 +71,12 @@ def build_pyramid(rgb: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, n
     levels = []
     cur = rgb
     f = 1
+    empty = not mask.any()
     while cur.shape[0] * cur.shape[1] > 1_200_000 and len(levels) < MAX_LEVELS:
         cur = downsample_rgb(cur)
         f *= 2
-        levels.append((cur, block_max(mask, f)))
+        h, w = mask.shape
+        levels.append((cur, np.zeros((-(-h // f), -(-w // f)), np.uint8) if empty else block_max(mask, f)))
     return levels
 
 

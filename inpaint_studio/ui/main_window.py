@@ -349,7 +349,9 @@ class MainWindow(DocumentMixin, QMainWindow):
     def _connect(self) -> None:
         c = self.canvas
         c.mask_edited.connect(lambda patch: self.undo_stack.push(MaskCommand(self, patch, "Mask edit")))
-        c.mask_changed.connect(self._on_mask_changed)
+        # whole-mask work (coverage, validation, preview, autosave) once a stroke pauses, not per segment
+        self._mask_timer = QTimer(self, singleShot=True, interval=120, timeout=self._on_mask_changed)
+        c.mask_changed.connect(self._mask_timer.start)
         c.cursor_moved.connect(lambda x, y: self.cursor_label.setText(f"{x}, {y}" if x >= 0 and y >= 0 else ""))
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         c.wand_requested.connect(self._wand)
@@ -435,7 +437,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         if path is not None:
             self._add_recent(path)
         self._on_mask_changed()
-        await self.save_recovery()
+        self.schedule_save_now()  # the photo is in the recovery copy within moments, after the first paint
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open photo or project", "", OPEN_FILTER)
