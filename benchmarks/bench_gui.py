@@ -118,10 +118,15 @@ async def main(path: Path) -> None:
     await asyncio.sleep(0.6)
     gaps = []
     last = [time.perf_counter()]
+    where: list[tuple[float, str]] = []
 
     def beat():
         now = time.perf_counter()
         gaps.append(now - last[0])
+        if now - last[0] > 0.03:
+            j = w.runner.jobs.get(max(w.runner.jobs)) if w.runner.jobs else None
+            where.append((round((now - last[0]) * 1000), f"{j.stage} {j.done}/{j.total}" if j else "-",
+                          len(w.canvas.layers)))
         last[0] = now
 
     timer = QTimer(interval=10, timeout=beat)
@@ -139,6 +144,8 @@ async def main(path: Path) -> None:
           + (f" error: {job.error}" if job.error else ""))
     print(f"GUI heartbeat (10 ms timer) during upload + 8 downloads: longest stall {max(gaps) * 1000:.1f} ms, "
           f"p99 {sorted(gaps)[int(0.99 * len(gaps))] * 1000:.1f} ms over {len(gaps)} beats")
+    if where:
+        print("  stalls over 30 ms (ms, job stage when the GUI resumed, layers shown):", where)
     layer_bytes = sum(v.layer.nbytes for v in job.variants if v.layer)
     view_bytes = sum(lv.rgba.nbytes for lv in c.layers)
     raw_bytes = sum((v.raw_pixels.nbytes if v.raw_pixels is not None else 0) + len(v.raw or b"") for v in job.variants)

@@ -357,9 +357,10 @@ def encode_mask(mask: np.ndarray, *, edit_is_black: bool = True) -> bytes:
             take black = edit (shared/docs/providers.md, "Common to all").
     """
     values = ~mask if edit_is_black else mask
-    img = Image.fromarray(values.astype(np.uint8) * 255, "L").convert("1")
+    # rows of packed bits, most significant first: exactly Pillow's raw "1" layout (1 = white)
+    img = Image.frombytes("1", (values.shape[1], values.shape[0]), np.packbits(values, axis=1).tobytes())
     buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=False)
+    img.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
 
 

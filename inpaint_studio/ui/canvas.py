@@ -255,6 +255,7 @@ class Canvas(QWidget):
         if self.rgb is None:
             p.setPen(QColor(200, 200, 200))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)")
+            p.end()
             return
         w, h = self.image_size
         # the photo region visible in the dirty rectangle
@@ -263,6 +264,7 @@ class Canvas(QWidget):
         x0, y0 = max(0.0, math.floor(a[0])), max(0.0, math.floor(a[1]))
         x1, y1 = min(float(w), math.ceil(b[0])), min(float(h), math.ceil(b[1]))
         if x1 <= x0 or y1 <= y0:
+            p.end()
             return
         f, photo, mask = self._level()
         target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
@@ -292,6 +294,7 @@ class Canvas(QWidget):
             cx0, cy0, cx1, cy1 = self.context_box
             p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
         self._paint_tool(p)
+        p.end()
 
     def _paint_tool(self, p: QPainter) -> None:
         if self.tool in ("brush", "eraser") and self.rect().contains(self._mouse.toPoint()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -48,6 +49,26 @@ from ..providers import create_provider
 from .canvas import build_pyramid
 
 AUTOSAVE_DELAY_MS = 1500
+_background = None
+
+
+def background_executor():
+    """One low-priority worker for autosaves, so they never compete with the GUI thread or a
+    job's own pixel work for the CPU (Linux: nice 10 for that thread; elsewhere a plain thread)."""
+    global _background
+    if _background is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def lower_priority() -> None:
+            import threading
+
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+
+        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave", initializer=lower_priority)
+    return _background
 PROJECT_FILTER = "Inpaint Studio project (*.inpaint)"
 
 
@@ -170,7 +191,7 @@ class DocumentMixin:
             if self.recovery is None:
                 self.recovery = RecoveryStore(recovery_root() / self.session)
             try:
-                await asyncio.to_thread(self.recovery.save, state)
+                await asyncio.get_running_loop().run_in_executor(background_executor(), self.recovery.save, state)
             except OSError as exc:
                 self.report_error(f"The recovery copy could not be saved: {exc.strerror or exc}.")
 
