@@ -66,7 +66,7 @@ def main() -> None:
     print(f"mask:               {mask.mean() * 100:7.2f} % of the photo")
     for mode in (ContextMode.AUTO, ContextMode.FULL):
         req = EditRequest(prompt="x", photo=photo, mask=mask, context=mode)
-        t_prep, _, prepared = best(lambda: prepare(req))
+        t_prep, _, prepared = best(lambda req=req: prepare(req))
         enc = prepared.encoded
         print(f"prepare-upload {mode.value:>4}: {t_prep * 1000:7.0f} ms  ratio {t_prep / t_bare:.2f}  "
               f"→ {enc.format} {enc.width}×{enc.height} {len(enc.data) / 1e6:.2f} MB (region {prepared.region.mode.value})")
