@@ -329,6 +329,13 @@ def cmd_auth(args) -> int:
 def gui_main(argv: list[str] | None = None) -> int:
     """Open the editor (optionally on a photo)."""
     argv = sys.argv[1:] if argv is None else argv
+    import os
+
+    if (sys.platform.startswith("linux") and "--smoke-quit" not in argv and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        sys.stderr.write("inpaint-studio: no display is available for the editor; "
+                         "use `inpaint-studio edit …` on the command line, or set DISPLAY.\n")
+        return EXIT_INPUT
     try:
         from .ui.app import run_app
     except ImportError as exc:

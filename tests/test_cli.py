@@ -141,3 +141,29 @@ def test_version_and_auth_status():
     assert res.returncode == 0 and res.stdout.startswith("inpaint-studio ")
     res = cli("auth", "status", env={"IDEOGRAM_API_KEY": "abcdefghijklmnop"})
     assert res.returncode == 0 and "abcd…mnop" in res.stdout and "abcdefghijklmnop" not in res.stdout
+
+
+def test_keys_from_the_keyring(server, photo_and_mask, tmp_path):
+    """`auth set` stores the key (asked without echo) in the OS keyring; `edit` then finds it."""
+    env = {"PYTHON_KEYRING_BACKEND": "tests.support.file_keyring.FileKeyring",
+           "TEST_KEYRING_FILE": str(tmp_path / "keys.json"), "PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-m", "inpaint_studio", "auth", "set", "ideogram"], input=server.api_key + "\n",
+                         capture_output=True, text=True, env=dict(os.environ, **env), cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert server.api_key not in res.stdout + res.stderr
+    res = cli("auth", "status", env=env)
+    assert "ideogram" in res.stdout and "from the keyring" in res.stdout and server.api_key not in res.stdout
+    photo, mask = photo_and_mask
+    res = cli("edit", photo, "--mask", mask, "--provider", "ideogram", "--base-url", server.base_url,
+              "--prompt", "a kite", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert server.edit_requests[-1].headers["api-key"] == server.api_key
+    res = cli("auth", "delete", "ideogram", env=env)
+    assert "removed" in res.stdout
+
+
+def test_editor_without_a_display_says_so(monkeypatch):
+    env = {k: "" for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    res = cli(env=env) if sys.platform.startswith("linux") else None
+    if res is not None:
+        assert res.returncode == 2 and "no display is available" in res.stderr
