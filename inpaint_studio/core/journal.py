@@ -48,7 +48,9 @@ class Journal:
 
         Runs file I/O: call it off the GUI thread.
         """
-        data = raw.data if raw.data is not None else encode_png(raw.pixels)
+        if raw.data is None:  # the offline engine's pixels: the PNG becomes the result's file
+            raw.data = encode_png(raw.pixels)
+        data = raw.data
         stamp = time.strftime("%Y%m%d-%H%M%S")
         stem = f"{stamp}-{job.provider.name}-job{job.id}-{index + 1}-{uuid.uuid4().hex[:8]}"
         image = self.root / f"{stem}.{file_extension(data)}"

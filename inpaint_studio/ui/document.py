@@ -515,7 +515,9 @@ class DocumentMixin:
                 return pixels, layer, rgba_premultiplied(layer.rgb, layer.alpha)
 
             pixels, layer, rgba = await asyncio.to_thread(work)
-            v.raw_pixels, v.layer = pixels, layer
+            v.layer = layer
+            if v.raw is None:
+                v.raw_pixels = pixels
             v.extra["feather"], v.extra["colour_match"] = feather, colour_match
             lv = self._view(key)
             if lv is not None:
