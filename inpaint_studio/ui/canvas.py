@@ -155,12 +155,27 @@ class Canvas(QWidget):
         self.context_box = None
         self.fit()
 
-    def set_rgb(self, rgb: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Replace the working image (same size), e.g. after accepting a variant."""
-        assert self.mask is not None
+    def set_rgb(self, rgb: np.ndarray, box: Rect) -> None:
+        """Show a new working image (same size) that differs from the old one only in ``box``;
+        the pyramid is recomputed inside the box only."""
+        import cv2
+
+        x0, y0, x1, y1 = box
+        h, w = rgb.shape[:2]
+        levels = []
+        f = 1
+        for lvl_rgb, lvl_mask, _, mimg in self._levels:
+            f *= 2
+            new = lvl_rgb.copy()
+            bx0, by0 = (x0 // f) * f, (y0 // f) * f
+            bx1, by1 = min(w, -(-x1 // f) * f), min(h, -(-y1 // f) * f)
+            small = cv2.resize(rgb[by0:by1, bx0:bx1], (-(-(bx1 - bx0) // f), -(-(by1 - by0) // f)),
+                               interpolation=cv2.INTER_AREA)
+            new[by0 // f : by0 // f + small.shape[0], bx0 // f : bx0 // f + small.shape[1]] = small
+            levels.append((new, lvl_mask, rgb_qimage(new), mimg))
         self.rgb = rgb
         self._photo_img = rgb_qimage(rgb)
-        self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for (r, _), (_, m, _, _) in zip(pyramid, self._levels, strict=False)]
+        self._levels = levels
         self.update()
 
     def _mask_qimage(self, m: np.ndarray) -> QImage:

@@ -883,28 +883,16 @@ class MainWindow(DocumentMixin, QMainWindow):
         return self._spawn(run())
 
     def _write_rgb(self, box, patch: np.ndarray) -> None:
-        """Replace a box of the working image (a new array, so running jobs keep theirs)."""
+        """Replace a box of the working image (a new array, so running jobs keep theirs).
+
+        Runs on the GUI thread because undo commands are synchronous: one copy of the image
+        (~20 ms on 18 MP) plus the pyramid inside the box.
+        """
         x0, y0, x1, y1 = box
         rgb = self.photo.rgb.copy()
         rgb[y0:y1, x0:x1] = patch
         self.photo = replace(self.photo, rgb=rgb)
-        # rebuild the pyramid only inside the box
-        import cv2
-
-        levels = []
-        f = 1
-        src = rgb
-        for lvl_rgb, _, _, _ in self.canvas._levels:
-            f *= 2
-            new = lvl_rgb.copy()
-            bx0, by0 = (x0 // f) * f, (y0 // f) * f
-            bx1, by1 = min(rgb.shape[1], -(-x1 // f) * f), min(rgb.shape[0], -(-y1 // f) * f)
-            sub = rgb[by0:by1, bx0:bx1]
-            small = cv2.resize(sub, (-(-(bx1 - bx0) // f), -(-(by1 - by0) // f)), interpolation=cv2.INTER_AREA)
-            new[by0 // f : by0 // f + small.shape[0], bx0 // f : bx0 // f + small.shape[1]] = small
-            levels.append((new, None))
-        del src
-        self.canvas.set_rgb(rgb, levels)
+        self.canvas.set_rgb(rgb, box)
         self._preview_timer.start()
 
     def render_at_quality(self) -> Job | None:
