@@ -241,8 +241,6 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.splitDockWidget(self.docks["generateDock"], self.docks["layersDock"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["jobsDock"], self.docks["historyDock"])
         self.docks["jobsDock"].raise_()
-        self.resizeDocks([self.docks["jobsDock"]], [130], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["generateDock"]], [380], Qt.Orientation.Horizontal)
         # status bar
         self.zoom_label = QLabel(objectName="zoomLabel")
         self.size_label = QLabel(objectName="sizeLabel")
