@@ -330,3 +330,29 @@ def test_every_provider_is_registered_with_the_cli():
 
     caps = asyncio.run(build())
     assert all(c.speeds for c in caps)
+
+
+@pytest.mark.asyncio
+async def test_remaining_fields_reach_each_server(magnific, onemin, req, data_dir):
+    from inpaint_studio.core.request import PaletteMember
+
+    ref = load_reference(data_dir / "rocket.jpg")
+    r = replace(req, style_codes=("0A1B2C3D", "DEADBEEF"), magic_prompt=MagicPrompt.OFF,
+                color_palette=ColorPalette(members=(PaletteMember("#112233", 0.6), PaletteMember("#abc"))))
+    job = await run(magnific_provider(magnific), r)
+    assert job.stage == Stage.DONE, job.error
+    body = magnific.posts[-1]
+    assert body["style_codes"] == ["0A1B2C3D", "DEADBEEF"] and body["magic_prompt"] == "OFF"
+    assert body["color_palette"] == {"members": [{"color_hex": "#112233", "color_weight": 0.6}, {"color_hex": "#abc"}]}
+    assert "style_type" not in body and "seed" in body
+    r2 = replace(req, style_references=(ref,), style_type=StyleType.GENERAL)
+    job2 = await run(magnific_provider(magnific), r2)
+    assert job2.stage == Stage.DONE, job2.error
+    assert base64.b64decode(magnific.posts[-1]["style_reference_images"][0]) == ref.data
+    char = load_reference(data_dir / "astronaut.png")
+    r3 = replace(req, style_preset="OIL_PAINTING", character_references=(char,), style_type=StyleType.AUTO)
+    job3 = await run(onemin_provider(onemin), r3)
+    assert job3.stage == Stage.DONE, job3.error
+    po = onemin.features[-1]["promptObject"]
+    assert po["style_preset"] == "OIL_PAINTING" and po["style_type"] == "AUTO"
+    assert onemin.assets[po["character_reference_images"][0]] == char.data
