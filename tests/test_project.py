@@ -167,3 +167,25 @@ async def test_journal_keeps_every_result_with_metadata(state):
     for e in entries[:1]:
         os.utime(e.image, (old, old))
     assert journal.clear_older_than(2) == 1 and len(journal.entries()) == 1
+
+
+@pytest.mark.asyncio
+async def test_unwritable_journal_keeps_the_result(data_dir, tmp_path):
+    import os
+
+    photo = load_image(data_dir / "chelsea.png")
+    journal = Journal(tmp_path / "journal")
+    os.chmod(journal.root, 0o500)
+    try:
+        if os.access(journal.root, os.W_OK):  # running as root: make writing fail another way
+            (tmp_path / "journal").rmdir()
+            (tmp_path / "journal").write_text("not a folder")
+        runner = JobRunner(journal=journal)
+        job = runner.submit(EditRequest(prompt="", photo=photo, mask=ellipse_mask(300, 451, 150, 200, 30, 40), seed=1),
+                            LocalProvider())
+        await runner.wait(job)
+    finally:
+        if (tmp_path / "journal").is_dir():
+            os.chmod(journal.root, 0o700)
+    assert job.finished_ok and job.variants[0].layer is not None
+    assert any("could not be written to the result journal" in n for n in job.notes)

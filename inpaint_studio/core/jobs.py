@@ -295,7 +295,13 @@ class JobRunner:
         if self.journal is not None:
             for i, raw in enumerate(raws):
                 if raw.safe and (raw.data is not None or raw.pixels is not None):
-                    path = await asyncio.to_thread(self.journal.record, job, i, raw)
+                    try:
+                        path = await asyncio.to_thread(self.journal.record, job, i, raw)
+                    except OSError as exc:  # a full or read-only disk must not cost the result itself
+                        note = f"A result could not be written to the result journal ({exc.strerror or exc}); save the project to keep it."
+                        if note not in job.notes:
+                            job.notes.append(note)
+                        continue
                     raw.extra["journal"] = str(path)
 
     async def _finish(self, job: Job, raws: list[RawVariant]) -> None:
