@@ -189,6 +189,9 @@ class LoopbackServer:
 
             def do_GET(self) -> None:
                 rec = self._record("GET")
+                go = re.match(r"^/go/([0-9a-f]+)\.png$", self.path)
+                if go:  # a result host that redirects to its storage
+                    return self._send(302, b"", {"Location": f"/results/{go.group(1)}.png"}, ctype="text/plain")
                 m = re.match(r"^/results/([0-9a-f]+)\.png$", self.path)
                 if m:
                     with server.lock:
@@ -298,8 +301,11 @@ class IdeogramServer(LoopbackServer):
         data = []
         for i, out in enumerate(outs):
             unsafe = ("unsafe-all" in prompt) or ("unsafe-first" in prompt and i == 0)
+            url = None if unsafe else self.store_result(out, expired="expired-link" in prompt)
+            if url and "redirect-link" in prompt:
+                url = url.replace("/results/", "/go/")
             data.append({
-                "url": None if unsafe else self.store_result(out, expired="expired-link" in prompt),
+                "url": url,
                 "prompt": f"A detailed photo: {prompt}" if magic == "ON" else prompt,
                 "resolution": f"{rw}x{rh}",
                 "is_image_safe": not unsafe,

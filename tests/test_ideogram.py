@@ -302,3 +302,12 @@ def test_base_url_from_environment(monkeypatch):
     p = IdeogramProvider(httpx.AsyncClient())
     assert p.base_url == "http://127.0.0.1:9"
     assert IdeogramProvider(httpx.AsyncClient(), base_url="https://x.example").base_url == "https://x.example"
+
+
+@pytest.mark.asyncio
+async def test_result_link_that_redirects_is_followed_without_credentials(server, req):
+    job = await run(server, replace(req, prompt="redirect-link"))
+    assert job.stage == Stage.DONE, job.error
+    gets = [r for r in server.requests if r.method == "GET"]
+    assert [g.path.split("/")[1] for g in gets] == ["go", "results"]
+    assert all("api-key" not in g.headers for g in gets)

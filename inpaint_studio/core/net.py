@@ -81,7 +81,10 @@ async def download_image(
     while True:
         try:
             # a fresh request with only the client's neutral headers: never an API key
-            async with client.stream("GET", url, headers={"Accept": "image/*"}) as resp:
+            # result hosts may redirect to storage; no credentials are sent, and the final
+            # address must pass the same https rule
+            async with client.stream("GET", url, headers={"Accept": "image/*"}, follow_redirects=True) as resp:
+                check_url(str(resp.url), "The result link")
                 if resp.status_code == 200:
                     declared = resp.headers.get("Content-Length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:

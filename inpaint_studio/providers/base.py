@@ -1,4 +1,4 @@
-"""The provider protocol and the HTTP machinery every network provider shares.
+"""The HTTP machinery every network provider shares (the protocol itself: core/protocol.py).
 
 - One ``httpx.AsyncClient`` for the whole program, passed in; explicit timeouts.
 - Credentials go only to the provider's base URL: result downloads never carry them.
