@@ -147,7 +147,8 @@ async def main(path: Path) -> None:
     if where:
         print("  stalls over 30 ms (ms, job stage when the GUI resumed, layers shown):", where)
     layer_bytes = sum(v.layer.nbytes for v in job.variants if v.layer)
-    view_bytes = sum(lv.rgba.nbytes for lv in c.layers)
+    shared = {id(v.layer.rgba) for v in job.variants if v.layer is not None}
+    view_bytes = sum(lv.rgba.nbytes for lv in c.layers if id(lv.rgba) not in shared)
     raw_bytes = sum((v.raw_pixels.nbytes if v.raw_pixels is not None else 0) + len(v.raw or b"") for v in job.variants)
     print(f"8 variants of a 5 % mask: layers {layer_bytes / 1e6:.1f} MB + display {view_bytes / 1e6:.1f} MB "
           f"+ raw results {raw_bytes / 1e6:.1f} MB = {(layer_bytes + view_bytes + raw_bytes) / 1e6:.1f} MB "

@@ -42,12 +42,20 @@ class Layer:
         x0, y0: top-left corner in photo pixels.
         rgb: ``(h, w, 3) uint8`` result pixels over the box (colour matched).
         alpha: ``(h, w) uint8`` coverage, 0 outside the mask, 255 inside past the feather.
+        rgba: the ``(h, w, 4)`` buffer ``rgb`` and ``alpha`` view, when they share one.
     """
 
     x0: int
     y0: int
     rgb: np.ndarray
     alpha: np.ndarray
+    rgba: np.ndarray | None = None
+
+    @classmethod
+    def from_rgba(cls, x0: int, y0: int, rgba: np.ndarray) -> Layer:
+        """A layer over one ``(h, w, 4) uint8`` straight-alpha buffer (``rgb``/``alpha`` are views),
+        so a display can show it without a copy."""
+        return cls(x0, y0, rgba[..., :3], rgba[..., 3], rgba)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -56,7 +64,7 @@ class Layer:
 
     @property
     def nbytes(self) -> int:
-        return self.rgb.nbytes + self.alpha.nbytes
+        return self.rgba.nbytes if self.rgba is not None else self.rgb.nbytes + self.alpha.nbytes
 
 
 def _map_result(result: np.ndarray, region: Region, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -156,8 +164,10 @@ def build_layer(
     ex1, ey1 = min(W, bx1 + 1), min(H, by1 + 1)
     alpha_ext = feather_alpha(mask[ey0:ey1, ex0:ex1], feather, border)
     alpha = alpha_ext[by0 - ey0 : by0 - ey0 + (by1 - by0), bx0 - ex0 : bx0 - ex0 + (bx1 - bx0)]
-    rgb = np.ascontiguousarray(mapped[cy0:cy1, cx0:cx1])
-    return Layer(bx0, by0, rgb, np.ascontiguousarray(alpha))
+    rgba = np.empty((by1 - by0, bx1 - bx0, 4), np.uint8)
+    rgba[..., :3] = mapped[cy0:cy1, cx0:cx1]
+    rgba[..., 3] = alpha
+    return Layer.from_rgba(bx0, by0, rgba)
 
 
 def blend_into(base: np.ndarray, layer: Layer, opacity: float = 1.0) -> None:

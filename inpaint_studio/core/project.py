@@ -140,7 +140,7 @@ class ProjectState:
 
 
 def _rgba_png(layer: Layer) -> bytes:
-    return encode_png(layer.rgb, alpha=layer.alpha)
+    return encode_png(np.ascontiguousarray(layer.rgb), alpha=np.ascontiguousarray(layer.alpha))
 
 
 def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
@@ -332,8 +332,8 @@ def read_project(path: str | Path) -> ProjectState:
         for v in manifest.get("variants", []):
             rec = VariantRecord(**{k: val for k, val in v.items() if k in VariantRecord.__dataclass_fields__ and k not in ("layer", "raw")})
             if v.get("layer"):
-                rgba = np.asarray(Image.open(io.BytesIO(src.read(v["layer"]["file"]))).convert("RGBA"))
-                rec.layer = Layer(v["layer"]["x0"], v["layer"]["y0"], np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3]))
+                rgba = np.array(Image.open(io.BytesIO(src.read(v["layer"]["file"]))).convert("RGBA"))
+                rec.layer = Layer.from_rgba(v["layer"]["x0"], v["layer"]["y0"], rgba)
             if v.get("raw"):
                 rec.raw = src.read(v["raw"])
             variants.append(rec)

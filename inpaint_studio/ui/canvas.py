@@ -30,13 +30,12 @@ def rgb_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888)
 
 
-def rgba_premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``(h, w, 4) uint8`` premultiplied RGBA for a layer (run off the GUI thread)."""
-    a = alpha.astype(np.uint16)
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    out[..., :3] = ((rgb.astype(np.uint16) * a[..., None] + 127) // 255).astype(np.uint8)
-    out[..., 3] = alpha
-    return out
+def layer_rgba(layer) -> np.ndarray:
+    """The layer's straight-alpha ``(h, w, 4) uint8`` buffer: its own when it has one (no copy;
+    Qt draws straight RGBA as fast as premultiplied), else a new one (thread work)."""
+    if layer.rgba is not None:
+        return layer.rgba
+    return np.dstack([layer.rgb, layer.alpha])
 
 
 def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
@@ -82,7 +81,7 @@ def build_pyramid(rgb: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, n
 
 @dataclass(eq=False)
 class LayerView:
-    """A variant layer as shown: premultiplied RGBA of its box."""
+    """A variant layer as shown: straight-alpha RGBA of its box (usually the layer's own memory)."""
 
     key: object
     x0: int
@@ -93,7 +92,7 @@ class LayerView:
 
     def __post_init__(self) -> None:
         h, w = self.rgba.shape[:2]
-        self.image = QImage(self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888_Premultiplied)
+        self.image = QImage(self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888)
 
 
 class Canvas(QWidget):

@@ -507,12 +507,12 @@ class DocumentMixin:
         async def run() -> None:
             def work():
                 from ..core.imaging import load_image
-                from .canvas import rgba_premultiplied
+                from .canvas import layer_rgba
 
                 pixels = v.raw_pixels if v.raw_pixels is not None else load_image(v.raw).rgb
                 layer = build_layer(job.request.photo.rgb, job.request.mask, job.prepared.region, pixels,
                                     feather=feather, colour_match=colour_match)
-                return pixels, layer, rgba_premultiplied(layer.rgb, layer.alpha)
+                return pixels, layer, layer_rgba(layer)
 
             pixels, layer, rgba = await asyncio.to_thread(work)
             v.layer = layer

@@ -58,7 +58,7 @@ from ..core.protocol import Stage
 from ..core.request import EditRequest, RenderingSpeed, check
 from ..providers import PROVIDER_CLASSES, create_provider, default_provider, has_key
 from ..providers.base import make_client
-from .canvas import Canvas, LayerView, build_pyramid, rgba_premultiplied, thumbnail
+from .canvas import Canvas, LayerView, build_pyramid, layer_rgba, thumbnail
 from .document import DocumentMixin, RecoveryBanner
 from .history import HistoryPanel
 from .panels import GeneratePanel, JobRow, LayersPanel, describe_stage
@@ -762,7 +762,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         def convert():
             if v.layer is None:
                 return None, None
-            rgba = rgba_premultiplied(v.layer.rgb, v.layer.alpha)
+            rgba = layer_rgba(v.layer)
             return rgba, thumbnail(rgba, 48)
 
         rgba, thumb = await asyncio.to_thread(convert)
@@ -777,7 +777,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
             item.setIcon(QIcon(QPixmap.fromImage(QImage(thumb.data, thumb.shape[1], thumb.shape[0], thumb.strides[0],
-                                                          QImage.Format.Format_RGBA8888_Premultiplied))))
+                                                          QImage.Format.Format_RGBA8888))))
             item.setData(Qt.ItemDataRole.UserRole + 1, thumb)  # keeps the pixels alive
         item.setData(Qt.ItemDataRole.UserRole, key)
         self._layer_info[key] = (job, v)
