@@ -215,15 +215,23 @@ class Canvas(QWidget):
     # -- geometry ---------------------------------------------------------------------------
 
     def fit(self) -> None:
+        """Show the whole photo; it stays fitted as the canvas resizes until the user zooms or pans."""
         w, h = self.image_size
         if not w:
             return
         z = min(self.width() / w, self.height() / h) * 0.98
         self.set_zoom(z, QPointF(self.width() / 2, self.height() / 2), centre=True)
+        self._fitted = True
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if getattr(self, "_fitted", False):
+            self.fit()
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None, centre: bool = False) -> None:
         """Zoom to ``zoom`` keeping the photo point under ``anchor`` (screen) still."""
         zoom = max(0.01, min(32.0, zoom))
+        self._fitted = False
         if anchor is None:
             anchor = QPointF(self.width() / 2, self.height() / 2)
         if centre:
@@ -415,6 +423,7 @@ class Canvas(QWidget):
             d = pos - self._pan_from
             self._pan_from = pos
             self.offset += d
+            self._fitted = False
             self.update()
             return
         x, y = self.to_photo(pos)

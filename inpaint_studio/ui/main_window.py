@@ -1031,6 +1031,18 @@ class MainWindow(DocumentMixin, QMainWindow):
         if state:
             self.restoreState(QByteArray(base64.b64decode(state)))
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not getattr(self, "_sized_docks", False) and not self.settings.get("window_state"):
+            self._sized_docks = True  # default proportions; a saved layout replaces them
+            QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["jobsDock"], self.docks["historyDock"]], [120, 120], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["generateDock"]], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["generateDock"], self.docks["layersDock"]],
+                         [int(self.height() * 0.55), int(self.height() * 0.3)], Qt.Orientation.Vertical)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self.settings["window_geometry"] = base64.b64encode(bytes(self.saveGeometry())).decode()
         self.settings["window_state"] = base64.b64encode(bytes(self.saveState())).decode()

@@ -465,6 +465,7 @@ class LayersPanel(QWidget):
         super().__init__()
         self.list = QListWidget(objectName="layersList")
         self.list.setIconSize(QSize(48, 48))
+        self.list.setMinimumHeight(120)
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="opacitySlider", minimum=0, maximum=100, value=100)
         self.accept_button = QPushButton("Accept", objectName="acceptButton", toolTip="Bake into the image (Enter)")
         self.discard_button = QPushButton("Discard", objectName="discardButton")
