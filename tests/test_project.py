@@ -44,9 +44,13 @@ async def state(data_dir, tmp_path):
     accepted_box = v0.layer.box
     patch = photo.rgb[accepted_box[1]:accepted_box[3], accepted_box[0]:accepted_box[2]].copy()
     patch[::2] = 255 - patch[::2]
+    from inpaint_studio.core.imaging import load_reference
+
     jr = JobRecord(id=job.id, provider="local", label="Offline engine", parameters=job.request.parameters(),
                    stage=job.stage, created=job.created, finished=job.finished, sent=job.sent, mask=mask,
-                   region=[0, 0, 640, 427, 640, 427, "full"])
+                   region=[0, 0, 640, 427, 640, 427, "full"],
+                   style_references=[load_reference(data_dir / "chelsea.png")],
+                   character_references=[load_reference(data_dir / "astronaut.png")])
     variants = [VariantRecord(id=f"v{i}", job=job.id, index=i, safe=True, seed=v.seed, name=f"fill {i}",
                               layer=v.layer, raw=v.raw, opacity=0.5 if i else 1.0, visible=not i)
                 for i, v in enumerate((v0, v1))]
@@ -71,6 +75,8 @@ async def test_round_trip_is_exact(state, tmp_path, data_dir):
         assert np.array_equal(a.layer.rgb, b.layer.rgb) and np.array_equal(a.layer.alpha, b.layer.alpha)
         assert b.opacity == a.opacity and b.visible == a.visible and b.seed == a.seed
     assert np.array_equal(back.jobs[0].mask, st.mask) and back.jobs[0].parameters == st.jobs[0].parameters
+    assert back.jobs[0].style_references[0].data == (data_dir / "chelsea.png").read_bytes()
+    assert back.jobs[0].character_references[0].name == "astronaut.png"
     working = back.working_photo()
     (x0, y0, x1, y1), patch = st.accepted[0]
     assert np.array_equal(working.rgb[y0:y1, x0:x1], patch)

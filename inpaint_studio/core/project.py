@@ -32,7 +32,7 @@ from PIL import Image
 
 from .composite import Layer
 from .errors import ImageLoadError, InvalidInput
-from .imaging import Photo, encode_mask, load_image, load_mask
+from .imaging import Photo, ReferenceImage, encode_mask, load_image, load_mask
 from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
@@ -63,10 +63,22 @@ class JobRecord:
     notes: list = field(default_factory=list)
     model: str | None = None
     mask: np.ndarray | None = None
+    style_references: list = field(default_factory=list)  # ReferenceImage
+    character_references: list = field(default_factory=list)
+
+    def reference_files(self) -> list[tuple[str, str, object]]:
+        """``(kind, file name in the project, ReferenceImage)`` for each reference image."""
+        out = []
+        for kind, refs in (("style", self.style_references), ("character", self.character_references)):
+            for i, ref in enumerate(refs):
+                out.append((kind, f"references/{self.id}-{kind}-{i}.{ref.format.lower()}", ref))
+        return out
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "mask"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("mask", "style_references", "character_references")}
         d["mask"] = f"jobs/{self.id}-mask.png" if self.mask is not None else None
+        d["references"] = [{"kind": kind, "name": ref.name, "file": name, "format": ref.format}
+                           for kind, name, ref in self.reference_files()]
         return d
 
 
@@ -155,6 +167,9 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
         name = f"jobs/{j.id}-mask.png"
         if j.mask is not None and not skip(name):
             yield name, encode_mask(j.mask, edit_is_black=True)
+        for _, ref_name, ref in j.reference_files():
+            if not skip(ref_name):
+                yield ref_name, ref.data
     for v in state.variants:
         d = v.to_json()
         if v.layer is not None and not skip(d["layer"]["file"]):
@@ -325,8 +340,12 @@ def read_project(path: str | Path) -> ProjectState:
         jobs = []
         for j in manifest.get("jobs", []):
             jm = j.get("mask")
-            rec = JobRecord(**{k: v for k, v in j.items() if k in JobRecord.__dataclass_fields__ and k != "mask"})
+            rec = JobRecord(**{k: v for k, v in j.items() if k in JobRecord.__dataclass_fields__
+                               and k not in ("mask", "style_references", "character_references")})
             rec.mask = load_mask(src.read(jm), size) if jm else None
+            for ref in j.get("references", []):
+                image = ReferenceImage(ref["name"], src.read(ref["file"]), ref["format"])
+                (rec.character_references if ref["kind"] == "character" else rec.style_references).append(image)
             jobs.append(rec)
         variants = []
         for v in manifest.get("variants", []):

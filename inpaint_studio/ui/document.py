@@ -144,7 +144,8 @@ class DocumentMixin:
             region=[region.x0, region.y0, region.x1, region.y1, region.send_width, region.send_height, region.mode.value] if region else None,
             remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
             draft_of=self._draft_of.get(job.id), notes=list(job.notes), model=getattr(job.provider, "model", None),
-            mask=job.request.mask,
+            mask=job.request.mask, style_references=list(job.request.style_references),
+            character_references=list(job.request.character_references),
         )
 
     def project_state(self) -> ProjectState | None:
@@ -364,7 +365,11 @@ class DocumentMixin:
 
     def _restored_job(self, rec: JobRecord, photo) -> Job:
         mask = rec.mask if rec.mask is not None else np.zeros(photo.rgb.shape[:2], bool)
-        request = request_from_parameters(rec.parameters, photo, mask)
+        from dataclasses import replace as _replace
+
+        request = _replace(request_from_parameters(rec.parameters, photo, mask),
+                           style_references=tuple(rec.style_references),
+                           character_references=tuple(rec.character_references))
         options = {"model": rec.model} if rec.provider == "cometapi" and rec.model else {}
         try:
             provider = create_provider(rec.provider, self.client, **options)
