@@ -22,7 +22,31 @@ def loop_factory() -> asyncio.AbstractEventLoop:
     sys.setswitchinterval(0.001)
     app = QApplication.instance()
     assert app is not None, "create the QApplication first"
-    return qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(app)
+    loop.set_default_executor(worker_pool())
+    return loop
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread below the GUI thread (Linux: nice +5 for that thread only)."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+    except (AttributeError, OSError):
+        pass
+
+
+def worker_pool():
+    """The pool behind ``asyncio.to_thread`` in the editor: pixel work (decode, prepare,
+    composite) runs below the GUI thread's priority, so the window stays responsive on a
+    machine with few cores."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) + 2), thread_name_prefix="pixels",
+                              initializer=lower_thread_priority)
 
 
 def run(coro_fn, *args) -> int:

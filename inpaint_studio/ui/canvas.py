@@ -309,6 +309,7 @@ class Canvas(QWidget):
         if self.overlay_visible and mask is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             p.drawImage(target, mask, source)
+            self._paint_outline(p, f, x0, y0, x1, y1)
         if self.context_box is not None:
             pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
             p.setPen(pen)
@@ -317,6 +318,32 @@ class Canvas(QWidget):
             p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
         self._paint_tool(p)
         p.end()
+
+    def _level_mask(self, f: int) -> np.ndarray:
+        if f == 1:
+            return self.mask.view(np.uint8)
+        k = f.bit_length() - 2  # f = 2 ** (k + 1)
+        return self._levels[k][1]
+
+    def _paint_outline(self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A light outline along the mask's edge, so the mask reads on dark photos as well as
+        light ones (computed only for the painted part of the displayed level)."""
+        m = self._level_mask(f)
+        sx0, sy0 = max(0, int(x0 // f) - 1), max(0, int(y0 // f) - 1)
+        sx1, sy1 = min(m.shape[1], int(-(-x1 // f)) + 1), min(m.shape[0], int(-(-y1 // f)) + 1)
+        if sx1 - sx0 < 3 or sy1 - sy0 < 3:
+            return
+        sub = m[sy0:sy1, sx0:sx1]  # 0/1 bytes
+        centre = sub[1:-1, 1:-1]
+        if not centre.any():
+            return
+        inner = centre & sub[:-2, 1:-1] & sub[2:, 1:-1] & sub[1:-1, :-2] & sub[1:-1, 2:]
+        edge = centre ^ inner  # set pixels with an unset 4-neighbour
+        h, w = edge.shape
+        img = QImage(edge.data, w, h, edge.strides[0], QImage.Format.Format_Indexed8)
+        img.setColorTable([qRgba(0, 0, 0, 0), qRgba(255, 255, 255, 220)])
+        ex0, ey0 = (sx0 + 1) * f, (sy0 + 1) * f
+        p.drawImage(QRectF(self.to_screen(ex0, ey0), self.to_screen(ex0 + w * f, ey0 + h * f)), img)
 
     def _paint_tool(self, p: QPainter) -> None:
         if self.tool in ("brush", "eraser") and self.rect().contains(self._mouse.toPoint()):
