@@ -205,6 +205,7 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._layer_items: dict[int, QListWidgetItem] = {}
         self._latest_job_layers: list[int] = []
         self._draft_of: dict[int, str] = {}
+        self._recorded_jobs: set[int] = set()
         self._preview_gen = 0
         self.last_error = ""
 
@@ -680,7 +681,6 @@ class MainWindow(DocumentMixin, QMainWindow):
         self.history[job.id] = job
         self._add_job_row(job)
         self.unsaved = True
-        self.schedule_save_now()  # the job and its parameters are on disk before any answer
         return job
 
     def _add_job_row(self, job: Job) -> None:
@@ -717,6 +717,11 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def _on_job(self, job: Job) -> None:
         self._update_job_row(job)
+        if job.stage in (Stage.UPLOADING, Stage.WAITING) and job.id not in self._recorded_jobs:
+            # the job, its parameters and its region are on disk before any answer can arrive;
+            # saved once its own pixel work is done, so the two never compete for the CPU
+            self._recorded_jobs.add(job.id)
+            self.schedule_save_now()
         if job.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING) and job.id in self.history:
             self._history_entry(job)
             if job.stage == Stage.WAITING:
