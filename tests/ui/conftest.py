@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest_asyncio
+
 
 def pytest_asyncio_loop_factories(config, item):
     """UI tests run on the real qasync loop (shared/docs/qt-async-notes.md §7)."""
@@ -12,3 +14,23 @@ def pytest_asyncio_loop_factories(config, item):
         return loop_factory()
 
     return {"qasync": factory}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def window(qapp, server, monkeypatch):
+    """The editor, shown offscreen, pointed at the loopback Ideogram server; closed cleanly."""
+    from PySide6.QtTest import QTest
+
+    from inpaint_studio.ui import MainWindow
+
+    monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
+    monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
+    qapp.setQuitOnLastWindowClosed(False)  # as the app does: clean-up runs before the loop stops
+    w = MainWindow()
+    w.resize(1200, 800)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    yield w
+    w.close()
+    await w.aclose()
+    w.deleteLater()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import pytest_asyncio
 
 from inpaint_studio.core.maskedit import fill_polygon
 
@@ -21,22 +20,6 @@ from .test_window import opened, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def window(qapp, server, monkeypatch):
-    from inpaint_studio.ui import MainWindow
-
-    monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
-    monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
-    qapp.setQuitOnLastWindowClosed(False)
-    w = MainWindow()
-    w.resize(1200, 800)
-    w.show()
-    yield w
-    w.close()
-    await w.aclose()
-    w.deleteLater()
 
 
 async def make_two_variants(window, data_dir):

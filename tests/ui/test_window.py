@@ -6,7 +6,6 @@ import asyncio
 
 import numpy as np
 import pytest
-import pytest_asyncio
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -23,23 +22,6 @@ async def until(cond, timeout: float = 20.0) -> None:
         if asyncio.get_running_loop().time() > end:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def window(qapp, server, monkeypatch):
-    from inpaint_studio.ui import MainWindow
-
-    monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
-    monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
-    qapp.setQuitOnLastWindowClosed(False)  # as the app does: clean-up runs before the loop stops
-    w = MainWindow()
-    w.resize(1200, 800)
-    w.show()
-    QTest.qWaitForWindowExposed(w)
-    yield w
-    w.close()
-    await w.aclose()
-    w.deleteLater()
 
 
 async def opened(window, path):
