@@ -102,15 +102,7 @@ def plan_region(mask: np.ndarray, mode: ContextMode = ContextMode.AUTO) -> Regio
     bbox = mask_bbox(mask)
     if bbox is None:
         raise MaskError("The mask is empty: paint the area to change first.")
-    return plan_region_for_bbox(bbox, (w, h), mode)
-
-
-def plan_region_for_bbox(
-    bbox: tuple[int, int, int, int], size: tuple[int, int], mode: ContextMode = ContextMode.AUTO
-) -> Region:
-    """:func:`plan_region` from a known bounding box ``(x0, y0, x1, y1)`` and photo ``size``."""
-    w, h = size
-    box = _crop_box(bbox, size)
+    box = _crop_box(bbox, (w, h))
     if mode is ContextMode.AUTO:
         crop_area = (box[2] - box[0]) * (box[3] - box[1])
         mode = ContextMode.CROP if (w * h > 1.5 * TARGET_PIXELS and crop_area <= 0.5 * w * h) else ContextMode.FULL

@@ -12,7 +12,7 @@ import itertools
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import numpy as np
@@ -38,7 +38,7 @@ def prepare(request: EditRequest, *, uploads: bool = True) -> Prepared:
     """
     region = plan_region(request.mask, request.context)
     if not uploads:
-        region = Region(region.x0, region.y0, region.x1, region.y1, region.width, region.height, region.mode)
+        region = replace(region, send_width=region.width, send_height=region.height)
     image, mask = extract(request.photo.rgb, request.mask, region)
     if not uploads:
         return Prepared(region, image, mask)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -162,10 +162,6 @@ class EditRequest:
     context: ContextMode = ContextMode.AUTO
     feather: int = DEFAULT_FEATHER
     colour_match: bool = True
-    extra: dict = field(default_factory=dict)
-
-    def with_seed(self, seed: int | None) -> EditRequest:
-        return replace(self, seed=seed)
 
     def parameters(self) -> dict:
         """The request's parameters as JSON-able data (no pixels), for sidecars and history."""

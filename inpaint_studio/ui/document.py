@@ -10,7 +10,6 @@ them), and the recovery folder is saved with every new result *before* it is sho
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from pathlib import Path
@@ -70,23 +69,6 @@ def background_executor():
         _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave", initializer=lower_priority)
     return _background
 PROJECT_FILTER = "Inpaint Studio project (*.inpaint)"
-
-
-def panel_to_json(values: dict) -> dict:
-    """The Generate panel's values as JSON (references by name only)."""
-    out = {}
-    for k, v in values.items():
-        if k in ("style_references", "character_references"):
-            out[k] = [r.name for r in v]
-        elif hasattr(v, "value"):
-            out[k] = v.value
-        elif hasattr(v, "to_json"):
-            out[k] = v.to_json()
-        elif isinstance(v, tuple):
-            out[k] = list(v)
-        else:
-            out[k] = v
-    return out
 
 
 class RecoveryBanner(QWidget):
@@ -168,7 +150,7 @@ class DocumentMixin:
         return ProjectState(
             original=self.photo.source, original_name=name, mask=self.canvas.mask.copy(), accepted=list(self.accepted),
             jobs=[self._job_record(j) for j in self.history.values()], variants=variants,
-            panel=panel_to_json(self.panel.values()) | {"provider": self.panel.provider_name()},
+            panel=self.build_request(snapshot=False).parameters() | {"provider": self.panel.provider_name()},
             extra=getattr(self, "_project_extra", {}) | {"session": self.session},
         )
 
@@ -573,15 +555,3 @@ class DocumentMixin:
         lay.addLayout(row)
         dlg.show()
 
-
-def dump_state_json(window) -> str:
-    """A compact description of the window's state (used by the crash test driver)."""
-    m = window.canvas.mask
-    return json.dumps({
-        "mask_sum": int(m.sum()) if m is not None else None,
-        "prompt": window.panel.prompt_edit.toPlainText(),
-        "num_images": window.panel.num_images_spin.value(),
-        "layers": len(window.canvas.layers),
-        "jobs": {str(j.id): j.stage for j in window.history.values()},
-        "variant_seeds": sorted(v.seed for j in window.history.values() for v in j.variants if v.seed is not None),
-    })

@@ -3,8 +3,6 @@ they compute nothing themselves (validation is the core's)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -531,7 +529,3 @@ def describe_stage(job) -> str:
     if stage in ("downloading", "compositing") and job.total:
         return f"{stage} {job.done or 0}/{job.total}"
     return stage
-
-
-def short_path(path: str | Path) -> str:
-    return Path(path).name

@@ -14,6 +14,7 @@ with SIGKILL, then wait forever:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -43,9 +44,21 @@ def stroke(c, points, release=True) -> None:
         QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(c, *points[-1]))
 
 
+def dump_state_json(window) -> str:
+    """A compact description of the window's state (used by the crash test driver)."""
+    m = window.canvas.mask
+    return json.dumps({
+        "mask_sum": int(m.sum()) if m is not None else None,
+        "prompt": window.panel.prompt_edit.toPlainText(),
+        "num_images": window.panel.num_images_spin.value(),
+        "layers": len(window.canvas.layers),
+        "jobs": {str(j.id): j.stage for j in window.history.values()},
+        "variant_seeds": sorted(v.seed for j in window.history.values() for v in j.variants if v.seed is not None),
+    })
+
+
 async def main(mode: str, photo: str) -> int:
     from inpaint_studio.ui import MainWindow
-    from inpaint_studio.ui.document import dump_state_json
 
     w = MainWindow()
     w.resize(1200, 800)
