@@ -169,15 +169,20 @@ class JobRunner:
 
     # -- public API ---------------------------------------------------------------------
 
-    def submit(self, request: EditRequest, provider: Provider) -> Job:
+    def submit(self, request: EditRequest, provider: Provider, prepared: Prepared | None = None) -> Job:
         """Validate and start a job; returns at once.
+
+        Args:
+            prepared: the result of :func:`prepare` for exactly this request and provider
+                kind, when the caller already has it (the editor's "what will be sent"
+                preview); the job then skips its own preparing.
 
         Raises:
             ValidationError: the request breaks a rule or asks the provider for something it
                 cannot do (nothing is sent).
         """
         check(request, provider.capabilities, provider.label)
-        job = Job(request=request, provider=provider)
+        job = Job(request=request, provider=provider, prepared=prepared)
         notes = getattr(provider, "notes", None)
         if notes:
             job.notes.extend(notes(request))
@@ -263,7 +268,8 @@ class JobRunner:
         request, provider = job.request, job.provider
         async with self._limit(provider.name):
             self._set(job, Stage.PREPARING)
-            job.prepared = await asyncio.to_thread(prepare, request, uploads=provider.capabilities.uploads)
+            if job.prepared is None:
+                job.prepared = await asyncio.to_thread(prepare, request, uploads=provider.capabilities.uploads)
             prepared = job.prepared
 
             def report(stage: str, done: int | None, total: int | None) -> None:

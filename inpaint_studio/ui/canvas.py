@@ -120,6 +120,8 @@ class Canvas(QWidget):
         self.setMinimumSize(320, 240)
         self.rgb: np.ndarray | None = None
         self.mask: np.ndarray | None = None
+        #: bumped on every change of ``mask``, so work derived from it can be reused safely
+        self.mask_version = 0
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
@@ -147,6 +149,7 @@ class Canvas(QWidget):
         """Show ``rgb`` with ``mask`` (wrapped, not copied) and a pyramid from :func:`build_pyramid`."""
         self.rgb = rgb
         self.mask = mask
+        self.mask_version += 1
         self._photo_img = rgb_qimage(rgb)
         self._mask_img = self._mask_qimage(mask.view(np.uint8))
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
@@ -200,6 +203,7 @@ class Canvas(QWidget):
         """Bring the overlay pyramid up to date after the mask changed in ``rect`` (None = all)."""
         if self.mask is None:
             return
+        self.mask_version += 1
         h, w = self.mask.shape
         if rect is None:
             rect = (0, 0, w, h)

@@ -608,9 +608,14 @@ class MainWindow(DocumentMixin, QMainWindow):
         self._preview_gen += 1
         self._spawn(self._preview(self._preview_gen))
 
+    def _prepared_key(self, request: EditRequest, uploads: bool) -> tuple:
+        """What a prepared upload depends on: mask, working image, context, provider kind."""
+        return (self.canvas.mask_version, id(request.photo.rgb), request.context, uploads)
+
     async def _preview(self, gen: int) -> None:
         req = self.build_request()
         cls = self.provider()
+        key = self._prepared_key(req, cls.capabilities.uploads)
         def work():
             prepared = prepare(req, uploads=cls.capabilities.uploads)
             mask_bytes = len(encode_mask(prepared.upload_mask)) if prepared.upload_mask is not None else 0
@@ -622,6 +627,7 @@ class MainWindow(DocumentMixin, QMainWindow):
             return
         if gen != self._preview_gen:
             return
+        self._preview_prepared = (key, prepared)  # Generate reuses it rather than encoding again
         r = prepared.region
         self.canvas.context_box = (r.x0, r.y0, r.x1, r.y1)
         self.canvas.update()
@@ -667,12 +673,19 @@ class MainWindow(DocumentMixin, QMainWindow):
 
     def generate(self, *, request: EditRequest | None = None, draft_label: str | None = None) -> Job | None:
         """Submit a job from the panel (or ``request``); returns at once."""
-        if request is None:
+        from_panel = request is None
+        if from_panel:
             if self._validate():
                 return None
             request = self.build_request()
+        provider = self.provider()
+        cached = getattr(self, "_preview_prepared", None)
+        prepared = None
+        # only a request built from the canvas's current mask may reuse the preview's upload
+        if from_panel and cached is not None and cached[0] == self._prepared_key(request, provider.capabilities.uploads):
+            prepared = replace(cached[1], remote_tasks=[])  # one list of remote tasks per job
         try:
-            job = self.runner.submit(request, self.provider())
+            job = self.runner.submit(request, provider, prepared)
         except InpaintError as exc:
             self.report_error(str(exc))
             return None

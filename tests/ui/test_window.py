@@ -162,6 +162,9 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
     QTest.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
     assert window.jobs_list.count() == 1
+    first = window.runner.jobs[max(window.runner.jobs)]
+    # the upload the preview already encoded is the one sent: no second encode
+    assert first.prepared is not None and first.prepared.encoded is window._preview_prepared[1].encoded
     await until(lambda: window.layers_panel.list.count() == 2)
     assert len(c.layers) == 2
     assert sum(lv.visible for lv in c.layers) == 1  # the newest variant is shown
