@@ -253,6 +253,20 @@ def parse_json(resp: httpx.Response, label: str) -> Any:
         raise ProviderError(f"{label} sent an answer Inpaint Studio does not understand.", details=resp.text[:300]) from None
 
 
+def set_fields(target: dict, *, text: bool = False, **fields: Any) -> dict:
+    """Copy the fields the user set into ``target``: ``None``, empty strings and empty lists
+    are left out ("send only what the user set"); enums become their value; with ``text``
+    numbers become strings (multipart text parts). Returns ``target``."""
+    for name, value in fields.items():
+        if value is None or value == "" or (isinstance(value, list | tuple) and not value):
+            continue
+        value = getattr(value, "value", value)
+        if isinstance(value, tuple):
+            value = list(value)
+        target[name] = str(value) if text and isinstance(value, int) else value
+    return target
+
+
 def json_part(value: Any) -> tuple[None, bytes, str]:
     """A multipart part of content type ``application/json`` (httpx ``files`` entry)."""
     return (None, json.dumps(value).encode(), "application/json")

@@ -15,7 +15,7 @@ from ..core.errors import ProviderError
 from ..core.imaging import encode_mask
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
-from .base import NetworkProvider, json_part, parse_json
+from .base import NetworkProvider, json_part, parse_json, set_fields
 
 V3_STYLE_TYPES = frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION})
 
@@ -39,21 +39,10 @@ def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = 
         files.append(("character_reference_images", (ref.name, ref.data, ref.mime)))
     if request.color_palette is not None:
         files.append(("color_palette", json_part(request.color_palette.to_json())))
-    data: dict = {
-        "prompt": request.prompt,
-        "rendering_speed": request.rendering_speed.value,
-        "num_images": str(request.num_images),
-    }
-    if request.seed is not None:
-        data["seed"] = str(request.seed)
-    if request.magic_prompt is not None:
-        data["magic_prompt"] = request.magic_prompt.value
-    if request.style_type is not None:
-        data["style_type"] = request.style_type.value
-    if request.style_preset is not None:
-        data["style_preset"] = request.style_preset
-    if request.style_codes:
-        data["style_codes"] = list(request.style_codes)
+    data = set_fields({}, text=True, prompt=request.prompt, rendering_speed=request.rendering_speed,
+                      num_images=request.num_images, seed=request.seed, magic_prompt=request.magic_prompt,
+                      style_type=request.style_type, style_preset=request.style_preset,
+                      style_codes=request.style_codes)
     return data, files
 
 

@@ -15,7 +15,7 @@ import asyncio
 from ..core.imaging import encode_mask
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
-from .base import NetworkProvider, parse_json
+from .base import NetworkProvider, parse_json, set_fields
 from .ideogram import parse_generation
 
 V2_MODELS = {RenderingSpeed.TURBO: "V_2_TURBO", RenderingSpeed.DEFAULT: "V_2"}
@@ -36,17 +36,9 @@ def v2_parts(request: EditRequest, prepared: Prepared) -> tuple[dict, list]:
         ("image_file", (f"image.{enc.extension}", enc.data, enc.mime)),
         ("mask", ("mask.png", encode_mask(prepared.upload_mask, edit_is_black=True), "image/png")),
     ]
-    data = {
-        "prompt": request.prompt,
-        "model": V2_MODELS[request.rendering_speed],
-        "num_images": str(request.num_images),
-    }
-    if request.seed is not None:
-        data["seed"] = str(request.seed)
-    if request.magic_prompt is not None:
-        data["magic_prompt_option"] = request.magic_prompt.value
-    if request.style_type is not None:
-        data["style_type"] = request.style_type.value
+    data = set_fields({}, text=True, prompt=request.prompt, model=V2_MODELS[request.rendering_speed],
+                      num_images=request.num_images, seed=request.seed,
+                      magic_prompt_option=request.magic_prompt, style_type=request.style_type)
     return data, files
 
 

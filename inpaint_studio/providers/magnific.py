@@ -33,7 +33,7 @@ from ..core.request import (
     StyleType,
     random_seed,
 )
-from .base import NetworkProvider, PollPolicy
+from .base import NetworkProvider, PollPolicy, set_fields
 
 PATH = "/v1/ai/ideogram-image-edit"
 
@@ -76,27 +76,16 @@ class MagnificProvider(NetworkProvider):
     def body(self, request: EditRequest, prepared: Prepared) -> dict:
         """The JSON body without ``seed`` (set per task); only fields the user set."""
         assert prepared.encoded is not None and prepared.upload_mask is not None
-        body: dict = {
-            "prompt": request.prompt,
-            "image": _b64(prepared.encoded.data),
-            "mask": _b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
-            "rendering_speed": request.rendering_speed.value,
-        }
-        if request.magic_prompt is not None:
-            body["magic_prompt"] = request.magic_prompt.value
-        if request.style_type is not None:
-            body["style_type"] = request.style_type.value
-        if request.style_codes:
-            body["style_codes"] = list(request.style_codes)
-        if request.color_palette is not None:
-            body["color_palette"] = request.color_palette.to_json()
-        if request.style_references:
-            body["style_reference_images"] = [_b64(r.data) for r in request.style_references]
-        if request.character_references:
-            body["character_reference_images"] = [_b64(r.data) for r in request.character_references]
-        if self.webhook_url:
-            body["webhook_url"] = self.webhook_url
-        return body
+        return set_fields(
+            {}, prompt=request.prompt, image=_b64(prepared.encoded.data),
+            mask=_b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
+            rendering_speed=request.rendering_speed, magic_prompt=request.magic_prompt,
+            style_type=request.style_type, style_codes=request.style_codes,
+            color_palette=request.color_palette.to_json() if request.color_palette else None,
+            style_reference_images=[_b64(r.data) for r in request.style_references],
+            character_reference_images=[_b64(r.data) for r in request.character_references],
+            webhook_url=self.webhook_url,
+        )
 
     async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
         headers = self.auth_headers()

@@ -21,7 +21,7 @@ from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutErr
 from ..core.imaging import encode_mask
 from ..core.protocol import Prepared, RawVariant, Reporter, Stage
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
-from .base import NetworkProvider, PollPolicy
+from .base import NetworkProvider, PollPolicy, set_fields
 
 DONE = {"SUCCESS", "COMPLETED"}
 FAILED = {"FAILURE", "FAILED", "ERROR"}
@@ -84,27 +84,13 @@ class OneMinProvider(NetworkProvider):
             sent += len(data)
         image_path, mask_path, ref_paths = paths[0], paths[1], paths[2:]
         n_style = len(request.style_references)
-        po: dict = {
-            "prompt": request.prompt,
-            "imageUrl": image_path,
-            "maskUrl": mask_path,
-            "num_images": request.num_images,
-            "rendering_speed": request.rendering_speed.value,
-        }
-        if request.magic_prompt is not None:
-            po["magic_prompt"] = request.magic_prompt.value
-        if request.style_type is not None:
-            po["style_type"] = request.style_type.value
-        if request.style_preset is not None:
-            po["style_preset"] = request.style_preset
-        if n_style:
-            po["style_reference_images"] = ref_paths[:n_style]
-        if request.character_references:
-            po["character_reference_images"] = ref_paths[n_style:]
-        if request.negative_prompt:
-            po["negative_prompt"] = request.negative_prompt
-        if request.seed is not None:
-            po["seed"] = request.seed
+        po = set_fields(
+            {}, prompt=request.prompt, imageUrl=image_path, maskUrl=mask_path, num_images=request.num_images,
+            rendering_speed=request.rendering_speed, magic_prompt=request.magic_prompt,
+            style_type=request.style_type, style_preset=request.style_preset,
+            style_reference_images=ref_paths[:n_style], character_reference_images=ref_paths[n_style:],
+            negative_prompt=request.negative_prompt, seed=request.seed,
+        )
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
         answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
