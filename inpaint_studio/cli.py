@@ -29,35 +29,21 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _edit_parser(sub) -> None:
-    from .core.request import ContextMode, MagicPrompt, RenderingSpeed, StyleType
-    from .providers import provider_names
+    from .core.params import add_arguments
+    from .providers import descriptions, provider_names
 
     p = sub.add_parser("edit", help="inpaint a photo from the terminal", description="Inpaint the masked area of a photo.")
     p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
     p.add_argument("--mask", type=Path, required=True, help="mask image, same size; black = edit")
     p.add_argument("--mask-white-edits", action="store_true", help="the mask's white marks the area to edit")
-    p.add_argument("--prompt", default="", help="what to paint in the masked area")
     p.add_argument("--provider", choices=provider_names(), help="default: the first with a key, else local")
     p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
-    p.add_argument("--method", choices=("auto", "telea", "patchmatch"), default="auto", help="offline engine fill (local only)")
-    p.add_argument("--model", choices=("ideogram-3", "ideogram-2"), help="model behind a gateway (cometapi only; default ideogram-3)")
-    p.add_argument("--webhook-url", help="Magnific calls this URL when a task ends (magnific only)")
-    p.add_argument("--speed", choices=[s.value for s in RenderingSpeed], default="DEFAULT", help="rendering speed")
-    p.add_argument("--num-images", type=int, default=1, metavar="N", help="variants, 1-8")
-    p.add_argument("--seed", type=int, help="0-2147483647; random when omitted")
-    p.add_argument("--magic-prompt", choices=[m.value for m in MagicPrompt])
-    p.add_argument("--style-type", choices=[s.value for s in StyleType])
-    p.add_argument("--style-preset", metavar="NAME")
-    p.add_argument("--style-code", action="append", default=[], metavar="HEX8")
-    p.add_argument("--style-ref", action="append", default=[], type=Path, metavar="FILE")
-    p.add_argument("--character-ref", action="append", default=[], type=Path, metavar="FILE")
-    pal = p.add_mutually_exclusive_group()
-    pal.add_argument("--palette", metavar="NAME", help="colour palette preset")
-    pal.add_argument("--palette-color", action="append", default=[], metavar="#RRGGBB[:WEIGHT]")
-    p.add_argument("--negative-prompt")
-    p.add_argument("--context", choices=[c.value for c in ContextMode], default="auto")
-    p.add_argument("--feather", type=int, default=None, metavar="PX", help="soft edge inside the mask, px (0 = hard)")
-    p.add_argument("--no-colour-match", action="store_true", help="do not match the edit's colour to its surroundings")
+    for desc in descriptions():  # each provider's own options, from its description
+        for opt in desc.options:
+            choices = [value for value, _ in opt.choices] or None
+            p.add_argument(opt.cli, dest=f"option_{opt.name}", choices=choices, metavar=None if choices else "VALUE",
+                           help=f"{opt.help} ({desc.name} only)")
+    add_arguments(p)  # every request parameter, from core/params.py
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -112,45 +98,13 @@ class _ProgressBar:
 
 
 def _build_request(args):
-    from dataclasses import replace as _replace
-
-    from .core.imaging import load_image, load_mask, load_reference
-    from .core.request import (
-        DEFAULT_FEATHER,
-        ColorPalette,
-        ContextMode,
-        EditRequest,
-        MagicPrompt,
-        RenderingSpeed,
-        StyleType,
-    )
+    from .core.imaging import load_image, load_mask
+    from .core.params import values_from_args
+    from .core.request import EditRequest
 
     photo = load_image(args.image)
     mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
-    palette = None
-    if args.palette:
-        palette = ColorPalette(name=args.palette.upper())
-    elif args.palette_color:
-        palette = ColorPalette(members=tuple(ColorPalette.parse_member(c) for c in args.palette_color))
-    request = EditRequest(
-        prompt=args.prompt,
-        photo=photo,
-        mask=mask,
-        rendering_speed=RenderingSpeed(args.speed),
-        magic_prompt=MagicPrompt(args.magic_prompt) if args.magic_prompt else None,
-        style_type=StyleType(args.style_type) if args.style_type else None,
-        style_preset=args.style_preset.upper() if args.style_preset else None,
-        style_codes=tuple(args.style_code),
-        style_references=tuple(load_reference(p) for p in args.style_ref),
-        character_references=tuple(load_reference(p) for p in args.character_ref),
-        color_palette=palette,
-        negative_prompt=args.negative_prompt,
-        seed=args.seed,
-        num_images=args.num_images,
-        context=ContextMode(args.context),
-        colour_match=not args.no_colour_match,
-    )
-    return _replace(request, feather=args.feather if args.feather is not None else DEFAULT_FEATHER)
+    return EditRequest(photo=photo, mask=mask, **values_from_args(args))
 
 
 async def _run_edit(args, request) -> int:
@@ -211,15 +165,17 @@ class _UsageError(Exception):
 
 def _provider_options(args, name: str) -> dict:
     """Provider-specific flags, refused on providers they do not apply to."""
+    from .providers import descriptions
+
     options: dict = {}
-    for flag, value, owner, key in (("--method", args.method if args.method != "auto" else None, "local", "method"),
-                                    ("--model", args.model, "cometapi", "model"),
-                                    ("--webhook-url", args.webhook_url, "magnific", "webhook_url")):
-        if value is None:
-            continue
-        if name != owner:
-            raise _UsageError(f"{flag} applies only to --provider {owner}.")
-        options[key] = value
+    for desc in descriptions():
+        for opt in desc.options:
+            value = getattr(args, f"option_{opt.name}", None)
+            if value is None:
+                continue
+            if name != desc.name:
+                raise _UsageError(f"{opt.cli} applies only to --provider {desc.name}.")
+            options[opt.name] = value
     return options
 
 

@@ -183,9 +183,7 @@ class JobRunner:
         """
         check(request, provider.capabilities, provider.label)
         job = Job(request=request, provider=provider, prepared=prepared)
-        notes = getattr(provider, "notes", None)
-        if notes:
-            job.notes.extend(notes(request))
+        job.notes.extend(provider.notes(request))
         self.jobs[job.id] = job
         job.task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
         self._emit(job)

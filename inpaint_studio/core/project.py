@@ -62,6 +62,8 @@ class JobRecord:
     draft_of: str | None = None
     notes: list = field(default_factory=list)
     model: str | None = None
+    options: dict = field(default_factory=dict)  # the provider's own options (model, method…)
+    results_saved: bool = False  # its results reached this copy (so never rebuilt from the journal)
     mask: np.ndarray | None = None
     style_references: list = field(default_factory=list)  # ReferenceImage
     character_references: list = field(default_factory=list)
@@ -99,6 +101,7 @@ class VariantRecord:
     opacity: float = 1.0
     feather: int = 4
     colour_match: bool = True
+    final_of: str | None = None
     layer: Layer | None = None
     raw: bytes | None = None
 

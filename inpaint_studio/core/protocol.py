@@ -90,6 +90,88 @@ Reporter = Callable[[str, int | None, int | None], None]
 """``report(stage, done, total)``: progress of a stage; ``done``/``total`` in bytes or items."""
 
 
+@dataclass(frozen=True)
+class ProviderOption:
+    """A provider's own setting (not a request parameter): CometAPI's ``model``, the offline
+    engine's ``method``, Magnific's ``webhook_url``.
+
+    Attributes:
+        name: keyword of the provider's constructor and key in project files.
+        label: what the editor shows beside its control.
+        cli: the ``edit`` command's flag (``"--model"``).
+        choices: ``(value, label)`` pairs; empty for free text.
+        default: the value when none is chosen.
+        gui: whether the Generate panel shows it.
+    """
+
+    name: str
+    label: str
+    cli: str
+    choices: tuple[tuple[str, str], ...] = ()
+    default: str | None = None
+    help: str = ""
+    gui: bool = True
+
+
+@dataclass(frozen=True)
+class ProviderDescription:
+    """What the program knows of a provider without building one (no settings-file or keyring
+    I/O): its label, capabilities, key variables, default base URL and own options.
+
+    Attributes:
+        variants: ``(option, value, label, capabilities)`` for options that change what the
+            provider accepts (CometAPI's model).
+        can_resume: it can poll remote work of an earlier run (``resume``).
+    """
+
+    name: str
+    label: str
+    capabilities: Capabilities
+    key_env: str = ""
+    alt_key_envs: tuple[str, ...] = ()
+    default_base_url: str = ""
+    options: tuple[ProviderOption, ...] = ()
+    variants: tuple[tuple[str, str, str, Capabilities], ...] = ()
+    can_resume: bool = False
+
+    @property
+    def needs_key(self) -> bool:
+        return self.capabilities.needs_key
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
+
+    def resolve(self, options: dict | None = None) -> tuple[str, Capabilities]:
+        """``(label, capabilities)`` with ``options`` chosen (unknown values: the defaults)."""
+        options = options or {}
+        for opt, value, label, caps in self.variants:
+            chosen = options.get(opt) or next((o.default for o in self.options if o.name == opt), None)
+            if chosen == value:
+                return label, caps
+        return self.label, self.capabilities
+
+
+class ProviderBase:
+    """Defaults for the optional parts of :class:`Provider` (``notes``, ``resume``)."""
+
+    description: ProviderDescription
+
+    def notes(self, request: EditRequest) -> list[str]:
+        """Things the user should know about this request (none by default)."""
+        return []
+
+    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+        """Poll remote work of an earlier run to its end (nothing is re-submitted).
+
+        Raises:
+            ProviderError: this provider has no remote work to resume.
+        """
+        from .errors import ProviderError
+
+        raise ProviderError(f"{self.description.label} has no running tasks to resume.")
+
+
 class Provider(Protocol):
     """A way to reach an inpainting model.
 
@@ -103,6 +185,15 @@ class Provider(Protocol):
     name: str
     label: str
     capabilities: Capabilities
+    description: ProviderDescription
+
+    def notes(self, request: EditRequest) -> list[str]:
+        """Things the user should know about this request (see :class:`ProviderBase`)."""
+        ...
+
+    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+        """Poll remote work of an earlier run (see :class:`ProviderBase`)."""
+        ...
 
     async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
         """Run the edit; return one :class:`RawVariant` per image (download links may be unresolved).

@@ -164,24 +164,11 @@ class EditRequest:
     colour_match: bool = True
 
     def parameters(self) -> dict:
-        """The request's parameters as JSON-able data (no pixels), for sidecars and history."""
-        return {
-            "prompt": self.prompt,
-            "rendering_speed": self.rendering_speed.value,
-            "magic_prompt": self.magic_prompt.value if self.magic_prompt else None,
-            "style_type": self.style_type.value if self.style_type else None,
-            "style_preset": self.style_preset,
-            "style_codes": list(self.style_codes),
-            "style_references": [r.name for r in self.style_references],
-            "character_references": [r.name for r in self.character_references],
-            "color_palette": self.color_palette.to_json() if self.color_palette else None,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "num_images": self.num_images,
-            "context": self.context.value,
-            "feather": self.feather,
-            "colour_match": self.colour_match,
-        }
+        """The request's parameters as JSON-able data (no pixels), for sidecars and history
+        (:func:`inpaint_studio.core.params.to_json`)."""
+        from .params import to_json
+
+        return to_json(self)
 
 
 def random_seed() -> int:
@@ -314,26 +301,15 @@ class Capabilities:
             out.append(Problem("rendering_speed", f"{provider} does not offer {r.rendering_speed.value} speed; choose {allowed}."))
         if r.style_type is not None and r.style_type not in self.style_types:
             refuse("style_type", f"style type {r.style_type.value}")
-        if r.magic_prompt is not None and not self.magic_prompt:
-            refuse("magic_prompt", "MagicPrompt")
-        if r.style_preset is not None and not self.style_preset:
-            refuse("style_preset", "style presets")
-        if r.style_codes and not self.style_codes:
-            refuse("style_codes", "style codes")
-        if r.style_references and not self.style_references:
-            refuse("style_references", "style reference images")
-        if r.character_references and not self.character_reference:
-            refuse("character_references", "character reference images")
+        from .params import refused
+
+        out += refused(r, self, provider)
         if r.character_references and self.character_reference and self.style_type_required_with_character and r.style_type is None:
             out.append(Problem("style_type", f"{provider} needs a style type when a character reference is given."))
         if self.max_style_references is not None and len(r.style_references) > self.max_style_references:
             out.append(Problem("style_references", f"{provider} takes at most {self.max_style_references} style reference images."))
         if r.num_images > self.max_images and self.max_images > 1:
             out.append(Problem("num_images", f"{provider} makes at most {self.max_images} images per request."))
-        if r.color_palette is not None and not self.color_palette:
-            refuse("color_palette", "colour palettes")
-        if r.negative_prompt and not self.negative_prompt:
-            refuse("negative_prompt", "a negative prompt")
         return out
 
 
@@ -355,36 +331,9 @@ def request_from_parameters(params: dict, photo: Photo, mask: np.ndarray) -> Edi
     """Rebuild a request from :meth:`EditRequest.parameters` (history, projects, replay).
 
     Reference images are not part of the parameters (only their names): they come back
-    empty. Unknown or missing values fall back to the defaults.
+    empty. Unknown, missing or invalid values fall back to the defaults
+    (:func:`inpaint_studio.core.params.from_json`).
     """
-    def enum(cls, value):
-        try:
-            return cls(value) if value else None
-        except ValueError:
-            return None
+    from .params import from_json
 
-    palette = None
-    pal = params.get("color_palette")
-    if isinstance(pal, dict):
-        if pal.get("name"):
-            palette = ColorPalette(name=pal["name"])
-        else:
-            palette = ColorPalette(members=tuple(PaletteMember(m.get("color_hex", ""), m.get("color_weight"))
-                                                 for m in pal.get("members", [])))
-    return EditRequest(
-        prompt=params.get("prompt") or "",
-        photo=photo,
-        mask=mask,
-        rendering_speed=enum(RenderingSpeed, params.get("rendering_speed")) or RenderingSpeed.DEFAULT,
-        magic_prompt=enum(MagicPrompt, params.get("magic_prompt")),
-        style_type=enum(StyleType, params.get("style_type")),
-        style_preset=params.get("style_preset"),
-        style_codes=tuple(params.get("style_codes") or ()),
-        color_palette=palette,
-        negative_prompt=params.get("negative_prompt"),
-        seed=params.get("seed"),
-        num_images=int(params.get("num_images") or 1),
-        context=enum(ContextMode, params.get("context")) or ContextMode.AUTO,
-        feather=int(params.get("feather", DEFAULT_FEATHER)),
-        colour_match=bool(params.get("colour_match", True)),
-    )
+    return EditRequest(photo=photo, mask=mask, **from_json(params))

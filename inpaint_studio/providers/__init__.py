@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from ..core.net import RetryPolicy
-from ..core.protocol import Prepared, Provider, RawVariant, Reporter, Stage
+from ..core.protocol import Prepared, Provider, ProviderDescription, RawVariant, Reporter, Stage
 from .base import find_key
 from .cometapi import CometApiProvider
 from .ideogram import IdeogramProvider
@@ -31,12 +31,45 @@ def provider_names() -> list[str]:
     return list(PROVIDER_CLASSES)
 
 
-def has_key(name: str) -> bool:
-    """Whether ``name`` is usable without asking for a key (offline, or a key is set)."""
-    cls = PROVIDER_CLASSES[name]
-    if not cls.capabilities.needs_key:
+def describe(name: str) -> ProviderDescription:
+    """Provider ``name``'s class-level description (no I/O).
+
+    Raises:
+        KeyError: unknown name.
+    """
+    return PROVIDER_CLASSES[name].description
+
+
+def descriptions() -> list[ProviderDescription]:
+    """Every provider's description, in the order users see them."""
+    return [cls.description for cls in PROVIDER_CLASSES.values()]
+
+
+_key_cache: dict[str, bool] = {}
+
+
+def has_key(name: str, *, fresh: bool = False) -> bool:
+    """Whether ``name`` is usable without asking for a key (offline, or a key is set).
+
+    The OS keyring is asked once per provider and remembered (the editor validates on every
+    keystroke); ``fresh`` or :func:`forget_keys` ask again. Environment variables are always
+    read anew (cheap).
+    """
+    desc = describe(name)
+    if not desc.needs_key:
         return True
-    return find_key(cls) is not None
+    import os
+
+    if any(os.environ.get(v) for v in (desc.key_env, *desc.alt_key_envs) if v):
+        return True
+    if fresh or name not in _key_cache:
+        _key_cache[name] = find_key(PROVIDER_CLASSES[name]) is not None
+    return _key_cache[name]
+
+
+def forget_keys() -> None:
+    """Forget what :func:`has_key` learnt from the keyring (after Preferences changed a key)."""
+    _key_cache.clear()
 
 
 def default_provider() -> str:
@@ -80,11 +113,15 @@ __all__ = [
     "PROVIDER_CLASSES",
     "Prepared",
     "Provider",
+    "ProviderDescription",
     "RawVariant",
     "RetryPolicy",
     "Stage",
     "create_provider",
     "default_provider",
+    "describe",
+    "descriptions",
+    "forget_keys",
     "has_key",
     "provider_names",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -36,7 +37,7 @@ from ..core.errors import (
     ServerError,
 )
 from ..core.net import RetryPolicy, check_url
-from ..core.protocol import Reporter, Stage
+from ..core.protocol import ProviderBase, ProviderDescription, ProviderOption, Reporter, Stage
 from ..core.settings import get_api_key, resolve_base_url
 
 USER_AGENT = "InpaintStudio"
@@ -272,12 +273,25 @@ def json_part(value: Any) -> tuple[None, bytes, str]:
     return (None, json.dumps(value).encode(), "application/json")
 
 
-class NetworkProvider:
+class NetworkProvider(ProviderBase):
     """Common parts of every provider reached over HTTP: base URL, key and transport.
 
-    Subclasses set ``name``, ``label``, ``default_base_url``, ``key_env`` and
-    ``capabilities``, and implement :meth:`auth_headers` and ``generate``.
+    Subclasses set ``name``, ``label``, ``default_base_url``, ``key_env``,
+    ``capabilities`` (and ``options`` / ``variants`` / ``can_resume``), and implement
+    :meth:`auth_headers` and ``generate``; their class-level ``description`` is derived.
     """
+
+    options: tuple[ProviderOption, ...] = ()
+    variants: tuple = ()
+    can_resume = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.description = ProviderDescription(
+            name=cls.name, label=cls.label, capabilities=cls.capabilities, key_env=cls.key_env,
+            alt_key_envs=cls.alt_key_envs, default_base_url=cls.default_base_url, options=cls.options,
+            variants=cls.variants, can_resume=cls.can_resume,
+        )
 
     name = ""
     label = ""
@@ -321,7 +335,8 @@ class NetworkProvider:
 @dataclass
 class PollPolicy:
     """Polling of asynchronous tasks: ``first`` s, growing by ``factor`` to ``longest`` s,
-    giving up after ``timeout`` s (Magnific: "about 1 s growing to 10 s")."""
+    giving up after ``timeout`` s (Magnific: "about 1 s growing to 10 s"). The one poll loop
+    Magnific and 1min.ai share is :meth:`run`."""
 
     first: float = 1.0
     factor: float = 1.5
@@ -333,6 +348,24 @@ class PollPolicy:
         while True:
             yield d
             d = min(self.longest, d * self.factor)
+
+    async def run(self, check, on_timeout):
+        """Await ``check()`` until it returns something other than None, sleeping the backoff
+        in between; the sleep that would pass ``timeout`` s raises ``on_timeout(timeout)``
+        instead (so the limit is obeyed, never overshot by a sleep).
+
+        Raises:
+            whatever ``check`` raises (a FAILED task), or ``on_timeout(...)``.
+        """
+        start = time.monotonic()
+        for delay in self.delays():
+            result = await check()
+            if result is not None:
+                return result
+            if time.monotonic() - start + delay > self.timeout:
+                raise on_timeout(self.timeout)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
 
 def find_key(cls) -> str | None:

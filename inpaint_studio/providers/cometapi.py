@@ -14,7 +14,7 @@ import asyncio
 
 import httpx
 
-from ..core.protocol import Prepared, RawVariant, Reporter
+from ..core.protocol import Prepared, ProviderOption, RawVariant, Reporter
 from ..core.request import EditRequest
 from .base import NetworkProvider, parse_json
 from .ideogram import IdeogramProvider, parse_generation, v3_parts
@@ -31,6 +31,10 @@ class CometApiProvider(NetworkProvider):
     default_base_url = "https://api.cometapi.com"
     key_env = "COMETAPI_KEY"
     capabilities = IdeogramProvider.capabilities
+    options = (ProviderOption("model", "Model", "--model", (("ideogram-3", "Ideogram 3.0"), ("ideogram-2", "Ideogram 2.0")),
+                              "ideogram-3", help="CometAPI only: the Ideogram model"),)
+    variants = (("model", "ideogram-3", "CometAPI (Ideogram 3.0)", IdeogramProvider.capabilities),
+                ("model", "ideogram-2", "CometAPI (Ideogram 2.0)", V2_CAPABILITIES))
     V3_PATH = "/ideogram/v1/ideogram-v3/edit"
     V2_PATH = "/edit"
 
@@ -39,8 +43,7 @@ class CometApiProvider(NetworkProvider):
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}")
         self.model = model
-        self.capabilities = IdeogramProvider.capabilities if model == "ideogram-3" else V2_CAPABILITIES
-        self.label = "CometAPI (Ideogram 3.0)" if model == "ideogram-3" else "CometAPI (Ideogram 2.0)"
+        self.label, self.capabilities = self.description.resolve({"model": model})
         self.http.label = self.label
 
     def auth_headers(self) -> dict[str, str]:

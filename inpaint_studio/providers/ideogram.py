@@ -13,6 +13,7 @@ import asyncio
 
 from ..core.errors import ProviderError
 from ..core.imaging import encode_mask
+from ..core.params import wire_values
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .base import NetworkProvider, json_part, parse_json, set_fields
@@ -39,10 +40,7 @@ def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = 
         files.append(("character_reference_images", (ref.name, ref.data, ref.mime)))
     if request.color_palette is not None:
         files.append(("color_palette", json_part(request.color_palette.to_json())))
-    data = set_fields({}, text=True, prompt=request.prompt, rendering_speed=request.rendering_speed,
-                      num_images=request.num_images, seed=request.seed, magic_prompt=request.magic_prompt,
-                      style_type=request.style_type, style_preset=request.style_preset,
-                      style_codes=request.style_codes)
+    data = set_fields({}, text=True, **wire_values(request, "ideogram"))
     return data, files
 
 

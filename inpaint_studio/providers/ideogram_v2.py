@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from ..core.imaging import encode_mask
+from ..core.params import wire_values
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .base import NetworkProvider, parse_json, set_fields
@@ -36,9 +37,7 @@ def v2_parts(request: EditRequest, prepared: Prepared) -> tuple[dict, list]:
         ("image_file", (f"image.{enc.extension}", enc.data, enc.mime)),
         ("mask", ("mask.png", encode_mask(prepared.upload_mask, edit_is_black=True), "image/png")),
     ]
-    data = set_fields({}, text=True, prompt=request.prompt, model=V2_MODELS[request.rendering_speed],
-                      num_images=request.num_images, seed=request.seed,
-                      magic_prompt_option=request.magic_prompt, style_type=request.style_type)
+    data = set_fields({}, text=True, model=V2_MODELS[request.rendering_speed], **wire_values(request, "ideogram-v2"))
     return data, files
 
 

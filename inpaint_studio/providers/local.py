@@ -22,7 +22,15 @@ import cv2
 import numpy as np
 
 from ..core.errors import ProviderError
-from ..core.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.protocol import (
+    Prepared,
+    ProviderBase,
+    ProviderDescription,
+    ProviderOption,
+    RawVariant,
+    Reporter,
+    Stage,
+)
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, random_seed
 
 TELEA_MAX_RADIUS = 6.0  # px
@@ -78,7 +86,7 @@ def fill(image: np.ndarray, mask: np.ndarray, *, method: str = "auto", seed: int
     return patchmatch.inpaint(small, small_mask.astype(np.uint8), patch_size=PATCH_SIZE)
 
 
-class LocalProvider:
+class LocalProvider(ProviderBase):
     """Offline inpainting (Telea / PatchMatch); no key, no network."""
 
     name = "local"
@@ -90,6 +98,11 @@ class LocalProvider:
         prompt_required=False,
         needs_key=False,
         uploads=False,
+    )
+    description = ProviderDescription(
+        name=name, label=label, capabilities=capabilities,
+        options=(ProviderOption("method", "Fill", "--method", tuple((m, m) for m in METHODS), "auto",
+                                help="offline engine: auto, telea or patchmatch", gui=False),),
     )
 
     def __init__(self, method: str = "auto") -> None:

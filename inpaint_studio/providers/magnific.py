@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
-from ..core.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.params import wire_values
+from ..core.protocol import Prepared, ProviderOption, RawVariant, Reporter, Stage
 from ..core.request import (
     MAX_SEED,
     Capabilities,
@@ -61,6 +61,9 @@ class MagnificProvider(NetworkProvider):
         color_palette=True,
         style_type_required_with_character=True,
     )
+    options = (ProviderOption("webhook_url", "Webhook URL", "--webhook-url", gui=False,
+                              help="Magnific calls this URL when a task ends (optional)"),)
+    can_resume = True
 
     def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None,
                  webhook_url: str | None = None, **common) -> None:
@@ -77,11 +80,9 @@ class MagnificProvider(NetworkProvider):
         """The JSON body without ``seed`` (set per task); only fields the user set."""
         assert prepared.encoded is not None and prepared.upload_mask is not None
         return set_fields(
-            {}, prompt=request.prompt, image=_b64(prepared.encoded.data),
+            {}, image=_b64(prepared.encoded.data),
             mask=_b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
-            rendering_speed=request.rendering_speed, magic_prompt=request.magic_prompt,
-            style_type=request.style_type, style_codes=request.style_codes,
-            color_palette=request.color_palette.to_json() if request.color_palette else None,
+            **wire_values(request, self.name),
             style_reference_images=[_b64(r.data) for r in request.style_references],
             character_reference_images=[_b64(r.data) for r in request.character_references],
             webhook_url=self.webhook_url,
@@ -150,20 +151,17 @@ class MagnificProvider(NetworkProvider):
             InvalidRequestError: the task FAILED.
             ProviderTimeoutError: still running after ``poll.timeout`` s (the id is kept).
         """
-        start = time.monotonic()
-        for delay in self.poll_policy.delays():
+        async def check() -> list[str] | None:
             status, generated = await self.fetch(task_id)
-            if status == "COMPLETED":
-                if not generated:
-                    raise ProviderError(f"{self.label} finished the task without an image.")
-                return generated
-            if time.monotonic() - start + delay > self.poll_policy.timeout:
-                raise ProviderTimeoutError(
-                    f"{self.label} has not finished after {self.poll_policy.timeout:.0f} s; resume later with "
-                    f"`inpaint-studio resume {task_id} --provider magnific`."
-                )
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+            if status != "COMPLETED":
+                return None
+            if not generated:
+                raise ProviderError(f"{self.label} finished the task without an image.")
+            return generated
+
+        return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
+            f"{self.label} has not finished after {limit:.0f} s; resume later with "
+            f"`inpaint-studio resume {task_id} --provider magnific`."))
 
 
 def _task(answer: object) -> dict:

@@ -13,12 +13,12 @@ PROCESSING is polled at ``GET {base}/api/results/{uuid}``. Errors ``{"errorCode"
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 
 from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
+from ..core.params import wire_values
 from ..core.protocol import Prepared, RawVariant, Reporter, Stage
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .base import NetworkProvider, PollPolicy, set_fields
@@ -45,6 +45,7 @@ class OneMinProvider(NetworkProvider):
         character_reference=True,
         negative_prompt=True,
     )
+    can_resume = True
 
     def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None, **common) -> None:
         super().__init__(client, **common)
@@ -85,11 +86,8 @@ class OneMinProvider(NetworkProvider):
         image_path, mask_path, ref_paths = paths[0], paths[1], paths[2:]
         n_style = len(request.style_references)
         po = set_fields(
-            {}, prompt=request.prompt, imageUrl=image_path, maskUrl=mask_path, num_images=request.num_images,
-            rendering_speed=request.rendering_speed, magic_prompt=request.magic_prompt,
-            style_type=request.style_type, style_preset=request.style_preset,
+            {}, imageUrl=image_path, maskUrl=mask_path, **wire_values(request, self.name),
             style_reference_images=ref_paths[:n_style], character_reference_images=ref_paths[n_style:],
-            negative_prompt=request.negative_prompt, seed=request.seed,
         )
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
@@ -107,27 +105,31 @@ class OneMinProvider(NetworkProvider):
         return out
 
     async def _follow(self, record: dict, answer: object, seed: int | None, remote_tasks: list[dict]) -> list[RawVariant]:
-        uuid = record.get("uuid")
-        start = time.monotonic()
-        delays = self.poll_policy.delays()
-        while True:
-            status = str(record.get("status", "")).upper()
+        current = {"record": record, "answer": answer, "uuid": record.get("uuid"), "first": True}
+
+        async def check() -> list[RawVariant] | None:
+            if not current["first"]:
+                current["answer"] = await self.http.get_json(f"{self.base_url}/api/results/{current['uuid']}",
+                                                             headers=self.auth_headers())
+                current["record"] = _record(current["answer"])
+                current["uuid"] = current["record"].get("uuid") or current["uuid"]
+            current["first"] = False
+            rec, uuid = current["record"], current["uuid"]
+            status = str(rec.get("status", "")).upper()
             if status in DONE:
-                return self._variants(record, seed)
+                return self._variants(rec, seed)
             if status in FAILED:
-                detail = (record.get("aiRecordDetail") or {}).get("errorMessage") or "the job failed"
-                raise InvalidRequestError(f"{self.label} could not complete the edit: {str(detail).rstrip('.')}.", details=str(answer)[:300])
+                detail = (rec.get("aiRecordDetail") or {}).get("errorMessage") or "the job failed"
+                raise InvalidRequestError(f"{self.label} could not complete the edit: {str(detail).rstrip('.')}.",
+                                          details=str(current["answer"])[:300])
             if not uuid:
-                raise ProviderError(f"{self.label} sent an answer without a result.", details=str(answer)[:300])
+                raise ProviderError(f"{self.label} sent an answer without a result.", details=str(current["answer"])[:300])
             if not any(t.get("uuid") == uuid for t in remote_tasks):
                 remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
-            delay = next(delays)
-            if time.monotonic() - start + delay > self.poll_policy.timeout:
-                raise ProviderTimeoutError(f"{self.label} has not finished after {self.poll_policy.timeout:.0f} s.")
-            await asyncio.sleep(delay)
-            answer = await self.http.get_json(f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers())
-            record = _record(answer)
-            uuid = record.get("uuid") or uuid
+            return None
+
+        return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
+            f"{self.label} has not finished after {limit:.0f} s."))
 
     def _variants(self, record: dict, seed0: int | None) -> list[RawVariant]:
         urls = record.get("temporaryUrl")

@@ -1,0 +1,330 @@
+"""The request parameters, described once.
+
+:data:`PARAMS` lists every parameter of an :class:`~inpaint_studio.core.request.EditRequest`
+the user chooses: its type, range, default, which :class:`Capabilities` flag allows it, its
+``edit`` command-line flag, the Generate panel's widget (``objectName``), whether projects and
+history keep it, and its name on each provider's wire. From it come:
+
+- :func:`to_json` / :func:`from_json`: project files, history, sidecars
+  (``EditRequest.parameters`` and ``request_from_parameters``);
+- :func:`refused`: the "provider X does not support Y" rules of ``Capabilities.problems``;
+- :func:`add_arguments` / :func:`values_from_args`: the ``edit`` command's flags;
+- :func:`wire_values`: the simple fields each provider sends, under its own names;
+- the Generate panel's read/write and which rows a provider shows (``ui/generate_panel.py``).
+
+Adding a parameter is one entry here (plus the provider's wire name, and a field of
+``EditRequest``). Field names and values follow the Ideogram 3.0 edit API
+(shared/docs/providers.md, "Ideogram 3.0").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .imaging import ReferenceImage
+
+
+class Kind(StrEnum):
+    """How a parameter is stored, shown and typed."""
+
+    TEXT = "text"  #: a string; empty = not set
+    CHOICE = "choice"  #: one of an enum's values, or None = not set
+    INT = "int"  #: an integer in ``range``
+    BOOL = "bool"
+    CODES = "codes"  #: a tuple of short strings (style codes)
+    IMAGES = "images"  #: a tuple of :class:`ReferenceImage` (projects keep only their names here)
+    PALETTE = "palette"  #: a :class:`ColorPalette` or None
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request parameter.
+
+    Attributes:
+        name: the ``EditRequest`` field, the project key and the default wire name.
+        kind: see :class:`Kind`.
+        default: its value when not chosen.
+        label: the panel's row label.
+        choices: the enum of a ``CHOICE`` (its members' values are the allowed values).
+        range: inclusive ``(low, high)`` of an ``INT``.
+        optional: an ``INT`` may be None (not set: the seed is then random).
+        capability: the ``Capabilities`` flag a provider needs to take it when set; None =
+            every provider takes it.
+        refused_as: how "does not support …" names it.
+        cli: the ``edit`` command's flag, or "" when it has none (set specially).
+        cli_help: its help text.
+        widget: the Generate panel control's ``objectName``.
+        persisted: kept in projects, history and sidecars.
+        wire: provider name → field name on that provider's wire, for the providers that
+            send it as a plain field.
+    """
+
+    name: str
+    kind: Kind
+    default: Any
+    label: str
+    choices: type[StrEnum] | None = None
+    range: tuple[int, int] | None = None
+    optional: bool = False
+    capability: str | None = None
+    refused_as: str = ""
+    cli: str = ""
+    cli_help: str = ""
+    widget: str = ""
+    persisted: bool = True
+    wire: Mapping[str, str] = field(default_factory=dict)
+
+    def is_set(self, value: Any) -> bool:
+        """Whether ``value`` counts as chosen (None, "" and empty tuples do not)."""
+        return value is not None and value != "" and value != ()
+
+    def encode(self, value: Any) -> Any:
+        """The JSON form of ``value``."""
+        if self.kind is Kind.CHOICE:
+            return value.value if value is not None else None
+        if self.kind is Kind.CODES:
+            return list(value)
+        if self.kind is Kind.IMAGES:
+            return [r.name for r in value]
+        if self.kind is Kind.PALETTE:
+            return value.to_json() if value is not None else None
+        return value
+
+    def decode(self, data: Any) -> Any:
+        """The value from its JSON form; anything of the wrong type or out of range gives the
+        default (a project file is untrusted)."""
+        from .request import ColorPalette, PaletteMember
+
+        k = self.kind
+        if k is Kind.TEXT:
+            return data if isinstance(data, str) else self.default
+        if k is Kind.CHOICE:
+            try:
+                return self.choices(data) if isinstance(data, str) and data else self.default
+            except ValueError:
+                return self.default
+        if k is Kind.INT:
+            if data is None and self.optional:
+                return None
+            if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data):
+                return self.default
+            lo, hi = self.range or (-(2**63), 2**63)
+            return int(data) if lo <= data <= hi else self.default
+        if k is Kind.BOOL:
+            return data if isinstance(data, bool) else self.default
+        if k is Kind.CODES:
+            return tuple(c for c in data if isinstance(c, str))[:64] if isinstance(data, list) else self.default
+        if k is Kind.IMAGES:
+            return ()
+        if k is Kind.PALETTE:
+            if not isinstance(data, dict):
+                return None
+            if isinstance(data.get("name"), str) and data["name"]:
+                return ColorPalette(name=data["name"])
+            members = data.get("members")
+            if not isinstance(members, list):
+                return None
+            out = []
+            for m in members[:16]:
+                if isinstance(m, dict) and isinstance(m.get("color_hex"), str):
+                    w = m.get("color_weight")
+                    out.append(PaletteMember(m["color_hex"], float(w) if isinstance(w, int | float) and not isinstance(w, bool) else None))
+            return ColorPalette(members=tuple(out))
+        return self.default
+
+
+def _params() -> tuple[Param, ...]:
+    from .request import (
+        DEFAULT_FEATHER,
+        MAX_IMAGES,
+        MAX_SEED,
+        ContextMode,
+        MagicPrompt,
+        RenderingSpeed,
+        StyleType,
+    )
+
+    v3 = ("ideogram", "magnific", "1min")
+    everyone = ("ideogram", "ideogram-v2", "magnific", "1min")
+
+    def same(*providers: str, name: str | None = None, **other: str) -> dict[str, str]:
+        return {p: name for p in providers} | other
+
+    return (
+        Param("prompt", Kind.TEXT, "", "Prompt", widget="promptEdit", cli="--prompt",
+              cli_help="what to paint in the masked area", wire=same(*everyone, name="prompt")),
+        Param("negative_prompt", Kind.TEXT, None, "Negative", capability="negative_prompt",
+              refused_as="a negative prompt", widget="negativePromptEdit", cli="--negative-prompt",
+              cli_help="what to keep out (1min only)", wire=same("1min", name="negative_prompt")),
+        Param("rendering_speed", Kind.CHOICE, RenderingSpeed.DEFAULT, "Speed", choices=RenderingSpeed,
+              widget="speedSelector", cli="--speed", cli_help="rendering speed",
+              wire=same(*v3, name="rendering_speed")),
+        Param("num_images", Kind.INT, 1, "Images", range=(1, MAX_IMAGES), widget="numImagesSpin",
+              cli="--num-images", cli_help="variants, 1-8",
+              wire=same("ideogram", "ideogram-v2", "1min", name="num_images")),
+        Param("seed", Kind.INT, None, "Seed", range=(0, MAX_SEED), optional=True, widget="seedSpin",
+              cli="--seed", cli_help="0-2147483647; random when omitted",
+              wire=same("ideogram", "ideogram-v2", "1min", name="seed")),
+        Param("magic_prompt", Kind.CHOICE, None, "MagicPrompt", choices=MagicPrompt, capability="magic_prompt",
+              refused_as="MagicPrompt", widget="magicPromptCombo", cli="--magic-prompt",
+              cli_help="let the provider rewrite the prompt",
+              wire=same(*v3, name="magic_prompt") | {"ideogram-v2": "magic_prompt_option"}),
+        Param("style_type", Kind.CHOICE, None, "Style type", choices=StyleType, widget="styleTypeCombo",
+              cli="--style-type", cli_help="style type", wire=same(*everyone, name="style_type")),
+        Param("style_preset", Kind.TEXT, None, "Style preset", capability="style_preset", refused_as="style presets",
+              widget="stylePresetCombo", cli="--style-preset", cli_help="one of the 62 Ideogram 3.0 presets",
+              wire=same("ideogram", "1min", name="style_preset")),
+        Param("style_codes", Kind.CODES, (), "Style codes", capability="style_codes", refused_as="style codes",
+              widget="styleCodesEdit", cli="--style-code", cli_help="8 hex digits; repeat for several",
+              wire=same("ideogram", "magnific", name="style_codes")),
+        Param("style_references", Kind.IMAGES, (), "Style refs", capability="style_references",
+              refused_as="style reference images", widget="styleRefList", cli="--style-ref",
+              cli_help="style reference image; repeat for several"),
+        Param("character_references", Kind.IMAGES, (), "Character", capability="character_reference",
+              refused_as="character reference images", widget="characterRefList", cli="--character-ref",
+              cli_help="character reference image (one)"),
+        Param("color_palette", Kind.PALETTE, None, "Palette", capability="color_palette", refused_as="colour palettes",
+              widget="paletteCombo", cli="--palette", cli_help="colour palette preset; or --palette-color",
+              wire=same("magnific", name="color_palette")),
+        Param("context", Kind.CHOICE, ContextMode.AUTO, "Context", choices=ContextMode, widget="contextCombo",
+              cli="--context", cli_help="which part of the photo is sent"),
+        Param("feather", Kind.INT, DEFAULT_FEATHER, "Edge feather", range=(0, 256), widget="featherSpin",
+              cli="--feather", cli_help="soft edge inside the mask, px (0 = hard)"),
+        Param("colour_match", Kind.BOOL, True, "Colour match", widget="colourMatchCheck", cli="--no-colour-match",
+              cli_help="do not match the edit's colour to its surroundings"),
+    )
+
+
+_cache: tuple[Param, ...] | None = None
+
+
+def params() -> tuple[Param, ...]:
+    """Every request parameter, in the Generate panel's order."""
+    global _cache
+    if _cache is None:
+        _cache = _params()
+    return _cache
+
+
+def param(name: str) -> Param:
+    """Raises: KeyError."""
+    for p in params():
+        if p.name == name:
+            return p
+    raise KeyError(name)
+
+
+def to_json(values: Mapping[str, Any]) -> dict:
+    """The persisted parameters of ``values`` (an ``EditRequest`` or its keyword dict) as JSON."""
+    get = values.get if isinstance(values, Mapping) else lambda n, d=None: getattr(values, n, d)
+    return {p.name: p.encode(get(p.name, p.default)) for p in params() if p.persisted}
+
+
+def from_json(data: Any) -> dict:
+    """``EditRequest`` keyword arguments from :func:`to_json`'s output (untrusted: wrong
+    types and out-of-range values become defaults; reference images come back empty)."""
+    data = data if isinstance(data, dict) else {}
+    return {p.name: p.decode(data.get(p.name, p.encode(p.default))) for p in params()}
+
+
+def refused(request, capabilities, provider: str) -> list:
+    """One :class:`~inpaint_studio.core.errors.Problem` per set parameter whose capability
+    flag ``capabilities`` lacks."""
+    from .errors import Problem
+
+    out = []
+    for p in params():
+        if p.capability and p.is_set(getattr(request, p.name)) and not getattr(capabilities, p.capability):
+            out.append(Problem(p.name, f"{provider} does not support {p.refused_as}."))
+    return out
+
+
+def allowed(p: Param, capabilities) -> bool:
+    """Whether a provider with ``capabilities`` shows ``p``'s control."""
+    if p.name == "style_type":
+        return bool(capabilities.style_types)
+    return p.capability is None or bool(getattr(capabilities, p.capability))
+
+
+def wire_values(request, provider: str) -> dict[str, Any]:
+    """``{wire name: value}`` of the plain fields ``provider`` sends (only those set; enums
+    and palettes as they go on the wire: use ``set_fields`` for multipart text)."""
+    out = {}
+    for p in params():
+        name = p.wire.get(provider)
+        value = getattr(request, p.name)
+        if name and p.is_set(value):
+            out[name] = value.to_json() if p.kind is Kind.PALETTE else value
+    return out
+
+
+# --- the edit command's flags ------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    """Add every parameter's ``edit`` flag to an ``argparse`` parser."""
+    for p in params():
+        if not p.cli:
+            continue
+        dest = f"param_{p.name}"
+        if p.kind is Kind.CHOICE:
+            parser.add_argument(p.cli, dest=dest, choices=[c.value for c in p.choices], help=p.cli_help)
+        elif p.kind is Kind.INT:
+            parser.add_argument(p.cli, dest=dest, type=int, metavar="N", help=p.cli_help)
+        elif p.kind is Kind.BOOL:
+            parser.add_argument(p.cli, dest=dest, action="store_const", const=not p.default, help=p.cli_help)
+        elif p.kind is Kind.CODES:
+            parser.add_argument(p.cli, dest=dest, action="append", default=[], metavar="VALUE", help=p.cli_help)
+        elif p.kind is Kind.IMAGES:
+            parser.add_argument(p.cli, dest=dest, action="append", default=[], type=Path, metavar="FILE", help=p.cli_help)
+        elif p.kind is Kind.PALETTE:
+            group = parser.add_mutually_exclusive_group()
+            group.add_argument(p.cli, dest=dest, metavar="NAME", help=p.cli_help)
+            group.add_argument(p.cli + "-color", dest=dest + "_members", action="append", default=[],
+                               metavar="#RRGGBB[:WEIGHT]", help="a custom palette colour; repeat for several")
+        else:
+            parser.add_argument(p.cli, dest=dest, help=p.cli_help)
+
+
+def values_from_args(args) -> dict:
+    """``EditRequest`` keyword arguments from parsed flags (reference files are read here).
+
+    Raises:
+        ImageLoadError: a reference image cannot be read.
+    """
+    from .imaging import load_reference
+    from .request import ColorPalette
+
+    out: dict = {}
+    for p in params():
+        if not p.cli:
+            continue
+        value = getattr(args, f"param_{p.name}", None)
+        if p.kind is Kind.CHOICE:
+            out[p.name] = p.choices(value) if value else p.default
+        elif p.kind is Kind.INT:
+            out[p.name] = value if value is not None else p.default
+        elif p.kind is Kind.BOOL:
+            out[p.name] = p.default if value is None else value
+        elif p.kind is Kind.CODES:
+            out[p.name] = tuple(value or ())
+        elif p.kind is Kind.IMAGES:
+            out[p.name] = tuple(load_reference(f) for f in value or ())
+        elif p.kind is Kind.PALETTE:
+            members = getattr(args, f"param_{p.name}_members", None) or []
+            out[p.name] = (ColorPalette(name=value.upper()) if value else
+                           ColorPalette(members=tuple(ColorPalette.parse_member(c) for c in members)) if members else None)
+        elif p.name == "style_preset":
+            out[p.name] = value.upper() if value else None
+        else:
+            out[p.name] = value if value is not None else p.default
+    return out
+
+
+__all__ = ["Kind", "Param", "ReferenceImage", "add_arguments", "allowed", "from_json", "param", "params",
+           "refused", "to_json", "values_from_args", "wire_values"]

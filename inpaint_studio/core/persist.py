@@ -1,0 +1,353 @@
+"""Opening, saving and recovering an :class:`~inpaint_studio.core.session.EditSession`.
+
+- :func:`load` reads a photo or a ``.inpaint`` project completely (thread work) before
+  anything of the session changes; :func:`install` then replaces the document in one step.
+  A file that fails to load leaves the session, its unsaved work and its recovery copy as
+  they were.
+- The result journal rebuilds results only when restoring a crash's recovery copy, and only
+  for jobs whose results that copy never received (:attr:`JobRecord.results_saved`): what the
+  user discarded stays discarded.
+- :func:`list_recoveries` lists every leftover recovery copy; each is restored
+  (:func:`load_recovery`) or discarded on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from dataclasses import replace as _replace
+from pathlib import Path
+
+import numpy as np
+
+from .composite import build_layer
+from .context import Region
+from .errors import InpaintError
+from .imaging import Photo, load_image
+from .jobs import Job, Variant, reserve_ids
+from .project import (
+    JobRecord,
+    ProjectState,
+    RecoveryStore,
+    VariantRecord,
+    orphaned_recoveries,
+    read_project,
+    recovery_root,
+    save_project,
+)
+from .protocol import Prepared, Stage
+from .request import ContextMode, request_from_parameters
+from .session import Change, EditSession, RecoverySummary, VariantLayer, layer_name
+
+#: keys of a recovery copy's manifest that describe the run, not the document
+RUN_KEYS = ("session", "project_path", "photo_path")
+_background = None
+
+
+def background_executor():
+    """One low-priority worker for recovery saves, so they never compete with the GUI thread
+    or a job's pixel work for the CPU (Linux: nice 10 for that thread; elsewhere a plain one)."""
+    global _background
+    if _background is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def lower_priority() -> None:
+            import threading
+
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+
+        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave", initializer=lower_priority)
+    return _background
+
+
+@dataclass(eq=False)
+class Loaded:
+    """A document read completely, not yet installed in a session."""
+
+    photo: Photo
+    mask: np.ndarray
+    photo_path: Path | None = None
+    project_path: Path | None = None
+    state: ProjectState | None = None
+    recovery_folder: Path | None = None
+    journal_variants: dict[int, tuple[list[Variant], dict]] = field(default_factory=dict)
+
+
+async def load(path: str | Path | None, data: bytes | None = None) -> Loaded:
+    """Read a photo (``path`` or ``data``) or a ``.inpaint`` project; changes nothing.
+
+    Raises:
+        InpaintError: unreadable, damaged, too large, or not a photo or project.
+    """
+    if path is not None and data is None and Path(path).suffix.lower() == ".inpaint":
+        path = Path(path)
+        state = await asyncio.to_thread(read_project, path)
+        photo = await asyncio.to_thread(state.working_photo)
+        state.extra = {k: v for k, v in state.extra.items() if k not in RUN_KEYS}
+        return Loaded(photo, state.mask, path.with_name(state.original_name), path, state)
+    photo = await asyncio.to_thread(load_image, data if data is not None else Path(path), keep_source=True)
+    return Loaded(photo, np.zeros(photo.rgb.shape[:2], bool), Path(path) if path is not None else None)
+
+
+async def load_recovery(folder: Path, journal=None) -> Loaded:
+    """Read a recovery folder, with the results the journal has that the copy never received.
+
+    Raises:
+        InpaintError: the copy cannot be read (it is left where it is).
+    """
+    from .journal import default_journal
+
+    state = await asyncio.to_thread(read_project, folder)
+    photo = await asyncio.to_thread(state.working_photo)
+    run = {k: state.extra.get(k) for k in RUN_KEYS}
+    state.extra = {k: v for k, v in state.extra.items() if k not in RUN_KEYS}
+
+    def as_path(value) -> Path | None:
+        return Path(value) if isinstance(value, str) and value else None
+
+    loaded = Loaded(photo, state.mask, as_path(run["photo_path"]), as_path(run["project_path"]), state, folder)
+    if run["session"]:
+        journal = journal or default_journal()
+        loaded.journal_variants = await asyncio.to_thread(_from_journal, journal, run["session"], state, photo)
+    return loaded
+
+
+def _from_journal(journal, session: str, state: ProjectState, photo: Photo) -> dict:
+    """Variants of jobs the copy never received, composited again from their journal files."""
+    out = {}
+    variant_jobs = {v.job for v in state.variants}
+    for rec in state.jobs:
+        if rec.results_saved or rec.id in variant_jobs:
+            continue
+        found = journal.for_job(session, rec.id)
+        if not found:
+            continue
+        meta0 = found[0][1]
+        sent = meta0.get("sent") or {}
+        region = _region(rec.region) if rec.region else None
+        if region is None:
+            try:
+                x0, y0, x1, y1 = (int(v) for v in meta0["region"])
+                sw, sh = (int(v) for v in sent.get("send_size", [x1 - x0, y1 - y0]))
+                region = Region(x0, y0, x1, y1, sw, sh, ContextMode(sent.get("context", "full")))
+            except (KeyError, TypeError, ValueError):
+                continue
+        mask = rec.mask if rec.mask is not None else state.mask
+        params = rec.parameters if isinstance(rec.parameters, dict) else {}
+        feather, colour = int(params.get("feather", 4)), bool(params.get("colour_match", True))
+        variants = []
+        for entry, meta in found:
+            try:
+                raw = entry.image.read_bytes()
+                pixels = load_image(raw).rgb
+            except (OSError, InpaintError):
+                continue
+            layer = build_layer(photo.rgb, mask, region, pixels, feather=feather, colour_match=colour)
+            variants.append(Variant(index=int(meta.get("index", len(variants))), safe=True, layer=layer, raw=raw,
+                                    seed=meta.get("seed"), prompt=meta.get("returned_prompt"),
+                                    resolution=meta.get("resolution"), style_type=meta.get("style_type"),
+                                    extra={"journal": str(entry.image)}))
+        if variants:
+            out[rec.id] = (variants, {"region": region, "sent": sent})
+    return out
+
+
+def _region(values: list) -> Region | None:
+    try:
+        x0, y0, x1, y1, sw, sh, mode = values
+        return Region(int(x0), int(y0), int(x1), int(y1), int(sw), int(sh), ContextMode(mode))
+    except (TypeError, ValueError):
+        return None
+
+
+def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
+    """A :class:`Job` from its record (its provider built without touching the network)."""
+    from ..providers import PROVIDER_CLASSES, create_provider
+
+    mask = rec.mask if rec.mask is not None else np.zeros(photo.rgb.shape[:2], bool)
+    request = _replace(request_from_parameters(rec.parameters, photo, mask),
+                       style_references=tuple(rec.style_references),
+                       character_references=tuple(rec.character_references))
+    cls = PROVIDER_CLASSES.get(rec.provider, PROVIDER_CLASSES["local"])
+    options = dict(rec.options) if isinstance(rec.options, dict) else {}
+    if rec.model:
+        options.setdefault("model", rec.model)
+    options = {k: v for k, v in options.items() if k in cls.description.option_names}
+    try:
+        provider = create_provider(cls.name, client, **options)
+    except (ValueError, TypeError):
+        provider = create_provider("local")
+    job = Job(request=request, provider=provider, id=rec.id)
+    job.stage = rec.stage if rec.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED) else Stage.INTERRUPTED
+    job.created, job.finished, job.started = rec.created, rec.finished, rec.created
+    job.notes = list(rec.notes)
+    job.sent_info = rec.sent
+    if rec.error:
+        job.error = InpaintError(rec.error, details=rec.details)
+    region = _region(rec.region) if rec.region else None
+    if region is not None:
+        job.prepared = Prepared(region, np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool),
+                                remote_tasks=list(rec.remote_tasks))
+    if job.stage == Stage.INTERRUPTED and not rec.remote_tasks:
+        job.error = InpaintError("This job was interrupted before the provider answered; re-run it to try again.")
+    return job
+
+
+async def install(session: EditSession, loaded: Loaded) -> None:
+    """Make ``loaded`` the session's document (the old one's recovery copy goes), then write
+    the new recovery copy; a restored recovery folder is deleted only after that."""
+    state = loaded.state
+    is_recovery = loaded.recovery_folder is not None
+    session._install(loaded.photo, loaded.mask, photo_path=loaded.photo_path, project_path=loaded.project_path,
+                     accepted=state.accepted if state else (), parameters=state.panel if state else {},
+                     extra=state.extra if state else {}, restored=is_recovery)
+    if state is not None:
+        for rec in state.jobs:
+            job = restored_job(rec, loaded.photo, session.client)
+            session.jobs[job.id] = job
+            if rec.draft_of:
+                session.draft_of[job.id] = rec.draft_of
+            if rec.results_saved:
+                session.results_saved.add(job.id)
+        reserve_ids(max(session.jobs, default=0))
+        for rec in state.variants:
+            job = session.jobs.get(rec.job)
+            if job is None:
+                continue
+            v = Variant(index=rec.index, safe=rec.safe, layer=rec.layer, raw=rec.raw, seed=rec.seed, prompt=rec.prompt,
+                        resolution=rec.resolution, style_type=rec.style_type,
+                        extra={"feather": rec.feather, "colour_match": rec.colour_match})
+            job.variants.append(v)
+            session.results_saved.add(job.id)
+            session.layers.append(VariantLayer(rec.id, job, v, rec.name or layer_name(job, v), visible=rec.visible,
+                                               opacity=rec.opacity, final_of=rec.final_of))
+        for job_id, (variants, info) in loaded.journal_variants.items():
+            job = session.jobs.get(job_id)
+            if job is None:
+                continue
+            if job.prepared is None:
+                job.prepared = Prepared(info["region"], np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool))
+                job.sent_info = info["sent"]
+            job.variants = variants
+            job.stage, job.error = Stage.DONE, None
+            new = [VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v)) for v in variants]
+            session.layers.extend(new)
+            session.results_saved.add(job.id)
+            session.latest = [lay.key for lay in new if lay.drawable]
+        if session.latest:
+            for lay in session.layers:
+                lay.visible = lay.visible and lay.key not in session.latest
+            first = session.layer(session.latest[0])
+            first.visible = True
+            session.selected = first.key
+    session.unsaved = is_recovery
+    session._notify(Change(Change.DOCUMENT))
+    session._notify(Change(Change.STATUS))
+    await session.save_recovery()
+    if is_recovery:
+        discard_recovery(loaded.recovery_folder)
+        session.resume_remote()
+
+
+def job_record(session: EditSession, job: Job) -> JobRecord:
+    region = job.prepared.region if job.prepared else None
+    err = job.error
+    opts = {k: getattr(job.provider, k) for k in type(job.provider).description.option_names if hasattr(job.provider, k)}
+    return JobRecord(
+        id=job.id, provider=job.provider.name, label=job.provider.label, parameters=job.request.parameters(),
+        stage=job.stage, created=job.created, finished=job.finished, error=str(err) if err else None,
+        details=getattr(err, "details", "") if err else "", sent=job.sent,
+        region=[region.x0, region.y0, region.x1, region.y1, region.send_width, region.send_height, region.mode.value] if region else None,
+        remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
+        draft_of=session.draft_of.get(job.id), notes=list(job.notes), model=opts.get("model"), options=opts,
+        results_saved=job.id in session.results_saved,
+        mask=job.request.mask, style_references=list(job.request.style_references),
+        character_references=list(job.request.character_references),
+    )
+
+
+def project_state(session: EditSession, *, for_recovery: bool = False) -> ProjectState | None:
+    """The whole document as :class:`ProjectState` (cheap references; encoding happens when saved)."""
+    if session.photo is None or session.photo.source is None:
+        return None
+    variants = [VariantRecord(
+        id=lay.key, job=lay.job.id, index=lay.variant.index, safe=lay.variant.safe, name=lay.name,
+        seed=lay.variant.seed, prompt=lay.variant.prompt, resolution=lay.variant.resolution,
+        style_type=lay.variant.style_type, visible=lay.visible, opacity=lay.opacity, feather=lay.feather,
+        colour_match=lay.colour_match, final_of=lay.final_of, layer=lay.variant.layer, raw=lay.variant.raw,
+    ) for lay in session.layers]
+    name = session.photo_path.name if session.photo_path else "pasted.png"
+    extra = dict(session.extra)
+    if for_recovery:
+        extra.update(session=session.session_id,
+                     project_path=str(session.project_path) if session.project_path else None,
+                     photo_path=str(session.photo_path) if session.photo_path else None)
+    return ProjectState(
+        original=session.photo.source, original_name=name, mask=session.mask.copy(), accepted=list(session.accepted),
+        jobs=[job_record(session, j) for j in session.jobs.values()], variants=variants,
+        panel=dict(session.parameters), extra=extra,
+    )
+
+
+async def save(session: EditSession, path: Path) -> Path:
+    if path.suffix != ".inpaint":
+        path = path.with_suffix(".inpaint")
+    state = project_state(session)
+    if state is None:
+        raise InpaintError("Open a photo before saving a project.")
+    await asyncio.to_thread(save_project, path, state)
+    session.mark_saved(path)
+    return path
+
+
+async def save_recovery(session: EditSession) -> None:
+    if session.recovery_folder is None:
+        return
+    state = project_state(session, for_recovery=True)
+    if state is None:
+        return
+    async with session._recovery_lock:
+        try:
+            if session._recovery is None:
+                session._recovery = RecoveryStore(session.recovery_folder)
+            await asyncio.get_running_loop().run_in_executor(background_executor(), session._recovery.save, state)
+        except OSError as exc:
+            session.error(f"The recovery copy could not be saved: {exc.strerror or exc}.")
+
+
+def discard_recovery(folder: Path) -> None:
+    """Delete one recovery folder (and nothing else)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def list_recoveries(root: Path | None = None) -> list[RecoverySummary]:
+    """Every recovery copy left by a run that is no longer running, newest first."""
+    out = []
+    for folder in orphaned_recoveries(root or recovery_root()):
+        manifest_path = folder / "manifest.json"
+        try:
+            if manifest_path.stat().st_size > 50_000_000:
+                raise ValueError
+            m = json.loads(manifest_path.read_text("utf-8"))
+            jobs = m.get("jobs") if isinstance(m.get("jobs"), list) else []
+            done = (Stage.DONE, Stage.FAILED, Stage.CANCELLED)
+            interrupted = sum(1 for j in jobs if isinstance(j, dict) and j.get("stage") not in done)
+            project = m.get("project_path") if isinstance(m.get("project_path"), str) else None
+            photo = m.get("photo") if isinstance(m.get("photo"), dict) else {}
+            name = Path(project).name if project else str(photo.get("name") or "pasted image")
+            out.append(RecoverySummary(folder, name, manifest_path.stat().st_mtime, len(jobs), interrupted, project))
+        except (OSError, ValueError, AttributeError):
+            out.append(RecoverySummary(folder, folder.name, time.time(), 0, 0, None, ["damaged"]))
+    return out
+
+
+def new_recovery_folder(session_id: str) -> Path:
+    return recovery_root() / session_id

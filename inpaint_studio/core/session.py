@@ -1,0 +1,640 @@
+"""The editing session: one Qt-free owner of a document and everything done to it.
+
+An :class:`EditSession` owns the photo and its working image, the mask (``(H, W) bool``,
+True = edit) with its :class:`~inpaint_studio.core.undo.UndoHistory`, the accepted edits,
+every variant layer with its view state (visible, opacity, blend settings, draft→final
+link), the jobs (history), the file path and the unsaved flag. Views subscribe with
+:meth:`EditSession.subscribe` and receive :class:`Change` s; they change the document only
+through the session's commands. Saving, opening and crash recovery are functions of the
+session (:mod:`inpaint_studio.core.persist`), never of a window.
+
+Pixel work runs in ``asyncio.to_thread``; the commands themselves are cheap and run on the
+loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .composite import blend_into, build_layer
+from .errors import InpaintError
+from .imaging import Photo, load_image
+from .jobs import Job, JobRunner, Variant
+from .maskedit import MaskPatch, Rect
+from .protocol import Prepared, Provider, Stage
+from .request import EditRequest, RenderingSpeed
+from .undo import FunctionCommand, UndoHistory
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed in a session (the argument every subscriber receives).
+
+    Attributes:
+        kind: one of the class constants below.
+        rect: ``(x0, y0, x1, y1)`` photo pixels that changed (``MASK``, ``IMAGE``), or None.
+        key: the layer concerned (``LAYER``), or None.
+        job: the job concerned (``JOB``), or None.
+        message: a user sentence (``ERROR``, ``NOTICE``).
+    """
+
+    kind: str
+    rect: Rect | None = None
+    key: str | None = None
+    job: Job | None = None
+    message: str = ""
+
+    DOCUMENT = "document"  #: a new photo or project replaced everything
+    MASK = "mask"  #: the mask changed inside ``rect``
+    IMAGE = "image"  #: the working image changed inside ``rect`` (accept, undo of accept)
+    LAYERS = "layers"  #: layers were added or removed
+    LAYER = "layer"  #: one layer's visibility, opacity or pixels changed
+    SELECTION = "selection"  #: the selected layer changed
+    JOB = "job"  #: a job was added or moved on
+    PARAMETERS = "parameters"  #: the request parameters were replaced (open, replay)
+    STATUS = "status"  #: the unsaved flag or the file path changed
+    ERROR = "error"  #: something failed; ``message`` says what
+    NOTICE = "notice"  #: something worth a line in the status bar
+
+
+#: changes that alter what a save would write (they set the unsaved flag and start autosave)
+CONTENT = frozenset({Change.MASK, Change.IMAGE, Change.LAYERS, Change.LAYER, Change.JOB, Change.PARAMETERS})
+
+
+@dataclass(eq=False)
+class VariantLayer:
+    """A variant shown as a layer over the working image.
+
+    Attributes:
+        key: stable id (``"j<job>-<index>"``), unique in the session.
+        job, variant: where it came from (``variant.layer`` is None when the safety filter
+            withheld it: such a layer is listed but never drawn).
+        name: what the Layers list shows.
+        visible, opacity: view state (opacity 0–1).
+        final_of: the key of the draft this QUALITY final replaced, or None.
+    """
+
+    key: str
+    job: Job
+    variant: Variant
+    name: str
+    visible: bool = False
+    opacity: float = 1.0
+    final_of: str | None = None
+
+    @property
+    def drawable(self) -> bool:
+        return self.variant.layer is not None
+
+    @property
+    def feather(self) -> int:
+        return int(self.variant.extra.get("feather", self.job.request.feather))
+
+    @property
+    def colour_match(self) -> bool:
+        return bool(self.variant.extra.get("colour_match", self.job.request.colour_match))
+
+    @property
+    def is_draft(self) -> bool:
+        return self.job.request.rendering_speed in (RenderingSpeed.TURBO, RenderingSpeed.FLASH)
+
+
+def layer_name(job: Job, v: Variant, final_of: str | None = None) -> str:
+    """``prompt · seed · speed`` (never Python's ``None``: an unknown seed reads "seed ?")."""
+    short = job.request.prompt.strip()[:24] or "offline fill"
+    seed = "seed ?" if v.seed is None else str(v.seed)
+    name = f"{short} · {seed} · {job.request.rendering_speed.value}"
+    return f"{name} · final of {final_of}" if final_of else name
+
+
+Listener = Callable[[Change], None]
+
+
+class EditSession:
+    """One document being edited.
+
+    Args:
+        client: the shared ``httpx.AsyncClient`` (providers and result downloads), or None
+            for the offline engine only.
+        journal: the result :class:`~inpaint_studio.core.journal.Journal`, or None.
+        session_id: names this program run in the journal and the recovery folder.
+        recovery_folder: where the recovery copy is written, or None for no recovery copy.
+        concurrency: jobs at once per provider.
+    """
+
+    def __init__(self, *, client=None, journal=None, session_id: str | None = None,
+                 recovery_folder: Path | None = None, concurrency: int = 2) -> None:
+        self.client = client
+        self.journal = journal
+        self.session_id = session_id or time.strftime("%Y%m%d-%H%M%S")
+        self.recovery_folder = recovery_folder
+        self.runner = JobRunner(client, listener=self._on_job, journal=journal, concurrency=concurrency)
+        self.undo = UndoHistory(limit=200)
+        self.listeners: list[Listener] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._recovery = None
+        self._recovery_lock = asyncio.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.photo: Photo | None = None
+        self.photo_path: Path | None = None
+        self.project_path: Path | None = None
+        self.mask: np.ndarray | None = None
+        self.mask_version = 0
+        self.accepted: list[tuple[Rect, np.ndarray]] = []
+        self.layers: list[VariantLayer] = []  # bottom to top
+        self.jobs: dict[int, Job] = {}
+        self.draft_of: dict[int, str] = {}  # final job id -> draft layer key (or a label)
+        self.results_saved: set[int] = set()  # jobs whose results reached the recovery copy
+        self.recorded: set[int] = set()  # jobs written to the recovery copy since they started
+        self.parameters: dict = {}
+        self.extra: dict = {}
+        self.selected: str | None = None
+        self.latest: list[str] = []  # the newest job's drawable layers, in key order 1–8
+        self.unsaved = False
+        self.restored = False
+
+    # -- events -------------------------------------------------------------------------------
+
+    def subscribe(self, fn: Listener) -> Callable[[], None]:
+        """Call ``fn(change)`` after every change; returns a function that unsubscribes."""
+        self.listeners.append(fn)
+        return lambda: self.listeners.remove(fn) if fn in self.listeners else None
+
+    def emit(self, change: Change) -> None:
+        if change.kind in CONTENT and self.photo is not None and not self.unsaved:
+            self.unsaved = True
+            self._notify(Change(Change.STATUS))
+        self._notify(change)
+
+    def _notify(self, change: Change) -> None:
+        for fn in list(self.listeners):
+            try:
+                fn(change)
+            except Exception:  # a broken view must not break the document
+                traceback.print_exc()
+
+    def error(self, message: str) -> None:
+        self._notify(Change(Change.ERROR, message=message))
+
+    def spawn(self, coro) -> asyncio.Task:
+        """Run ``coro`` on the loop, owned by the session; a failure becomes an ``ERROR`` change."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if isinstance(exc, InpaintError):
+            self.error(str(exc))
+        else:
+            from .crash import write_crash_report
+
+            self.error(f"Something went wrong inside Inpaint Studio; a report was written to {write_crash_report(exc)}.")
+
+    @property
+    def busy(self) -> bool:
+        """Whether session tasks (result handling, saves) are still running."""
+        return bool(self._tasks)
+
+    # -- the document -------------------------------------------------------------------------
+
+    @property
+    def display_name(self) -> str:
+        if self.project_path is not None:
+            return self.project_path.name
+        if self.photo_path is not None:
+            return self.photo_path.name
+        return "Pasted image" if self.photo is not None else ""
+
+    @property
+    def title(self) -> str:
+        """The window title: document name, ``*`` while unsaved, the program's name."""
+        if self.photo is None:
+            return "Inpaint Studio"
+        return f"{self.display_name}{' *' if self.unsaved else ''} — Inpaint Studio"
+
+    def layer(self, key: str | None) -> VariantLayer | None:
+        return next((lay for lay in self.layers if lay.key == key), None)
+
+    def set_parameters(self, params: dict, *, announce: bool = False) -> None:
+        """Store the request parameters (the Generate panel's values, JSON-able, with
+        ``provider``). ``announce`` tells views to show them (open, replay)."""
+        if params == self.parameters:
+            return
+        self.parameters = dict(params)
+        if announce:
+            self.emit(Change(Change.PARAMETERS))
+        elif self.photo is not None:
+            self.emit(Change(Change.PARAMETERS, message="edited"))
+
+    def mark_saved(self, path: Path | None) -> None:
+        self.project_path = path
+        self.unsaved = False
+        self._notify(Change(Change.STATUS))
+
+    # -- mask --------------------------------------------------------------------------------
+
+    def mask_changed(self, rect: Rect | None = None) -> None:
+        """Tell views the mask changed in ``rect`` (None = all)."""
+        if self.mask is None:
+            return
+        self.mask_version += 1
+        h, w = self.mask.shape
+        self.emit(Change(Change.MASK, rect=rect or (0, 0, w, h)))
+
+    def _apply_patch(self, patch: MaskPatch, undo: bool) -> None:
+        patch.apply(self.mask, undo=undo)
+        self.mask_changed(patch.rect)
+
+    def commit_mask_edit(self, patch: MaskPatch, text: str = "Mask edit") -> None:
+        """Record an edit a tool already made to :attr:`mask` (a stroke, a shape) as one step."""
+        self.undo.push(FunctionCommand(text, lambda: self._apply_patch(patch, False),
+                                       lambda: self._apply_patch(patch, True)), applied=True)
+        self.mask_changed(patch.rect)
+
+    async def edit_mask(self, fn: Callable[[np.ndarray], Rect | None], text: str) -> bool:
+        """Run ``fn(mask_copy) -> changed rect or None`` off the loop's thread, then apply the
+        change as one undoable step. Returns whether the mask changed."""
+        if self.mask is None:
+            return False
+        mask = self.mask
+        before = mask.copy()
+        after = before.copy()
+        rect = await asyncio.to_thread(fn, after)
+        if rect is None or self.mask is not mask:
+            return False
+        x0, y0, x1, y1 = rect
+        patch = await asyncio.to_thread(MaskPatch.capture, before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect)
+        if not patch.changed or self.mask is not mask:
+            return False
+        self.undo.push(FunctionCommand(text, lambda: self._apply_patch(patch, False),
+                                       lambda: self._apply_patch(patch, True)))
+        return True
+
+    async def replace_mask(self, new: np.ndarray, text: str) -> bool:
+        """Make the mask ``new`` (``(H, W) bool``, the photo's size), undoably."""
+        def put(m: np.ndarray):
+            m[...] = new
+            return (0, 0, m.shape[1], m.shape[0])
+
+        return await self.edit_mask(put, text)
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def request(self, values: dict, *, snapshot: bool = True) -> EditRequest | None:
+        """An :class:`EditRequest` for the current image and mask with ``values`` (its
+        keyword arguments); the mask is copied unless ``snapshot`` is False."""
+        if self.photo is None or self.mask is None:
+            return None
+        return EditRequest(photo=self.photo, mask=self.mask.copy() if snapshot else self.mask, **values)
+
+    def generate(self, request: EditRequest, provider: Provider, *, prepared: Prepared | None = None,
+                 draft_of: str | None = None) -> Job:
+        """Start a job; returns at once. ``draft_of`` is the key of the draft layer a QUALITY
+        final replaces.
+
+        Raises:
+            ValidationError: the request breaks a rule (nothing is sent).
+        """
+        job = self.runner.submit(request, provider, prepared)
+        if draft_of:
+            self.draft_of[job.id] = draft_of
+        self.jobs[job.id] = job
+        self.emit(Change(Change.JOB, job=job))
+        return job
+
+    def _on_job(self, job: Job) -> None:
+        if job.id not in self.jobs:
+            return
+        self._notify(Change(Change.JOB, job=job))
+        if job.stage in (Stage.UPLOADING, Stage.WAITING) and job.id not in self.recorded:
+            # the job and its region are on disk before any answer can arrive
+            self.recorded.add(job.id)
+            self.emit(Change(Change.JOB, job=job, message="recorded"))
+        elif job.stage == Stage.WAITING:
+            self.emit(Change(Change.JOB, job=job, message="remote tasks"))
+        if job.stage in (Stage.DONE, Stage.FAILED) and job.variants:
+            self.spawn(self.add_results(job))
+
+    async def add_results(self, job: Job) -> list[str]:
+        """Make a finished job's variants layers. The recovery copy is written with them
+        *before* any view learns of them, so a crash from then on loses none. A QUALITY
+        final hides the draft it was made from. Returns the new layers' keys."""
+        draft_key = self.draft_of.get(job.id)
+        draft = self.layer(draft_key)
+        label = draft.name if draft is not None else draft_key
+        new = [VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v, label), final_of=draft_key)
+               for v in job.variants]
+        self.layers.extend(new)
+        self.results_saved.add(job.id)
+        await self.save_recovery()
+        if draft is not None and draft in self.layers:
+            draft.visible = False
+        self.latest = [lay.key for lay in new if lay.drawable]
+        self.emit(Change(Change.LAYERS))
+        if self.latest:
+            self.show_variant(1)
+        return [lay.key for lay in new]
+
+    def cancel(self, job_id: int) -> None:
+        job = self.runner.jobs.get(job_id)
+        if job is not None:
+            self.runner.cancel(job)
+
+    def rerun(self, job_id: int, provider: Provider) -> Job | None:
+        """Submit a job again with its mask and parameters on the current working image."""
+        job = self.jobs.get(job_id)
+        if job is None or self.photo is None:
+            return None
+        return self.generate(replace(job.request, photo=self.photo), provider)
+
+    def final_request(self, key: str | None = None) -> EditRequest | None:
+        """The QUALITY request for the draft layer ``key`` (selected): same seed, one image."""
+        lay = self.layer(key or self.selected)
+        if lay is None or not lay.is_draft:
+            return None
+        return replace(lay.job.request, rendering_speed=RenderingSpeed.QUALITY, seed=lay.variant.seed, num_images=1)
+
+    # -- layers ------------------------------------------------------------------------------
+
+    def select(self, key: str | None) -> None:
+        if key == self.selected:
+            return
+        self.selected = key if self.layer(key) is not None else None
+        self._notify(Change(Change.SELECTION, key=self.selected))
+
+    def set_visible(self, key: str, visible: bool) -> None:
+        lay = self.layer(key)
+        if lay is None or lay.visible == visible or not lay.drawable:
+            return
+        lay.visible = visible
+        self.emit(Change(Change.LAYER, key=key))
+
+    def set_opacity(self, key: str, opacity: float) -> None:
+        lay = self.layer(key)
+        opacity = min(1.0, max(0.0, float(opacity)))
+        if lay is None or lay.opacity == opacity:
+            return
+        lay.opacity = opacity
+        self.emit(Change(Change.LAYER, key=key))
+
+    def show_variant(self, n: int) -> None:
+        """Show only variant ``n`` (1-based) of the newest job and select it."""
+        if not 1 <= n <= len(self.latest):
+            return
+        chosen = self.latest[n - 1]
+        for key in self.latest:
+            self.set_visible(key, key == chosen)
+        self.select(chosen)
+
+    def show_job(self, job_id: int) -> bool:
+        """Make a job's layers the ones keys 1–8 flip through, and show its first."""
+        keys = [lay.key for lay in self.layers if lay.job.id == job_id and lay.drawable]
+        if not keys:
+            return False
+        self.latest = keys
+        self.show_variant(1)
+        return True
+
+    def _next_selection(self) -> None:
+        """After a layer left: the topmost visible layer, or none — never a hidden one."""
+        visible = [lay for lay in self.layers if lay.visible and lay.drawable]
+        self.select(visible[-1].key if visible else None)
+
+    def _remove_layers(self, keys: set[str]) -> list[tuple[int, VariantLayer]]:
+        removed = [(i, lay) for i, lay in enumerate(self.layers) if lay.key in keys]
+        self.layers = [lay for lay in self.layers if lay.key not in keys]
+        self.latest = [k for k in self.latest if k not in keys]
+        self.emit(Change(Change.LAYERS))
+        if self.selected in keys or self.selected is None:
+            self._next_selection()
+        return removed
+
+    def _restore_layers(self, removed: list[tuple[int, VariantLayer]], select: str | None) -> None:
+        for i, lay in removed:
+            self.layers.insert(min(i, len(self.layers)), lay)
+        self.emit(Change(Change.LAYERS))
+        self.select(select)
+
+    def discard(self, key: str | None = None) -> bool:
+        """Remove layer ``key`` (the selected one), undoably."""
+        return self._discard({key or self.selected}, "Discard variant", key or self.selected)
+
+    def discard_others(self, key: str | None = None) -> bool:
+        """Keep layer ``key`` (the selected one) and remove every other, as one undoable step."""
+        keep = key or self.selected
+        if self.layer(keep) is None:
+            return False
+        return self._discard({lay.key for lay in self.layers if lay.key != keep}, "Discard other variants", keep)
+
+    def _discard(self, keys: set[str], text: str, selected: str | None) -> bool:
+        keys = {k for k in keys if self.layer(k) is not None}
+        if not keys:
+            return False
+        removed: list = []
+
+        def redo() -> None:
+            removed[:] = self._remove_layers(keys)
+
+        self.undo.push(FunctionCommand(text, redo, lambda: self._restore_layers(removed, selected)))
+        return True
+
+    async def accept(self, key: str | None = None) -> bool:
+        """Bake layer ``key`` (the selected one) into the working image, undoably.
+
+        Only a visible layer can be accepted: what is baked is what the user sees. Returns
+        False (and says why with an ``ERROR`` change) otherwise.
+        """
+        lay = self.layer(key or self.selected)
+        if lay is None or self.photo is None:
+            return False
+        if not lay.visible or not lay.drawable:
+            self.error("Show the variant before accepting it: only what is visible is baked in.")
+            return False
+        layer, opacity, photo = lay.variant.layer, lay.opacity, self.photo
+        x0, y0, x1, y1 = layer.box
+        before = photo.rgb[y0:y1, x0:x1].copy()
+
+        def bake() -> np.ndarray:
+            patch = before.copy()
+            blend_into(patch, type(layer)(0, 0, layer.rgb, layer.alpha), opacity)
+            return patch
+
+        after = await asyncio.to_thread(bake)
+        if self.photo is not photo or self.layer(lay.key) is not lay:
+            return False  # the document changed meanwhile
+        removed: list = []
+        box = layer.box
+
+        def redo() -> None:
+            self._write_rgb(box, after)
+            self.accepted.append((box, after))
+            removed[:] = self._remove_layers({lay.key})
+
+        def undo() -> None:
+            self._write_rgb(box, before)
+            if self.accepted and self.accepted[-1][1] is after:
+                self.accepted.pop()
+            self._restore_layers(removed, lay.key)
+
+        self.undo.push(FunctionCommand("Accept variant", redo, undo))
+        return True
+
+    def _write_rgb(self, box: Rect, patch: np.ndarray) -> None:
+        """Replace a box of the working image with a new array (running jobs keep theirs)."""
+        x0, y0, x1, y1 = box
+        rgb = self.photo.rgb.copy()
+        rgb[y0:y1, x0:x1] = patch
+        self.photo = replace(self.photo, rgb=rgb)
+        self.emit(Change(Change.IMAGE, rect=box))
+
+    async def reblend(self, key: str | None, feather: int, colour_match: bool) -> bool:
+        """Recompute a layer's edge feather (px) and colour match from its stored raw result."""
+        lay = self.layer(key or self.selected)
+        if lay is None:
+            return False
+        job, v = lay.job, lay.variant
+        if job.prepared is None or (v.raw is None and v.raw_pixels is None):
+            self.error("This variant has no stored raw result to re-blend.")
+            return False
+
+        def work():
+            pixels = v.raw_pixels if v.raw_pixels is not None else load_image(v.raw).rgb
+            return pixels, build_layer(job.request.photo.rgb, job.request.mask, job.prepared.region, pixels,
+                                       feather=feather, colour_match=colour_match)
+
+        pixels, layer = await asyncio.to_thread(work)
+        v.layer = layer
+        if v.raw is None:
+            v.raw_pixels = pixels
+        v.extra["feather"], v.extra["colour_match"] = feather, colour_match
+        self.emit(Change(Change.LAYER, key=lay.key, message="pixels"))
+        return True
+
+    def composite(self) -> np.ndarray:
+        """``(H, W, 3) uint8``: the working image with the visible layers blended, bottom to
+        top, at their opacity — exactly what the canvas shows (pixel work: use a thread)."""
+        out = self.photo.rgb.copy()
+        for lay in self.layers:
+            if lay.visible and lay.drawable:
+                blend_into(out, lay.variant.layer, lay.opacity)
+        return out
+
+    # -- persistence (see persist.py) --------------------------------------------------------
+
+    async def open(self, path: str | Path | None, data: bytes | None = None) -> None:
+        """Open a photo or a ``.inpaint`` project (all or nothing).
+
+        Raises:
+            InpaintError: the file cannot be opened; the session is unchanged.
+        """
+        from .persist import install, load
+
+        loaded = await load(path, data)
+        await install(self, loaded)
+
+    async def restore(self, folder: Path) -> None:
+        """Restore a recovery folder left by another run; only that folder is removed after.
+
+        Raises:
+            InpaintError: it cannot be read; the session and the folder are unchanged.
+        """
+        from .persist import install, load_recovery
+
+        loaded = await load_recovery(folder)
+        await install(self, loaded)
+
+    async def save(self, path: str | Path) -> Path:
+        """Save the document as a ``.inpaint`` project (atomic); returns the path written.
+
+        Raises:
+            OSError: it could not be written (the previous file is intact).
+        """
+        from .persist import save
+
+        return await save(self, Path(path))
+
+    async def save_recovery(self) -> None:
+        """Write the recovery copy now (waits for a save already running); never raises."""
+        from .persist import save_recovery
+
+        await save_recovery(self)
+
+    def discard_recovery(self) -> None:
+        """Delete this session's own recovery copy (after the user chose not to keep it)."""
+        if self._recovery is not None:
+            self._recovery.discard()
+            self._recovery = None
+        self.recorded.clear()
+
+    def resume_remote(self) -> None:
+        """Poll remote tasks (Magnific, 1min.ai) a restored job was still waiting for."""
+        for job_id, job in list(self.jobs.items()):
+            tasks = job.prepared.remote_tasks if job.prepared else []
+            if job.stage != Stage.INTERRUPTED or not tasks or not job.provider.description.can_resume:
+                continue
+            new = self.runner.resume(job.request, job.provider, job.prepared.region, tasks)
+            self.draft_of[new.id] = self.draft_of.pop(job_id, None) or f"resumed job #{job_id}"
+            del self.jobs[job_id]
+            self.jobs[new.id] = new
+            self.emit(Change(Change.JOB, job=new))
+
+    @property
+    def has_remote_work(self) -> bool:
+        """Whether a job is waiting on work running at a provider (paid, resumable)."""
+        return any(j.is_active and j.prepared and j.prepared.remote_tasks for j in self.runner.jobs.values())
+
+    async def aclose(self, *, keep_recovery: bool | None = None) -> None:
+        """Cancel jobs and session tasks. The recovery copy is kept when there is unsaved work
+        or remote work (``keep_recovery`` overrides) and deleted otherwise."""
+        keep = (self.unsaved or self.has_remote_work) if keep_recovery is None else keep_recovery
+        if keep and self.photo is not None:
+            await self.save_recovery()
+        else:
+            self.discard_recovery()
+        await self.runner.aclose()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+    # used by persist.install ---------------------------------------------------------------------
+
+    def _install(self, photo: Photo, mask: np.ndarray, *, photo_path: Path | None, project_path: Path | None,
+                 accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False) -> None:
+        self.discard_recovery()  # the previous document's copy: the user has answered by now
+        self.runner.jobs.clear()
+        self._reset()
+        self.photo, self.mask = photo, mask
+        self.photo_path, self.project_path = photo_path, project_path
+        self.accepted = list(accepted)
+        self.parameters = dict(parameters or {})
+        self.extra = dict(extra or {})
+        self.restored = restored
+        self.undo.clear()
+
+
+@dataclass
+class RecoverySummary:
+    """One leftover recovery copy, as the restore dialog lists it."""
+
+    folder: Path
+    name: str
+    time: float
+    jobs: int
+    interrupted: int
+    project_path: str | None = None
+    problems: list[str] = field(default_factory=list)
