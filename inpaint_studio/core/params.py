@@ -288,7 +288,7 @@ def add_arguments(parser) -> None:
             group.add_argument(p.cli + "-color", dest=dest + "_members", action="append", default=[],
                                metavar="#RRGGBB[:WEIGHT]", help="a custom palette colour; repeat for several")
         else:
-            parser.add_argument(p.cli, dest=dest, help=p.cli_help)
+            parser.add_argument(p.cli, dest=dest, metavar="NAME" if p.name == "style_preset" else "TEXT", help=p.cli_help)
 
 
 def values_from_args(args) -> dict:

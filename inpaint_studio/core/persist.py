@@ -40,7 +40,7 @@ from .project import (
 )
 from .protocol import Prepared, Stage
 from .request import ContextMode, request_from_parameters
-from .session import Change, EditSession, RecoverySummary, VariantLayer, layer_name
+from .session import CONTENT, Change, EditSession, RecoverySummary, VariantLayer, layer_name
 
 #: keys of a recovery copy's manifest that describe the run, not the document
 RUN_KEYS = ("session", "project_path", "photo_path")
@@ -351,3 +351,61 @@ def list_recoveries(root: Path | None = None) -> list[RecoverySummary]:
 
 def new_recovery_folder(session_id: str) -> Path:
     return recovery_root() / session_id
+
+
+class LoopTimer:
+    """A restartable single-shot timer on the asyncio loop (the default for :class:`Autosaver`;
+    the editor passes a ``QTimer``-based one, since qasync's timers are not made for being
+    started and cancelled on every keystroke)."""
+
+    def __init__(self, callback) -> None:
+        self.callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self, seconds: float) -> None:
+        self.stop()
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+        self._handle = loop.call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.callback()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+class Autosaver:
+    """Keeps the recovery copy current: ``delay`` s (1.5) after the last change of the
+    document, and at once when a job is recorded (it has started uploading, or its remote
+    task ids are known). Subscribes to the session.
+
+    Args:
+        timer: builds the timer from a callback: an object with ``start(seconds)`` and
+            ``stop()`` (default :class:`LoopTimer`).
+    """
+
+    def __init__(self, session: EditSession, delay: float = 1.5, timer=None) -> None:
+        self.session, self.delay = session, delay
+        self.timer = (timer or LoopTimer)(self._fire)
+        session.subscribe(self._on_change)
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind == Change.JOB and change.message == "progress":
+            return
+        if change.kind == Change.JOB and change.message in ("recorded", "remote tasks"):
+            self.timer.start(0.0)
+        elif change.kind in CONTENT:
+            self.timer.start(self.delay)
+
+    def _fire(self) -> None:
+        if self.session.photo is not None:
+            self.session.spawn(self.session.save_recovery())
+
+    def cancel(self) -> None:
+        self.timer.stop()

@@ -187,7 +187,7 @@ class EditSession:
 
     def spawn(self, coro) -> asyncio.Task:
         """Run ``coro`` on the loop, owned by the session; a failure becomes an ``ERROR`` change."""
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_event_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -229,12 +229,15 @@ class EditSession:
     def layer(self, key: str | None) -> VariantLayer | None:
         return next((lay for lay in self.layers if lay.key == key), None)
 
-    def set_parameters(self, params: dict, *, announce: bool = False) -> None:
+    def set_parameters(self, params: dict, *, announce: bool = False, quiet: bool = False) -> None:
         """Store the request parameters (the Generate panel's values, JSON-able, with
-        ``provider``). ``announce`` tells views to show them (open, replay)."""
+        ``provider``). ``announce`` tells views to show them (open, replay); ``quiet`` stores
+        them without an event (a view reading back what it was just told)."""
         if params == self.parameters:
             return
         self.parameters = dict(params)
+        if quiet:
+            return
         if announce:
             self.emit(Change(Change.PARAMETERS))
         elif self.photo is not None:
@@ -319,7 +322,7 @@ class EditSession:
     def _on_job(self, job: Job) -> None:
         if job.id not in self.jobs:
             return
-        self._notify(Change(Change.JOB, job=job))
+        self._notify(Change(Change.JOB, job=job, message="progress"))
         if job.stage in (Stage.UPLOADING, Stage.WAITING) and job.id not in self.recorded:
             # the job and its region are on disk before any answer can arrive
             self.recorded.add(job.id)
@@ -616,6 +619,8 @@ class EditSession:
     def _install(self, photo: Photo, mask: np.ndarray, *, photo_path: Path | None, project_path: Path | None,
                  accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False) -> None:
         self.discard_recovery()  # the previous document's copy: the user has answered by now
+        for job in self.runner.jobs.values():
+            self.runner.cancel(job)  # the user chose to leave that document (its results stay in the journal)
         self.runner.jobs.clear()
         self._reset()
         self.photo, self.mask = photo, mask

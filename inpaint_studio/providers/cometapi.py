@@ -32,7 +32,7 @@ class CometApiProvider(NetworkProvider):
     key_env = "COMETAPI_KEY"
     capabilities = IdeogramProvider.capabilities
     options = (ProviderOption("model", "Model", "--model", (("ideogram-3", "Ideogram 3.0"), ("ideogram-2", "Ideogram 2.0")),
-                              "ideogram-3", help="CometAPI only: the Ideogram model"),)
+                              "ideogram-3", help="the Ideogram model behind the gateway (default ideogram-3)"),)
     variants = (("model", "ideogram-3", "CometAPI (Ideogram 3.0)", IdeogramProvider.capabilities),
                 ("model", "ideogram-2", "CometAPI (Ideogram 2.0)", V2_CAPABILITIES))
     V3_PATH = "/ideogram/v1/ideogram-v3/edit"

@@ -62,7 +62,7 @@ class MagnificProvider(NetworkProvider):
         style_type_required_with_character=True,
     )
     options = (ProviderOption("webhook_url", "Webhook URL", "--webhook-url", gui=False,
-                              help="Magnific calls this URL when a task ends (optional)"),)
+                              help="Magnific calls this URL when a task ends"),)
     can_resume = True
 
     def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None,

@@ -19,64 +19,15 @@ from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPainterPath, QPen,
 from PySide6.QtWidgets import QWidget
 
 from ..core.maskedit import MaskPatch, Rect, clip_rect, fill_polygon, stamp_segment, union
+from .pyramid import block_max, build_pyramid, layer_rgba, thumbnail  # noqa: F401 (re-exported)
 
 TOOLS = ("brush", "eraser", "rect", "lasso", "wand")
-MAX_LEVELS = 5
 
 
 def rgb_qimage(arr: np.ndarray) -> QImage:
     """Wrap ``(H, W, 3) uint8`` memory (kept alive by the caller) as a ``QImage``."""
     h, w = arr.shape[:2]
     return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888)
-
-
-def layer_rgba(layer) -> np.ndarray:
-    """The layer's straight-alpha ``(h, w, 4) uint8`` buffer: its own when it has one (no copy;
-    Qt draws straight RGBA as fast as premultiplied), else a new one (thread work)."""
-    if layer.rgba is not None:
-        return layer.rgba
-    return np.dstack([layer.rgb, layer.alpha])
-
-
-def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
-    """A copy of ``rgba`` fitted inside ``size`` × ``size`` px (thread work)."""
-    import cv2
-
-    h, w = rgba.shape[:2]
-    s = size / max(h, w)
-    return cv2.resize(rgba, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
-def downsample_rgb(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    h, w = rgb.shape[:2]
-    return cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-
-
-def block_max(mask: np.ndarray, f: int) -> np.ndarray:
-    """Downsample a 0/1 mask by ``f`` keeping any set pixel (so thin strokes stay visible)."""
-    h, w = mask.shape
-    H, W = -(-h // f) * f, -(-w // f) * f
-    if (H, W) != (h, w):
-        padded = np.zeros((H, W), np.uint8)
-        padded[:h, :w] = mask
-        mask = padded
-    return mask.view(np.uint8).reshape(H // f, f, W // f, f).max(axis=(1, 3))
-
-
-def build_pyramid(rgb: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Half-size levels of photo and mask until the photo is under about 1 MP (thread work)."""
-    levels = []
-    cur = rgb
-    f = 1
-    empty = not mask.any()
-    while cur.shape[0] * cur.shape[1] > 1_200_000 and len(levels) < MAX_LEVELS:
-        cur = downsample_rgb(cur)
-        f *= 2
-        h, w = mask.shape
-        levels.append((cur, np.zeros((-(-h // f), -(-w // f)), np.uint8) if empty else block_max(mask, f)))
-    return levels
 
 
 @dataclass(eq=False)
@@ -153,7 +104,6 @@ class Canvas(QWidget):
         self._photo_img = rgb_qimage(rgb)
         self._mask_img = self._mask_qimage(mask.view(np.uint8))
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
-        self.layers = []
         self.context_box = None
         self.fit()
 
@@ -556,9 +506,3 @@ class Canvas(QWidget):
         self.update()
         if patch.changed:
             self.mask_edited.emit(patch)
-
-    def apply_patch(self, patch: MaskPatch, *, undo: bool) -> None:
-        """Undo or redo ``patch`` (called by the undo stack)."""
-        assert self.mask is not None
-        patch.apply(self.mask, undo=undo)
-        self.refresh_mask(patch.rect)

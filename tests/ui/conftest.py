@@ -27,6 +27,7 @@ async def window(qapp, server, monkeypatch):
     monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
     qapp.setQuitOnLastWindowClosed(False)  # as the app does: clean-up runs before the loop stops
     w = MainWindow()
+    w.ask_before_closing = False  # the unsaved-work question has tests of its own
     w.resize(1200, 800)
     w.show()
     QTest.qWaitForWindowExposed(w)

@@ -61,6 +61,7 @@ async def main(mode: str, photo: str) -> int:
     from inpaint_studio.ui import MainWindow
 
     w = MainWindow()
+    w.ask_before_closing = False
     w.resize(1200, 800)
     w.show()
     if mode == "restore":
@@ -71,7 +72,7 @@ async def main(mode: str, photo: str) -> int:
         w.banner.restore.click()
         for _ in range(400):
             await asyncio.sleep(0.05)
-            if w.photo is not None and not w._tasks:
+            if w.photo is not None and not w.busy:
                 break
         say(dump_state_json(w))
         w.close()

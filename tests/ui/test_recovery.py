@@ -38,9 +38,13 @@ async def make_two_variants(window, data_dir):
 
 async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path, qapp):
     job = await make_two_variants(window, data_dir)
-    window.canvas.layers[0].opacity = 0.4
-    window.layers_panel.list.setCurrentRow(0)
+    s = window.session
+    shown = s.selected  # the first variant is shown and selected
+    s.set_opacity(shown, 0.4)
     await window.accept_variant()
+    assert s.layer(shown) is None and len(s.layers) == 1
+    s.set_visible(s.layers[0].key, True)
+    s.set_opacity(s.layers[0].key, 0.6)
     target = tmp_path / "coffee.inpaint"
     await window.save_project(target)
     assert target.exists() and not window.unsaved
@@ -71,9 +75,9 @@ async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path,
         # re-blend from the stored raw result, without regenerating
         other.layers_panel.list.setCurrentRow(0)
         key = other.selected_key()
-        before = other._view(key).rgba.copy()
+        before = next(v for v in other.canvas.layers if v.key == key).rgba.copy()
         await other.reblend(feather=30, colour_match=False)
-        assert not np.array_equal(other._view(key).rgba, before)
+        assert not np.array_equal(next(v for v in other.canvas.layers if v.key == key).rgba, before)
         # a damaged project is refused and changes nothing
         bad = tmp_path / "bad.inpaint"
         bad.write_bytes(target.read_bytes()[:1000])
@@ -183,7 +187,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
         await until(lambda: job.prepared is not None and len(job.prepared.remote_tasks) == 2 and job.stage == "waiting")
         await first.save_recovery()
         saved = tmp_path / "crashed-session"
-        shutil.copytree(first.recovery.folder, saved)  # what a kill -9 now would leave
+        shutil.copytree(first.session.recovery_folder, saved)  # what a kill -9 now would leave
         first.runner.cancel(job)
         srv.polls_before_done = 1
         for t in srv.tasks.values():
@@ -221,4 +225,4 @@ async def test_journal_dialog_shows_size_and_clears(window, data_dir):
     assert "Deleted 0" in dlg.findChildren(QLabel)[0].text()
     dlg.close()
     # the history row carries the first variant's thumbnail
-    assert not window.history_panel.list.item(0).icon().isNull()
+    await until(lambda: not window.history_panel.list.item(0).icon().isNull())

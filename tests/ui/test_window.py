@@ -164,14 +164,14 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert window.jobs_list.count() == 1
     first = window.runner.jobs[max(window.runner.jobs)]
     # the upload the preview already encoded is the one sent: no second encode
-    assert first.prepared is not None and first.prepared.encoded is window._preview_prepared[1].encoded
+    assert first.prepared is not None and first.prepared.encoded is window.generator.preview_prepared[1].encoded
     await until(lambda: window.layers_panel.list.count() == 2)
     assert len(c.layers) == 2
     assert sum(lv.visible for lv in c.layers) == 1  # the newest variant is shown
     assert "Last seed" in panel.last_seed_label.text()
     QTest.keyClick(window, Qt.Key.Key_2)
     visible = [lv.key for lv in c.layers if lv.visible]
-    assert visible == [window._latest_job_layers[1]]
+    assert visible == [window.session.latest[1]]
     # the exported composite keeps every pixel outside the mask
     out = tmp_path / "export.png"
     await window.export_composite(out)
@@ -181,7 +181,8 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert np.array_equal(result[~mask], original[~mask])
     assert not np.array_equal(result[mask], original[mask])
     # draft → final: Render at QUALITY with the variant's seed
-    job, variant = window._layer_info[window.selected_key()]
+    lay = window.session.layer(window.selected_key())
+    job, variant = lay.job, lay.variant
     final = window.render_at_quality()
     assert final is not None and final.request.rendering_speed is RenderingSpeed.QUALITY
     assert final.request.seed == variant.seed
@@ -209,7 +210,7 @@ async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
     job = window.generate()
     await window.runner.wait(job)
     await asyncio.sleep(0.05)
-    item, row = window._job_rows[job.id]
+    item, row = window.jobs_view.rows[job.id]
     assert "out of credits" in row.label.text()
     assert "out of credits" in window.statusBar().currentMessage()
     assert row.copy.isVisibleTo(row)
@@ -242,8 +243,8 @@ async def test_preferences_defaults_and_drop(window, data_dir, tmp_path):
     s.update({"default_speed": "TURBO", "default_num_images": 4, "default_provider": "ideogram"})
     cfg.save_settings(s)
     window.settings = cfg.load_settings()
-    window._refresh_providers()
-    window._apply_defaults()
+    window.generator.refresh_providers()
+    window.apply_defaults()
     assert window.panel.num_images_spin.value() == 4
     assert window.panel.speed() is RenderingSpeed.TURBO
     assert window.acceptDrops()

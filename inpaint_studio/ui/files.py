@@ -1,0 +1,256 @@
+"""Files: open (photos, projects, recent, paste, drop), save, export, import mask, and the
+"save changes?" question that guards every action that would replace unsaved work.
+
+Opening reads the file completely off the GUI thread first (``persist.load``); only when
+that worked, and the user agreed to leave the current document, is it installed. A file that
+fails leaves the document, its unsaved work and its recovery copy untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ..core import persist
+from ..core.errors import InpaintError
+from ..core.imaging import encode_mask, load_mask
+from ..core.output import atomic_write, encode_png
+from ..core.session import EditSession
+from .pyramid import build_pyramid
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
+OPEN_FILTER = ("Photos and projects (*.inpaint *.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;"
+               "Inpaint Studio project (*.inpaint);;All files (*)")
+PROJECT_FILTER = "Inpaint Studio project (*.inpaint)"
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+
+
+class FileActions:
+    """File menu behaviour of a :class:`~inpaint_studio.ui.main_window.MainWindow`."""
+
+    def __init__(self, window, session: EditSession) -> None:
+        self.window, self.session = window, session
+        self.pending_pyramid = None  # (rgb, pyramid) built before a document is installed
+
+    # -- the question ---------------------------------------------------------------------------
+
+    async def ask_unsaved(self, action: str) -> str:
+        """Save / Don't Save / Cancel, as a window-modal ``QMessageBox`` awaited without a
+        nested event loop. Returns :data:`SAVE`, :data:`DISCARD` or :data:`CANCEL`."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to “{self.session.display_name}” before {action}?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.window)
+        box.setObjectName("unsavedDialog")
+        box.setInformativeText("If you don't save, your changes since the last save will be lost.")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        done = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda _: done.done() or done.set_result(box.standardButton(box.clickedButton())))
+        box.open()
+        try:
+            button = await done
+        finally:
+            box.deleteLater()
+        return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(button, CANCEL)
+
+    async def may_leave(self, action: str) -> bool:
+        """Whether the current document may be replaced or closed: asks when it has unsaved
+        work; saving first when the user says so. False = leave everything as it is."""
+        if not self.session.unsaved or self.session.photo is None:
+            return True
+        answer = await self.ask_unsaved(action)
+        if answer == SAVE:
+            return await self.save_interactive()
+        return answer == DISCARD
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def open(self, path: str | Path | None, data: bytes | None = None, *, ask: bool = True) -> asyncio.Task:
+        """Open a photo or an ``.inpaint`` project (or pasted ``data``); returns the task."""
+        return self.window.spawn(self._open(Path(path) if path is not None else None, data, ask))
+
+    async def _open(self, path: Path | None, data: bytes | None, ask: bool) -> bool:
+        label = path.name if path else "pasted image"
+        self.window.statusBar().showMessage(f"Opening {label}…")
+        try:
+            loaded = await persist.load(path, data)
+            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, loaded.mask)
+        except InpaintError as exc:
+            self.window.report_error(str(exc))
+            return False
+        if ask and not await self.may_leave(f"opening {label}"):
+            self.window.statusBar().showMessage("Nothing was opened; your work is as it was.", 4000)
+            return False
+        self.pending_pyramid = (loaded.photo.rgb, pyramid)
+        await persist.install(self.session, loaded)
+        if path is not None:
+            self.add_recent(path)
+        self.window.statusBar().showMessage(f"Opened {label}", 4000)
+        return True
+
+    async def restore(self, folder: Path) -> bool:
+        """Restore one recovery folder (only that one is deleted, once restored)."""
+        try:
+            loaded = await persist.load_recovery(folder, self.session.journal)
+            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, loaded.mask)
+        except InpaintError as exc:
+            self.window.report_error(str(exc))
+            return False
+        if not await self.may_leave("restoring the earlier session"):
+            return False
+        self.pending_pyramid = (loaded.photo.rgb, pyramid)
+        await persist.install(self.session, loaded)
+        self.window.statusBar().showMessage(f"Restored {self.session.display_name}", 4000)
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open photo or project", "", OPEN_FILTER)
+        if path:
+            self.open(path)
+
+    def paste(self) -> None:
+        md = QGuiApplication.clipboard().mimeData()
+        if md.hasUrls() and md.urls()[0].isLocalFile():
+            self.open(md.urls()[0].toLocalFile())
+            return
+        img = QGuiApplication.clipboard().image()
+        if img.isNull():
+            self.window.report_error("The clipboard holds no image.")
+            return
+        from PySide6.QtCore import QBuffer, QIODevice
+
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        img.save(buf, "BMP")  # uncompressed: cheap to write here, decoded off the GUI thread
+        self.open(None, bytes(buf.data()))
+
+    def add_recent(self, path: Path) -> None:
+        s = self.window.settings
+        recent = [p for p in s.get("recent", []) if p != str(path)]
+        s["recent"] = [str(path)] + recent[:9]
+        self.window.save_settings()
+        self.update_recent_menu()
+
+    def update_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        for p in self.window.settings.get("recent", []):
+            if isinstance(p, str):
+                menu.addAction(Path(p).name, lambda path=p: self.open(path)).setToolTip(p)
+
+    # -- saving ----------------------------------------------------------------------------------
+
+    def default_out(self, suffix: str) -> str:
+        s = self.session
+        folder = self.window.settings.get("output_folder") or (str(s.photo_path.parent) if s.photo_path else "")
+        stem = s.photo_path.stem if s.photo_path else "image"
+        return str(Path(folder) / f"{stem}{suffix}") if folder else f"{stem}{suffix}"
+
+    def save(self, path: str | Path | None = None) -> asyncio.Task | None:
+        """Save to ``path`` (or the current project file, else ask where); returns the task."""
+        if path is None and self.session.project_path is None:
+            return self.window.spawn(self.save_interactive())
+        return self.window.spawn(self._save(Path(path) if path else self.session.project_path))
+
+    async def _save(self, target: Path) -> bool:
+        if self.session.photo is None:
+            self.window.report_error("Open a photo before saving a project.")
+            return False
+        try:
+            written = await self.session.save(target)
+        except OSError as exc:
+            self.window.report_error(f"The project could not be saved ({exc.strerror or exc}); the last saved file is unchanged.")
+            return False
+        except InpaintError as exc:
+            self.window.report_error(str(exc))
+            return False
+        self.window.statusBar().showMessage(f"Saved {written}", 4000)
+        self.add_recent(written)
+        return True
+
+    async def save_interactive(self, *, force_dialog: bool = False) -> bool:
+        """Save to the project file, or ask for one first (Save As); False when cancelled."""
+        if self.session.photo is None:
+            return False
+        target = self.session.project_path
+        if target is None or force_dialog:
+            start = str(target) if target else self.default_out(".inpaint")
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
+            if not path:
+                return False
+            target = Path(path)
+        return await self._save(target)
+
+    # -- export and import -------------------------------------------------------------------------
+
+    def export_composite(self, path: str | Path) -> asyncio.Task:
+        """Write what is visible at full resolution (PNG, JPEG or WebP by the suffix)."""
+        path = Path(path)
+        session = self.session
+
+        def work() -> None:
+            img = session.composite()
+            photo = session.photo
+            ext = path.suffix.lower()
+            if ext in (".jpg", ".jpeg", ".webp"):
+                import io
+
+                from PIL import Image
+
+                buf = io.BytesIO()
+                Image.fromarray(img).save(buf, "JPEG" if ext != ".webp" else "WEBP", quality=95, icc_profile=photo.icc_profile)
+                data = buf.getvalue()
+            else:
+                data = encode_png(img, alpha=photo.alpha, icc=photo.icc_profile)
+            atomic_write(path, data)
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(work)
+            except OSError as exc:
+                self.window.report_error(f"Cannot write {path.name}: {exc.strerror or exc}.")
+                return
+            self.window.statusBar().showMessage(f"Exported {path}", 5000)
+
+        return self.window.spawn(run())
+
+    def export_dialog(self) -> None:
+        if self.session.photo is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export composite", self.default_out("-edit.png"),
+                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp)")
+        if path:
+            self.export_composite(path)
+
+    def export_mask(self, path: str | Path) -> asyncio.Task:
+        mask = self.session.mask.copy()
+        return self.window.spawn(asyncio.to_thread(atomic_write, Path(path), encode_mask(mask, edit_is_black=True)))
+
+    def export_mask_dialog(self) -> None:
+        if self.session.mask is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export mask (black = edit)", self.default_out("-mask.png"), "PNG (*.png)")
+        if path:
+            self.export_mask(path)
+
+    def import_mask(self, path: str | Path) -> asyncio.Task | None:
+        if self.session.photo is None:
+            return None
+
+        async def run() -> None:
+            try:
+                new = await asyncio.to_thread(load_mask, Path(path), self.session.photo.size)
+            except InpaintError as exc:
+                self.window.report_error(str(exc))
+                return
+            await self.session.replace_mask(new, "Import mask")
+
+        return self.window.spawn(run())
+
+    def import_mask_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import mask (black = edit)", "", IMAGE_FILTER)
+        if path:
+            self.import_mask(path)

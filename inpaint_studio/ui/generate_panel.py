@@ -1,0 +1,444 @@
+"""The Generate dock's panel: one row per request parameter of ``core/params.py``.
+
+The rows, their order, labels, ``objectName`` s, which a provider shows, and reading and
+writing the values all come from :func:`~inpaint_studio.core.params.params`; this module only
+chooses how each kind of parameter looks (a few get a richer control: the segmented speed
+selector, the seed with Random and Dice, reference lists, the palette). Validation is the
+core's: the panel shows its sentences at the controls.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.params import Kind, Param, allowed, from_json, params, to_json
+from ..core.protocol import ProviderDescription
+from ..core.request import (
+    PALETTE_PRESETS,
+    Capabilities,
+    ColorPalette,
+    RenderingSpeed,
+    style_presets,
+)
+from .references import ReferenceList
+
+UNSET = "(not set)"
+
+
+class PromptEdit(QPlainTextEdit):
+    """Multi-line prompt; Ctrl+Enter asks to generate."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class Field:
+    """A parameter's control: ``widget`` (named after the parameter, marked on problems),
+    ``row`` (shown or hidden as a whole), ``get()`` / ``set(value)`` in the core's values."""
+
+    def __init__(self, param: Param, widget: QWidget, row: QWidget | None = None, get=None, set=None, changed=()) -> None:
+        self.param, self.widget, self.row = param, widget, row or widget
+        self.get, self.set, self.changed = get, set, changed
+
+
+def _combo_text(combo: QComboBox) -> str | None:
+    t = combo.currentText().strip()
+    return None if (not t or t == UNSET) else t
+
+
+class GeneratePanel(QWidget):
+    """All request parameters. Emits ``changed`` on every edit and ``generate_requested``."""
+
+    changed = Signal()
+    generate_requested = Signal()
+    provider_changed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.form = form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.provider_combo = QComboBox(objectName="providerCombo")
+        self.key_status = QLabel(objectName="keyStatus")
+        prov_row = QWidget()
+        lay = QHBoxLayout(prov_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.provider_combo, 1)
+        lay.addWidget(self.key_status)
+        form.addRow("Provider", prov_row)
+        self.option_combos: dict[str, QComboBox] = {}
+        self._descriptions: dict[str, ProviderDescription] = {}
+        self.fields: dict[str, Field] = {}
+        for p in params():
+            f = self._build(p)
+            self.fields[p.name] = f
+            form.addRow(p.label, f.row)
+        w = {name: f.widget for name, f in self.fields.items()}
+        self.negative_prompt_edit, self.style_codes_edit = w["negative_prompt"], w["style_codes"]
+        self.magic_prompt_combo, self.style_type_combo, self.context_combo = w["magic_prompt"], w["style_type"], w["context"]
+        self.feather_spin, self.colour_match_check = w["feather"], w["colour_match"]
+        self.problems_label = QLabel(objectName="problemsLabel", wordWrap=True)
+        self.problems_label.setStyleSheet("color: #d33;")
+        self.sent_label = QLabel(objectName="sentLabel", wordWrap=True)
+        self.sent_label.setStyleSheet("color: palette(mid);")
+        self.generate_button = QPushButton("Generate", objectName="generateButton")
+        self.generate_button.setDefault(True)
+        outer = QVBoxLayout(self)
+        outer.addLayout(form)
+        outer.addWidget(self.problems_label)
+        outer.addWidget(self.sent_label)
+        outer.addWidget(self.generate_button)
+        outer.addStretch(1)
+        self.provider_combo.currentIndexChanged.connect(lambda _: self._provider_switched())
+        for f in self.fields.values():
+            for sig in f.changed:
+                sig.connect(lambda *_: self.changed.emit())
+        self.generate_button.clicked.connect(self.generate_requested.emit)
+        self.prompt_edit.submitted.connect(self.generate_requested.emit)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.generate_requested.emit)
+
+    # -- building, by kind -------------------------------------------------------------------
+
+    def _build(self, p: Param) -> Field:
+        special = getattr(self, f"_build_{p.name}", None)
+        if special is not None:
+            return special(p)
+        if p.kind is Kind.TEXT:
+            w = QLineEdit(objectName=p.widget)
+            return Field(p, w, get=lambda: w.text().strip() or p.default, set=lambda v: w.setText(v or ""),
+                         changed=(w.textChanged,))
+        if p.kind is Kind.CHOICE:
+            w = QComboBox(objectName=p.widget)
+            w.addItems(([UNSET] if p.default is None else []) + [c.value for c in p.choices])
+            return Field(p, w, get=lambda: p.choices(t) if (t := _combo_text(w)) else None,
+                         set=lambda v: w.setCurrentIndex(max(0, w.findText(v.value if v is not None else UNSET))),
+                         changed=(w.currentIndexChanged,))
+        if p.kind is Kind.INT:
+            w = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=p.default)
+            if p.name == "feather":
+                w.setSuffix(" px")
+            return Field(p, w, get=w.value, set=lambda v: w.setValue(int(v)), changed=(w.valueChanged,))
+        if p.kind is Kind.BOOL:
+            w = QCheckBox("Match colour to surroundings" if p.name == "colour_match" else p.label,
+                          objectName=p.widget, checked=bool(p.default))
+            return Field(p, w, get=w.isChecked, set=lambda v: w.setChecked(bool(v)), changed=(w.toggled,))
+        if p.kind is Kind.CODES:
+            w = QLineEdit(objectName=p.widget, placeholderText="8 hex digits, comma-separated")
+            return Field(p, w, get=lambda: tuple(c.strip() for c in w.text().split(",") if c.strip()),
+                         set=lambda v: w.setText(", ".join(v)), changed=(w.textChanged,))
+        if p.kind is Kind.IMAGES:
+            return self._references(p, max_items=1 if p.name == "character_references" else None)
+        raise AssertionError(f"no control for {p.kind}")
+
+    def _build_prompt(self, p: Param) -> Field:
+        w = self.prompt_edit = PromptEdit(objectName=p.widget)
+        w.setPlaceholderText("Describe the change (Ctrl+Enter generates)")
+        w.setFixedHeight(72)
+        return Field(p, w, get=w.toPlainText, set=lambda v: w.setPlainText(v or ""), changed=(w.textChanged,))
+
+    def _build_rendering_speed(self, p: Param) -> Field:
+        box = self.speed_selector = QWidget(objectName=p.widget)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.speed_group = QButtonGroup(self)
+        self.speed_buttons: dict[RenderingSpeed, QToolButton] = {}
+        for speed in RenderingSpeed:
+            b = QToolButton(text=speed.value.title(), checkable=True, objectName=f"speed{speed.value.title()}")
+            self.speed_group.addButton(b)
+            self.speed_buttons[speed] = b
+            row.addWidget(b)
+        self.speed_buttons[p.default].setChecked(True)
+        return Field(p, box, get=self.speed, set=lambda v: self.speed_buttons[v].setChecked(True),
+                     changed=(self.speed_group.buttonClicked,))
+
+    def _build_num_images(self, p: Param) -> Field:
+        w = self.num_images_spin = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=2)
+        return Field(p, w, get=w.value, set=lambda v: w.setValue(int(v)), changed=(w.valueChanged,))
+
+    def _build_seed(self, p: Param) -> Field:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.random_seed_check = QCheckBox("Random", objectName="randomSeedCheck", checked=True)
+        self.seed_spin = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], enabled=False)
+        self.dice_button = QToolButton(text="Dice", objectName="diceButton", toolTip="Pick a new random seed and keep it fixed")
+        self.last_seed_label = QLabel("", objectName="lastSeedLabel")
+        row.addWidget(self.random_seed_check)
+        row.addWidget(self.seed_spin, 1)
+        row.addWidget(self.dice_button)
+        v.addLayout(row)
+        v.addWidget(self.last_seed_label)
+        self.random_seed_check.toggled.connect(lambda on: self.seed_spin.setEnabled(not on))
+        self.dice_button.clicked.connect(self._dice)
+
+        def put(value) -> None:
+            self.random_seed_check.setChecked(value is None)
+            if value is not None:
+                self.seed_spin.setValue(int(value))
+
+        return Field(p, self.seed_spin, box, get=self.seed, set=put,
+                     changed=(self.seed_spin.valueChanged, self.random_seed_check.toggled))
+
+    def _build_style_preset(self, p: Param) -> Field:
+        w = self.style_preset_combo = QComboBox(objectName=p.widget, editable=True)
+        w.addItems([UNSET, *style_presets()])
+        completer = QCompleter(list(style_presets()), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        w.setCompleter(completer)
+        w.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        return Field(p, w, get=lambda: (t.upper() if (t := _combo_text(w)) else None),
+                     set=lambda v: w.setCurrentText(v or UNSET), changed=(w.currentTextChanged,))
+
+    def _references(self, p: Param, max_items: int | None) -> Field:
+        lst = ReferenceList(p.widget, max_items)
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        add = QPushButton("Add…" if max_items is None else "Set…")
+        rm = QPushButton("Remove" if max_items is None else "Clear")
+        buttons.addWidget(add)
+        buttons.addWidget(rm)
+        v.addWidget(lst)
+        v.addLayout(buttons)
+        if max_items is None:
+            self.style_refs, self.style_refs_size = lst, QLabel("0 / 10 MB")
+            buttons.addWidget(self.style_refs_size, 1)
+            rm.clicked.connect(lst.remove_selected)
+        else:
+            self.char_ref = lst
+            lst.setFixedHeight(72)
+            rm.clicked.connect(lst.clear_refs)
+        add.clicked.connect(lambda: self._add_refs(lst))
+        lst.changed.connect(self._update_ref_size)
+        return Field(p, lst, box, get=lambda: tuple(lst.refs), set=lambda v: None, changed=(lst.changed,))
+
+    def _build_color_palette(self, p: Param) -> Field:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.palette_combo = QComboBox(objectName=p.widget)
+        self.palette_combo.addItems([UNSET, *PALETTE_PRESETS, "Custom"])
+        self.palette_edit = QLineEdit(objectName="paletteEdit", placeholderText="#RRGGBB[:weight], …", enabled=False)
+        self.palette_add = QToolButton(text="+", objectName="paletteAdd", toolTip="Add a colour to the custom palette")
+        self.palette_swatches = QLabel(objectName="paletteSwatches")
+        row = QHBoxLayout()
+        row.addWidget(self.palette_edit, 1)
+        row.addWidget(self.palette_add)
+        v.addWidget(self.palette_combo)
+        v.addLayout(row)
+        v.addWidget(self.palette_swatches)
+        self.palette_combo.currentTextChanged.connect(lambda t: self.palette_edit.setEnabled(t == "Custom"))
+        self.palette_add.clicked.connect(self._add_palette_colour)
+        self.palette_edit.textChanged.connect(self._update_swatches)
+
+        def put(pal: ColorPalette | None) -> None:
+            if pal is None:
+                self.palette_combo.setCurrentIndex(0)
+            elif pal.name:
+                self.palette_combo.setCurrentText(pal.name)
+            else:
+                self.palette_combo.setCurrentText("Custom")
+                self.palette_edit.setText(", ".join(f"{m.color_hex}:{m.color_weight if m.color_weight is not None else 1.0}"
+                                                    for m in pal.members))
+
+        return Field(p, self.palette_combo, box, get=self.palette, set=put,
+                     changed=(self.palette_combo.currentIndexChanged, self.palette_edit.textChanged))
+
+    # -- providers and capabilities ------------------------------------------------------------
+
+    def set_providers(self, entries: list[tuple[ProviderDescription, bool]], current: str) -> None:
+        """``entries``: (description, has_key), configured ones first. Each provider's own
+        options with ``gui`` get a combo (CometAPI's model: ``modelCombo``)."""
+        self.provider_combo.blockSignals(True)
+        self.provider_combo.clear()
+        for desc, ok in entries:
+            self._descriptions[desc.name] = desc
+            self.provider_combo.addItem(f"{desc.label}{'' if ok else ' (no key)'}", desc.name)
+            for opt in desc.options:
+                if opt.gui and opt.name not in self.option_combos:
+                    combo = QComboBox(objectName=f"{opt.name}Combo")
+                    for value, label in opt.choices:
+                        combo.addItem(label, value)
+                    combo.currentIndexChanged.connect(lambda _: self._provider_switched())
+                    self.option_combos[opt.name] = combo
+                    self.form.insertRow(1, opt.label, combo)
+        self.provider_combo.setCurrentIndex(max(0, self.provider_combo.findData(current)))
+        self.provider_combo.blockSignals(False)
+
+    @property
+    def model_combo(self) -> QComboBox:
+        return self.option_combos["model"]
+
+    def provider_name(self) -> str:
+        return self.provider_combo.currentData() or "local"
+
+    def description(self) -> ProviderDescription | None:
+        return self._descriptions.get(self.provider_name())
+
+    def provider_options(self) -> dict:
+        """The chosen provider's own options shown here (e.g. ``{"model": "ideogram-2"}``)."""
+        desc = self.description()
+        if desc is None:
+            return {}
+        return {o.name: self.option_combos[o.name].currentData() for o in desc.options if o.name in self.option_combos}
+
+    def _provider_switched(self) -> None:
+        desc = self.description()
+        names = set(desc.option_names) if desc else set()
+        for name, combo in self.option_combos.items():
+            self.form.setRowVisible(combo, name in names)
+        self.provider_changed.emit(self.provider_name())
+
+    def apply_capabilities(self, caps: Capabilities, has_key: bool) -> None:
+        """Show only the rows the provider can take."""
+        self.key_status.setText("" if not caps.needs_key else ("🔑 key set" if has_key else "⚠ no key"))
+        for speed, b in self.speed_buttons.items():
+            b.setVisible(speed in caps.speeds)
+        if self.speed() not in caps.speeds:
+            self.speed_buttons[next(s for s in RenderingSpeed if s in caps.speeds)].setChecked(True)
+        combo = self.style_type_combo
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems([UNSET] + [s.value for s in self.fields["style_type"].param.choices if s in caps.style_types])
+        combo.setCurrentIndex(max(0, combo.findText(current)))
+        combo.blockSignals(False)
+        for f in self.fields.values():
+            self.form.setRowVisible(f.row, allowed(f.param, caps))
+        self.changed.emit()
+
+    # -- values --------------------------------------------------------------------------------
+
+    def speed(self) -> RenderingSpeed:
+        return next((s for s, b in self.speed_buttons.items() if b.isChecked()), RenderingSpeed.DEFAULT)
+
+    def set_speed(self, speed: RenderingSpeed) -> None:
+        self.speed_buttons[speed].setChecked(True)
+        self.changed.emit()
+
+    def seed(self) -> int | None:
+        return None if self.random_seed_check.isChecked() else self.seed_spin.value()
+
+    def _dice(self) -> None:
+        from ..core.request import random_seed
+
+        self.random_seed_check.setChecked(False)
+        self.seed_spin.setValue(random_seed())
+
+    def show_last_seed(self, seed: int | None) -> None:
+        self.last_seed_label.setText(f"Last seed: {seed}" if seed is not None else "")
+
+    def palette(self) -> ColorPalette | None:
+        choice = self.palette_combo.currentText()
+        if choice == UNSET:
+            return None
+        if choice == "Custom":
+            items = [s.strip() for s in self.palette_edit.text().split(",") if s.strip()]
+            return ColorPalette(members=tuple(ColorPalette.parse_member(s) for s in items))
+        return ColorPalette(name=choice)
+
+    def values(self) -> dict:
+        """The panel's values as :class:`~inpaint_studio.core.request.EditRequest` keyword arguments."""
+        return {name: f.get() for name, f in self.fields.items()}
+
+    def parameters(self) -> dict:
+        """The panel as JSON (projects, the session's parameters): the persisted parameters,
+        the provider and its options."""
+        return to_json(self.values()) | {"provider": self.provider_name(), "provider_options": self.provider_options()}
+
+    def set_parameters(self, data: dict) -> None:
+        """Show ``data`` (from :meth:`parameters`, a project or a history entry; untrusted).
+        Reference images are left as they are (projects keep only their names)."""
+        self.blockSignals(True)
+        try:
+            if isinstance(data.get("provider"), str) and (i := self.provider_combo.findData(data["provider"])) >= 0:
+                self.provider_combo.setCurrentIndex(i)
+            opts = data.get("provider_options") if isinstance(data.get("provider_options"), dict) else {}
+            for name, combo in self.option_combos.items():
+                if (i := combo.findData(opts.get(name))) >= 0:
+                    combo.setCurrentIndex(i)
+            values = from_json(data)
+            for name, f in self.fields.items():
+                if f.param.kind is not Kind.IMAGES and name in data:
+                    f.set(values[name])
+        finally:
+            self.blockSignals(False)
+        self._provider_switched()
+        self.changed.emit()
+
+    # -- problems ------------------------------------------------------------------------------
+
+    def show_problems(self, problems: list) -> None:
+        """Mark each offending control with the core's sentence; disable Generate with the reason."""
+        for f in self.fields.values():
+            f.widget.setStyleSheet("")
+            f.widget.setToolTip("")
+        for p in problems:
+            f = self.fields.get(p.field)
+            if f is not None:
+                f.widget.setStyleSheet("border: 1px solid #d33;")
+                f.widget.setToolTip(p.message)
+        text = "\n".join(p.message for p in problems)
+        self.problems_label.setText(text)
+        self.generate_button.setEnabled(not problems)
+        self.generate_button.setToolTip(text if problems else "Generate (Ctrl+Enter)")
+
+    def _add_palette_colour(self) -> None:
+        from PySide6.QtWidgets import QColorDialog
+
+        c = QColorDialog.getColor(parent=self, title="Palette colour")
+        if c.isValid():
+            self.palette_combo.setCurrentText("Custom")
+            text = self.palette_edit.text().strip()
+            self.palette_edit.setText(f"{text}, {c.name()}:1.0" if text else f"{c.name()}:1.0")
+
+    def _update_swatches(self) -> None:
+        """Show the custom palette as coloured swatches sized by weight."""
+        palette = self.palette()
+        if palette is None or palette.name is not None:
+            self.palette_swatches.setText("")
+            return
+        cells = "".join(
+            f'<td style="background:{m.color_hex}" width="{int(12 + 28 * (m.color_weight or 1.0))}">&nbsp;</td>'
+            for m in palette.members if m.color_hex.startswith("#")
+        )
+        self.palette_swatches.setText(f'<table cellspacing="2"><tr>{cells}</tr></table>')
+
+    def _update_ref_size(self) -> None:
+        if not hasattr(self, "style_refs") or not hasattr(self, "char_ref"):
+            return
+        total = sum(len(r.data) for r in self.style_refs.refs) + sum(len(r.data) for r in self.char_ref.refs)
+        self.style_refs_size.setText(f"{total / 1e6:.1f} / 10 MB")
+
+    def _add_refs(self, target: ReferenceList) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add reference images", "", "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)")
+        for f in files:
+            err = target.add_path(f)
+            if err:
+                self.problems_label.setText(err)

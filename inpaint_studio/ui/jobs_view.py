@@ -1,0 +1,155 @@
+"""The Jobs dock: one row per job of the session (stage, progress, time, Cancel, Copy
+details), and the History dock's binding to the session."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QWidget,
+)
+
+from ..core.jobs import Job
+from ..core.protocol import Stage
+from ..core.session import Change, EditSession
+from .history import HistoryPanel
+
+
+class JobRow(QWidget):
+    """One job: stage, progress, elapsed time, provider and speed; Cancel and Copy details."""
+
+    cancel_requested = Signal(int)
+    copy_requested = Signal(int)
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.label = QLabel(wordWrap=True, objectName="jobLabel")
+        self.cancel = QToolButton(text="Cancel", objectName="jobCancel")
+        self.copy = QToolButton(text="Copy details", objectName="jobCopy")
+        self.copy.setVisible(False)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.copy)
+        lay.addWidget(self.cancel)
+        self.cancel.clicked.connect(lambda: self.cancel_requested.emit(self.job_id))
+        self.copy.clicked.connect(lambda: self.copy_requested.emit(self.job_id))
+
+
+def describe_stage(job) -> str:
+    stage = job.stage
+    if stage == "uploading" and job.total:
+        return f"uploading {100 * (job.done or 0) / job.total:.0f} %"
+    if stage in ("downloading", "compositing") and job.total:
+        return f"{stage} {job.done or 0}/{job.total}"
+    return stage
+
+
+def seed_of(job: Job):
+    return next((v.seed for v in job.variants if v.seed is not None), job.request.seed)
+
+
+class JobsView:
+    """Renders the session's jobs as rows of a ``QListWidget`` (newest first)."""
+
+    def __init__(self, session: EditSession, jobs_list: QListWidget) -> None:
+        self.session, self.list = session, jobs_list
+        self.rows: dict[int, tuple[QListWidgetItem, JobRow]] = {}
+        session.subscribe(self._on_change)
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind == Change.DOCUMENT:
+            self.list.clear()
+            self.rows.clear()
+            for job in self.session.jobs.values():
+                if job.is_active:
+                    self.update(job)
+        elif change.kind == Change.JOB and change.job is not None:
+            self.update(change.job)
+
+    def update(self, job: Job) -> None:
+        entry = self.rows.get(job.id)
+        if entry is None:
+            row = JobRow(job.id)
+            row.cancel_requested.connect(self.session.cancel)
+            row.copy_requested.connect(self._copy_details)
+            item = QListWidgetItem()
+            self.list.insertItem(0, item)
+            self.list.setItemWidget(item, row)
+            entry = self.rows[job.id] = (item, row)
+        item, row = entry
+        text = (f"#{job.id} {job.provider.label} · {job.request.rendering_speed.value} · "
+                f"{describe_stage(job)} · {job.elapsed:.1f} s")
+        draft = self.session.draft_of.get(job.id)
+        if draft:
+            lay = self.session.layer(draft)
+            text += f" · final of {lay.name if lay else draft}"
+        if job.error is not None and job.stage == Stage.FAILED:
+            text += f"\n{job.error}"
+        row.label.setText(text)
+        row.cancel.setVisible(job.is_active)
+        row.copy.setVisible(job.stage == Stage.FAILED)
+        item.setSizeHint(row.sizeHint())
+
+    def tick(self) -> None:
+        for job in self.session.jobs.values():
+            if job.is_active:
+                self.update(job)
+
+    def _copy_details(self, job_id: int) -> None:
+        job = self.session.jobs.get(job_id)
+        if job is None:
+            return
+        err = job.error
+        QGuiApplication.clipboard().setText(f"{err}\n{getattr(err, 'details', '')}\nprovider: {job.provider.name}\n"
+                                            f"parameters: {job.request.parameters()}\nsent: {job.sent}")
+
+
+class HistoryView:
+    """Renders the session's jobs in the History dock; its buttons call ``actions``
+    (an object with ``replay``, ``rerun`` and ``show_results`` taking a job id)."""
+
+    def __init__(self, session: EditSession, panel: HistoryPanel, actions, icon_for) -> None:
+        self.session, self.panel, self.icon_for = session, panel, icon_for
+        session.subscribe(self._on_change)
+        panel.replay_requested.connect(actions.replay)
+        panel.rerun_requested.connect(actions.rerun)
+        panel.show_results_requested.connect(actions.show_results)
+        panel.copy_prompt_requested.connect(
+            lambda jid: QGuiApplication.clipboard().setText(self.session.jobs[jid].request.prompt))
+        panel.copy_seed_requested.connect(self._copy_seed)
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind == Change.DOCUMENT:
+            self.panel.list.clear()
+            for job in self.session.jobs.values():
+                self.entry(job)
+        elif change.kind == Change.LAYERS:
+            for job in self.session.jobs.values():
+                if job.variants:
+                    self.entry(job)
+        elif change.kind == Change.JOB and change.job is not None and change.job.id in self.session.jobs:
+            job = change.job
+            if job.stage in (Stage.QUEUED, Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING) \
+                    or self.panel._find(job.id) is None:
+                self.entry(job)
+
+    def entry(self, job: Job) -> None:
+        state = job.stage if job.stage != Stage.INTERRUPTED else "interrupted — re-run to resubmit"
+        icon = next((self.icon_for(lay.key) for lay in self.session.layers
+                     if lay.job.id == job.id and self.icon_for(lay.key) is not None), None)
+        draft = self.session.draft_of.get(job.id)
+        lay = self.session.layer(draft)
+        self.panel.set_entry(job.id, prompt=job.request.prompt, provider=job.provider.label,
+                             speed=job.request.rendering_speed.value, seed=seed_of(job), created=job.created,
+                             state=state, draft_of=lay.name if lay else draft, icon=icon)
+
+    def _copy_seed(self, job_id: int) -> None:
+        seed = seed_of(self.session.jobs[job_id])
+        QGuiApplication.clipboard().setText("" if seed is None else str(seed))

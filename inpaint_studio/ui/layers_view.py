@@ -1,0 +1,228 @@
+"""The Layers dock and the canvas's layers: views of the session's variant layers.
+
+:class:`LayersView` renders :attr:`EditSession.layers` (newest on top) into the list and the
+canvas, and turns clicks, keys and buttons into the session's commands. It holds no state of
+its own beyond caches of what it drew (thumbnails, ``QImage`` wrappers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.session import Change, EditSession
+from .canvas import Canvas, LayerView
+from .pyramid import layer_rgba, thumbnail
+
+KEY = Qt.ItemDataRole.UserRole
+
+
+class LayersPanel(QWidget):
+    """Variant layers: thumbnail, name, visibility, opacity, discard, accept, render at QUALITY."""
+
+    accept_requested = Signal()
+    discard_requested = Signal()
+    discard_others_requested = Signal()
+    quality_requested = Signal()
+    opacity_changed = Signal(float)
+    reblend_requested = Signal(int, bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.list = QListWidget(objectName="layersList")
+        self.list.setIconSize(QSize(48, 48))
+        self.list.setMinimumHeight(120)
+        self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="opacitySlider", minimum=0, maximum=100, value=100)
+        self.accept_button = QPushButton("Accept", objectName="acceptButton", toolTip="Bake the selected variant into the image (Enter)")
+        self.discard_button = QPushButton("Discard", objectName="discardButton", toolTip="Remove the selected variant (undoable)")
+        self.discard_others_button = QPushButton("Discard others", objectName="discardOthersButton",
+                                                 toolTip="Keep the selected variant and remove the rest (one undoable step)")
+        self.quality_button = QPushButton("Render at QUALITY", objectName="qualityButton")
+        self.original_button = QPushButton("Original", objectName="originalButton", checkable=True, toolTip="Show the original (hold Tab)")
+        self.reblend_feather = QSpinBox(objectName="reblendFeather", minimum=0, maximum=256, value=4, suffix=" px")
+        self.reblend_colour = QCheckBox("Colour match", objectName="reblendColour", checked=True)
+        self.reblend_button = QPushButton("Re-blend", objectName="reblendButton",
+                                          toolTip="Recompute the selected variant's edge and colour from its stored result")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.list, 1)
+        op = QHBoxLayout()
+        op.addWidget(QLabel("Opacity"))
+        op.addWidget(self.opacity, 1)
+        lay.addLayout(op)
+        blend = QHBoxLayout()
+        blend.addWidget(QLabel("Feather"))
+        blend.addWidget(self.reblend_feather)
+        blend.addWidget(self.reblend_colour)
+        blend.addWidget(self.reblend_button)
+        lay.addLayout(blend)
+        row = QHBoxLayout()
+        row.addWidget(self.accept_button)
+        row.addWidget(self.discard_button)
+        row.addWidget(self.discard_others_button)
+        lay.addLayout(row)
+        lay.addWidget(self.quality_button)
+        lay.addWidget(self.original_button)
+        self.accept_button.clicked.connect(self.accept_requested.emit)
+        self.discard_button.clicked.connect(self.discard_requested.emit)
+        self.discard_others_button.clicked.connect(self.discard_others_requested.emit)
+        self.quality_button.clicked.connect(self.quality_requested.emit)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
+        self.reblend_button.clicked.connect(
+            lambda: self.reblend_requested.emit(self.reblend_feather.value(), self.reblend_colour.isChecked()))
+        self.list.itemDoubleClicked.connect(lambda _: self.accept_requested.emit())
+
+
+class LayersView:
+    """Binds a :class:`LayersPanel` and a :class:`Canvas` to a session's layers."""
+
+    def __init__(self, session: EditSession, panel: LayersPanel, canvas: Canvas, spawn) -> None:
+        self.session, self.panel, self.canvas, self.spawn = session, panel, canvas, spawn
+        self.items: dict[str, QListWidgetItem] = {}
+        self._views: dict[str, LayerView] = {}
+        self._thumbs: dict[str, QIcon] = {}
+        self._updating = False
+        self.on_thumbnails: list = []  # called when new thumbnails are ready (History shows them too)
+        session.subscribe(self._on_change)
+        panel.list.currentItemChanged.connect(self._current_changed)
+        panel.list.itemChanged.connect(self._item_changed)
+        panel.opacity_changed.connect(lambda v: self.session.selected and self.session.set_opacity(self.session.selected, v))
+        self._sync()
+
+    # -- model → view ---------------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind in (Change.DOCUMENT, Change.LAYERS):
+            if change.kind == Change.DOCUMENT:
+                self._views.clear()
+                self._thumbs.clear()
+            self._sync()
+        elif change.kind == Change.LAYER:
+            if change.message == "pixels":
+                self._views.pop(change.key, None)
+                self._thumbs.pop(change.key, None)
+                self._sync()
+            else:
+                self._refresh(change.key)
+        elif change.kind == Change.SELECTION:
+            self._select(change.key)
+
+    def _sync(self) -> None:
+        """Rebuild the list and the canvas's layers from the session (cheap: buffers are shared)."""
+        s = self.session
+        self._updating = True
+        lst = self.panel.list
+        lst.clear()
+        self.items = {}
+        views, missing = [], []
+        for lay in reversed(s.layers):  # newest on top
+            item = QListWidgetItem()
+            item.setData(KEY, lay.key)
+            if not lay.drawable:
+                item.setText(f"Variant {lay.variant.index + 1} withheld by the safety filter")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            else:
+                item.setText(lay.name)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
+                if lay.key in self._thumbs:
+                    item.setIcon(self._thumbs[lay.key])
+                else:
+                    missing.append(lay)
+            lst.addItem(item)
+            self.items[lay.key] = item
+        for lay in s.layers:
+            if not lay.drawable:
+                continue
+            view = self._views.get(lay.key)
+            layer = lay.variant.layer
+            if view is None or view.rgba is not layer_rgba(layer):
+                view = LayerView(lay.key, layer.x0, layer.y0, layer_rgba(layer))
+                self._views[lay.key] = view
+            view.visible, view.opacity = lay.visible, lay.opacity
+            views.append(view)
+        self._views = {v.key: v for v in views}
+        self.canvas.layers = views
+        self._updating = False
+        self._select(s.selected)
+        self.canvas.update()
+        if missing:
+            self.spawn(self._make_thumbnails(missing))
+
+    async def _make_thumbnails(self, layers) -> None:
+        thumbs = await asyncio.to_thread(lambda: [(lay.key, thumbnail(layer_rgba(lay.variant.layer), 48)) for lay in layers])
+        for key, arr in thumbs:
+            icon = QIcon(QPixmap.fromImage(QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0],
+                                                  QImage.Format.Format_RGBA8888).copy()))
+            self._thumbs[key] = icon
+            if key in self.items:
+                self.items[key].setIcon(icon)
+        for fn in self.on_thumbnails:
+            fn()
+
+    def icon(self, key: str) -> QIcon | None:
+        return self._thumbs.get(key)
+
+    def _refresh(self, key: str | None) -> None:
+        lay = self.session.layer(key)
+        view, item = self._views.get(key), self.items.get(key)
+        if lay is None or view is None:
+            return
+        view.visible, view.opacity = lay.visible, lay.opacity
+        if item is not None:
+            self._updating = True
+            item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
+            self._updating = False
+        if key == self.session.selected:
+            self._show_selected_controls()
+        self.canvas.update()
+
+    def _select(self, key: str | None) -> None:
+        self._updating = True
+        item = self.items.get(key)
+        if item is None:
+            self.panel.list.setCurrentRow(-1)
+            self.panel.list.clearSelection()
+        else:
+            self.panel.list.setCurrentItem(item)
+        self._updating = False
+        self._show_selected_controls()
+
+    def _show_selected_controls(self) -> None:
+        lay = self.session.layer(self.session.selected)
+        p = self.panel
+        for b in (p.accept_button, p.discard_button, p.discard_others_button, p.reblend_button):
+            b.setEnabled(lay is not None)
+        p.accept_button.setEnabled(lay is not None and lay.visible and lay.drawable)
+        p.accept_button.setToolTip("Bake the selected variant into the image (Enter)" if lay is None or lay.visible
+                                   else "Show the variant (tick it) to accept it")
+        p.quality_button.setEnabled(lay is not None and lay.is_draft)
+        if lay is not None:
+            p.opacity.blockSignals(True)
+            p.opacity.setValue(round(lay.opacity * 100))
+            p.opacity.blockSignals(False)
+            p.reblend_feather.setValue(lay.feather)
+            p.reblend_colour.setChecked(lay.colour_match)
+
+    # -- view → model ---------------------------------------------------------------------------
+
+    def _current_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if not self._updating:
+            self.session.select(item.data(KEY) if item is not None else None)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        if not self._updating:
+            self.session.set_visible(item.data(KEY), item.checkState() == Qt.CheckState.Checked)
