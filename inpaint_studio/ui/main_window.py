@@ -40,6 +40,7 @@ from ..core.maskedit import grow, magic_wand
 from ..core.project import recovery_root
 from ..core.session import Change, EditSession
 from ..providers.base import make_client
+from . import gc_guard
 from .canvas import Canvas
 from .dialogs import PreferencesDialog, show_journal
 from .files import FileActions
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self) -> None:
         super().__init__()
+        gc_guard.install()
         self.setObjectName("mainWindow")
         self.resize(1400, 900)
         self.settings = cfg.load_settings()
@@ -500,11 +502,15 @@ class MainWindow(QMainWindow):
         paid task); after a close without the question it is kept for the next start."""
         self._elapsed_timer.stop()
         self.generator.preview_timer.stop()
+        self._mask_timer.stop()
         self.autosaver.cancel()
+        QApplication.instance().removeEventFilter(self)
         keep = None
         if self._closing_ok and getattr(self, "_discard_on_close", False):
             keep = self.session.has_remote_work
         await self.session.aclose(keep_recovery=keep)
+        self.session.listeners.clear()  # the views go with the window; nothing may call them later
+        self.session.undo.listeners.clear()
         for t in list(self._tasks):
             t.cancel()
         if self._tasks:

@@ -34,4 +34,13 @@ async def window(qapp, server, monkeypatch):
     yield w
     w.close()
     await w.aclose()
+    dispose(w)
+
+
+def dispose(w) -> None:
+    """Delete a window now, on the GUI thread: left to Python's garbage collector, a window in
+    a reference cycle may be freed on a worker thread, leaving Qt timers that point at it."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -16,6 +16,7 @@ import pytest
 
 from inpaint_studio.core.maskedit import fill_polygon
 
+from .conftest import dispose
 from .test_window import opened, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,6 +56,7 @@ async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path,
     from inpaint_studio.ui import MainWindow
 
     other = MainWindow()
+    other.ask_before_closing = False
     try:
         await other.open_image(target)
         assert np.array_equal(other.canvas.mask, mask)
@@ -87,7 +89,7 @@ async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path,
     finally:
         other.close()
         await other.aclose()
-        other.deleteLater()
+        dispose(other)
 
 
 async def test_history_search_rerun_and_copy(window, data_dir, server):
@@ -175,6 +177,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
     srv.polls_before_done = 10_000
     qapp.setQuitOnLastWindowClosed(False)
     first, second = MainWindow(), None
+    first.ask_before_closing = False
     try:
         await opened(first, data_dir / "coffee.png")
         fill_polygon(first.canvas.mask, [(330, 230), (420, 330)], True)
@@ -194,6 +197,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
             t["polls"] = 1
         posts = len(srv.posts)
         second = MainWindow()
+        second.ask_before_closing = False
         await second.restore_recovery(saved)
         resumed = [j for j in second.runner.jobs.values()]
         assert len(resumed) == 1
@@ -207,7 +211,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
             if w is not None:
                 w.close()
                 await w.aclose()
-                w.deleteLater()
+                dispose(w)
         srv.stop()
 
 

@@ -181,14 +181,19 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert np.array_equal(result[~mask], original[~mask])
     assert not np.array_equal(result[mask], original[mask])
     # draft → final: Render at QUALITY with the variant's seed
-    lay = window.session.layer(window.selected_key())
-    job, variant = lay.job, lay.variant
+    draft_key = window.selected_key()
+    variant = window.session.layer(draft_key).variant
     final = window.render_at_quality()
     assert final is not None and final.request.rendering_speed is RenderingSpeed.QUALITY
     assert final.request.seed == variant.seed
     await until(lambda: window.layers_panel.list.count() == 3)
     assert "final of" in window.layers_panel.list.item(0).text()
     assert server.edit_requests[-1].value("rendering_speed") == "QUALITY"
+    # the final takes the draft's place: the draft is hidden, the final shown and selected
+    fin = window.session.layer(window.selected_key())
+    assert fin.final_of == draft_key and fin.visible and not window.session.layer(draft_key).visible
+    assert [lv.key for lv in c.layers if lv.visible] == [fin.key]
+    assert "None" not in window.layers_panel.list.item(0).text()
     # accept bakes it in, undoably
     rgb_before = window.photo.rgb.copy()
     window.layers_panel.list.setCurrentRow(0)
