@@ -139,6 +139,7 @@ class LoopbackServer:
         self.api_key = api_key
         self.script: list[tuple[int, dict, dict]] = []
         self.hang_after_upload = 0.0
+        self.answer_delay = 0.0  # seconds before a normal answer (a slow but honest provider)
         self.requests: list[Received] = []
         self.downloads: list[Received] = []
         self.results: dict[str, bytes] = {}
@@ -212,6 +213,8 @@ class LoopbackServer:
                 if server.hang_after_upload:
                     time.sleep(server.hang_after_upload)
                     return self._send(200, {"late": True})
+                if server.answer_delay:
+                    time.sleep(server.answer_delay)
                 with server.lock:
                     scripted = server.script.pop(0) if server.script else None
                 if scripted:

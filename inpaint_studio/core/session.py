@@ -557,7 +557,7 @@ class EditSession:
         """
         from .persist import install, load_recovery
 
-        loaded = await load_recovery(folder)
+        loaded = await load_recovery(folder, self.journal)
         await install(self, loaded)
 
     async def save(self, path: str | Path) -> Path:
