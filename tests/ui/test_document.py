@@ -1,0 +1,152 @@
+"""Ordinary actions through the real window: the unsaved-work question, Accept on what is
+visible only, and restoring leftover sessions one by one (issue 9)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from inpaint_studio.core.session import EditSession
+
+from ..conftest import ellipse_mask
+from .conftest import dispose
+from .test_window import opened, until
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def answer(window, button) -> str:
+    """Wait for the unsaved-work question, check its words, press ``button``."""
+    await until(lambda: window.findChild(QMessageBox, "unsavedDialog") is not None, 5)
+    box = window.findChild(QMessageBox, "unsavedDialog")
+    text = box.text()
+    box.button(button).click()
+    await asyncio.sleep(0.05)
+    return text
+
+
+async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_dir, tmp_path):
+    s = window.session
+    await opened(window, data_dir / "coffee.png")
+    assert window.windowTitle() == "coffee.png — Inpaint Studio"
+    await s.replace_mask(ellipse_mask(400, 600, 200, 300, 40, 40), "Mask")
+    assert window.windowTitle() == "coffee.png * — Inpaint Studio"
+    await s.save_recovery()
+    mask = s.mask.copy()
+    manifest = s.recovery_folder / "manifest.json"
+    # Open → Cancel: everything stays, the recovery copy too
+    task = window.open_image(data_dir / "chelsea.png")
+    assert "coffee.png" in await answer(window, QMessageBox.StandardButton.Cancel)
+    assert await task is False
+    assert s.photo_path.name == "coffee.png" and np.array_equal(s.mask, mask) and s.unsaved and manifest.exists()
+    # Paste and drop ask too
+    QGuiApplication.clipboard().setImage(QImage(str(data_dir / "chelsea.png")))
+    window.files.paste()
+    await answer(window, QMessageBox.StandardButton.Cancel)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(data_dir / "chelsea.png"))])
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, md, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+    await answer(window, QMessageBox.StandardButton.Cancel)
+    await until(lambda: not window.busy)
+    assert s.photo_path.name == "coffee.png" and np.array_equal(s.mask, mask)
+    # Save: with a project file, it is saved first, then the other photo opens
+    target = tmp_path / "coffee.inpaint"
+    await window.save_project(target)
+    await s.replace_mask(ellipse_mask(400, 600, 100, 100, 30, 30), "Mask 2")
+    task = window.open_image(data_dir / "chelsea.png")
+    await answer(window, QMessageBox.StandardButton.Save)
+    assert await task is True
+    assert s.photo_path.name == "chelsea.png" and not s.unsaved
+    reopened = EditSession()
+    await reopened.open(target)
+    assert reopened.mask[100, 100]  # the second change was saved before leaving
+    # Don't Save: the change is dropped, the other file opens
+    await s.replace_mask(ellipse_mask(300, 451, 100, 100, 30, 30), "Mask")
+    task = window.open_image(data_dir / "coffee.png")
+    await answer(window, QMessageBox.StandardButton.Discard)
+    assert await task is True and s.photo_path.name == "coffee.png" and not s.mask.any()
+    # Quit: Cancel keeps the window open
+    await s.replace_mask(ellipse_mask(400, 600, 100, 100, 30, 30), "Mask")
+    window.ask_before_closing = True
+    try:
+        window.close()
+        await answer(window, QMessageBox.StandardButton.Cancel)
+        assert window.isVisible() and s.unsaved
+    finally:
+        window.ask_before_closing = False
+
+
+async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    s = window.session
+    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    p = window.panel
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("ideogram"))
+    p.prompt_edit.setPlainText("a silver spoon")
+    p.num_images_spin.setValue(2)
+    QTest.mouseClick(p.generate_button, Qt.MouseButton.LeftButton)
+    await until(lambda: len(s.layers) == 2 and not window.busy)
+    lst = window.layers_panel.list
+    hidden = next(lay.key for lay in s.layers if not lay.visible)
+    lst.setCurrentItem(window.layers_view.items[hidden])
+    assert s.selected == hidden and not window.layers_panel.accept_button.isEnabled()
+    before = s.photo.rgb.copy()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return)
+    rect = lst.visualItemRect(window.layers_view.items[hidden])
+    QTest.mouseDClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    await until(lambda: not window.busy)
+    assert np.array_equal(s.photo.rgb, before) and len(s.layers) == 2
+    assert "only what is visible" in window.last_error
+    visible = next(lay.key for lay in s.layers if lay.visible)
+    lst.setCurrentItem(window.layers_view.items[visible])
+    QTest.mouseClick(window.layers_panel.accept_button, Qt.MouseButton.LeftButton)
+    await until(lambda: len(s.layers) == 1 and not window.busy)
+    assert not np.array_equal(s.photo.rgb, before)
+    assert s.selected is None  # the one left is hidden: nothing is selected
+    assert not window.layers_panel.accept_button.isEnabled()
+
+
+async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data_dir, tmp_path):
+    from inpaint_studio.core.project import recovery_root
+    from inpaint_studio.ui import MainWindow
+
+    folders = []
+    for name, photo in (("run-a", "coffee.png"), ("run-b", "chelsea.png")):
+        old = EditSession(session_id=name, recovery_folder=recovery_root() / name)
+        await old.open(data_dir / photo)
+        await old.replace_mask(ellipse_mask(*old.mask.shape, 50, 50, 20, 20), "Mask")
+        if name == "run-a":
+            old.project_path = tmp_path / "poster.inpaint"
+        await old.save_recovery()
+        (old.recovery_folder / "pid").write_text("999999999")  # that run has ended
+        folders.append(old.recovery_folder)
+    qapp.setQuitOnLastWindowClosed(False)
+    w = MainWindow()
+    w.ask_before_closing = False
+    try:
+        w.show()
+        banner = w.banner
+        assert banner.isVisible() and "1 more" in banner.label.text()
+        first = banner.summaries[0]
+        assert first.name in ("poster.inpaint", "chelsea.png") and "last change" in banner.label.text()
+        QTest.mouseClick(banner.restore, Qt.MouseButton.LeftButton)
+        await until(lambda: w.photo is not None and not w.busy)
+        other = next(f for f in folders if f != first.folder)
+        assert not first.folder.exists() and other.exists()  # restoring one never deletes another
+        assert banner.isVisible() and "more" not in banner.label.text()
+        if first.name == "poster.inpaint":
+            assert w.windowTitle() == "poster.inpaint * — Inpaint Studio"
+        QTest.mouseClick(banner.discard, Qt.MouseButton.LeftButton)
+        assert not other.exists() and not banner.isVisible()
+    finally:
+        w.close()
+        await w.aclose()
+        dispose(w)
