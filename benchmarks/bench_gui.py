@@ -57,6 +57,7 @@ async def main(path: Path) -> None:
     bare = time.perf_counter() - t
     del img
     w = MainWindow()
+    w.ask_before_closing = False
     w.resize(1400, 900)
     w.show()
     await asyncio.sleep(0.2)
@@ -128,8 +129,8 @@ async def main(path: Path) -> None:
     area = 0.05 * h * wd
     rx = (area / np.pi * 1.4) ** 0.5
     ry = area / np.pi / rx
-    c.mask[...] = ((yy - h * 0.45) / ry) ** 2 + ((xx - wd * 0.55) / rx) ** 2 <= 1
-    c.refresh_mask()
+    w.session.mask[...] = ((yy - h * 0.45) / ry) ** 2 + ((xx - wd * 0.55) / rx) ** 2 <= 1
+    w.session.mask_changed()
     w.panel.provider_combo.setCurrentIndex(w.panel.provider_combo.findData("ideogram"))
     w.panel.prompt_edit.setPlainText("a lotus flower")
     w.panel.num_images_spin.setValue(8)

@@ -249,10 +249,12 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     session.unsaved = is_recovery
     session._notify(Change(Change.DOCUMENT))
     session._notify(Change(Change.STATUS))
-    await session.save_recovery()
-    if is_recovery:
+    if is_recovery:  # the restored copy goes only once the new one is on disk
+        await session.save_recovery()
         discard_recovery(loaded.recovery_folder)
         session.resume_remote()
+    else:  # the file itself is on disk: the copy is written behind the first paint
+        session.spawn(session.save_recovery())
 
 
 def job_record(session: EditSession, job: Job) -> JobRecord:

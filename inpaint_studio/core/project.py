@@ -249,6 +249,12 @@ def _alive(pid: int) -> bool:
         kernel32.CloseHandle(handle)
         return bool(ok) and code.value == 259  # STILL_ACTIVE
     try:
+        with open(f"/proc/{pid}/stat", "rb") as f:  # Linux: a zombie has ended
+            if f.read(512).rsplit(b")", 1)[-1].split()[0] == b"Z":
+                return False
+    except (OSError, IndexError):
+        pass
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False

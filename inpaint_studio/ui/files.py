@@ -47,6 +47,7 @@ class FileActions:
         box.setObjectName("unsavedDialog")
         box.setInformativeText("If you don't save, your changes since the last save will be lost.")
         box.setDefaultButton(QMessageBox.StandardButton.Save)
+        box.button(QMessageBox.StandardButton.Discard).setText("Don't Save")
         done = asyncio.get_running_loop().create_future()
         box.finished.connect(lambda _: done.done() or done.set_result(box.standardButton(box.clickedButton())))
         box.open()
