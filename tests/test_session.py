@@ -4,7 +4,6 @@ work exactly (issue 9)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -24,14 +23,7 @@ from inpaint_studio.core.session import Change, EditSession
 from inpaint_studio.providers import create_provider, describe
 
 from .conftest import ellipse_mask
-
-
-async def until(cond, timeout: float = 20.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+from .support.waiting import until
 
 
 @pytest_asyncio.fixture

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 
 from ..core import persist
 from ..core import settings as cfg
-from ..core.errors import InpaintError
 from ..core.imaging import mask_bbox
 from ..core.jobs import Job
 from ..core.maskedit import grow, magic_wand
@@ -86,7 +85,6 @@ class MainWindow(QMainWindow):
         self.undo_stack = self.session.undo  # Edit ▸ Undo/Redo act on the session's history
         self.ask_before_closing = True
         self._closing_ok = False
-        self._tasks: set[asyncio.Task] = set()
         self.last_error = ""
         self.wand_tolerance = 24
 
@@ -222,26 +220,12 @@ class MainWindow(QMainWindow):
     # -- tasks and errors ------------------------------------------------------------------------
 
     def spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_event_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        if isinstance(exc, InpaintError):
-            self.report_error(str(exc))
-        else:
-            from ..core.crash import write_crash_report
-
-            self.report_error(f"Something went wrong inside Inpaint Studio; a report was written to {write_crash_report(exc)}.")
+        """Run ``coro`` owned by the session; a failure is reported in the status bar."""
+        return self.session.spawn(coro)
 
     @property
     def busy(self) -> bool:
-        return bool(self._tasks) or self.session.busy
+        return self.session.busy
 
     def report_error(self, message: str) -> None:
         """Show a failure in the status bar (never a blocking dialog)."""
@@ -511,8 +495,4 @@ class MainWindow(QMainWindow):
         await self.session.aclose(keep_recovery=keep)
         self.session.listeners.clear()  # the views go with the window; nothing may call them later
         self.session.undo.listeners.clear()
-        for t in list(self._tasks):
-            t.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
         await self.client.aclose()

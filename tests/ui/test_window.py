@@ -13,15 +13,9 @@ from PySide6.QtTest import QTest
 from inpaint_studio.core.imaging import load_image
 from inpaint_studio.core.maskedit import fill_polygon, magic_wand, stamp_segment
 
+from ..support.waiting import until
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def until(cond, timeout: float = 20.0) -> None:
-    end = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def opened(window, path):
