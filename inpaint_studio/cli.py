@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--base-url")
     resume.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded images")
     resume.add_argument("--json", action="store_true")
+    project = sub.add_parser("project", help="check a project file without opening the editor")
+    project.add_argument("action", choices=("info",))
+    project.add_argument("file", type=Path)
+    project.add_argument("--json", action="store_true")
     auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
     auth.add_argument("action", choices=("set", "status", "delete"))
     auth.add_argument("provider", nargs="?")
@@ -300,9 +304,32 @@ def gui_main(argv: list[str] | None = None) -> int:
     return run_app(argv)
 
 
+def cmd_project(args) -> int:
+    """``project info FILE``: validate a project (no pixels decoded, nothing written, no Qt);
+    exit 0 with a summary, 2 with one line on stderr."""
+    from .core.errors import InpaintError
+    from .core.project import inspect_project
+
+    try:
+        info = inspect_project(args.file)
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except MemoryError:
+        sys.stderr.write(f"inpaint-studio: “{args.file.name}” is too large to check.\n")
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+    else:
+        p = info["photo"]
+        print(f"{args.file.name}: project format {info['format']}, photo {p['name']} {p['width']}×{p['height']}, "
+              f"{info['layers']} layers, {info['jobs']} jobs, {info['accepted']} accepted edits, {info['bytes'] / 1e6:.1f} MB")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("edit", "auth", "resume", "-h", "--help", "--version"):
+    if not argv or argv[0] not in ("edit", "auth", "resume", "project", "-h", "--help", "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     if args.command == "edit":
@@ -311,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_auth(args)
     if args.command == "resume":
         return cmd_resume(args)
+    if args.command == "project":
+        return cmd_project(args)
     build_parser().print_help()
     return EXIT_OK
 

@@ -114,7 +114,7 @@ async def test_newer_and_damaged_projects_are_refused(state, tmp_path):
         for item in src.infolist():
             if not item.filename.startswith("layers/"):
                 dst.writestr(item, src.read(item.filename))
-    with pytest.raises(ProjectError, match="is missing or unreadable"):
+    with pytest.raises(ProjectError, match="is missing, too large or unreadable"):
         read_project(missing)
     assert good.read_bytes() == data  # reading never writes
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from PIL import Image
 
 from .composite import Layer
 from .errors import ImageLoadError, InvalidInput
-from .imaging import Photo, ReferenceImage, encode_mask, load_image, load_mask
+from .imaging import MAX_PIXELS, Photo, ReferenceImage, encode_mask, load_image, load_mask
 from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
@@ -138,7 +139,7 @@ class ProjectState:
     def manifest(self) -> dict:
         from .. import __version__
 
-        ext = Path(self.original_name).suffix.lower() or ".img"
+        ext = safe_extension(self.original_name)
         m = dict(self.extra)
         m.update({
             "format": FORMAT,
@@ -152,6 +153,13 @@ class ProjectState:
             "variants": [v.to_json() for v in self.variants],
         })
         return m
+
+
+def safe_extension(name: str) -> str:
+    """The photo file's extension for the project's ``original.<ext>`` member: ``.png``,
+    ``.jpg``… or ``.img`` — never anything taken as it is from a file that was read."""
+    ext = Path(name.replace("\\", "/")).suffix.lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
 
 
 def _rgba_png(layer: Layer) -> bytes:
@@ -212,9 +220,17 @@ class RecoveryStore:
         (self.folder / "pid").write_text(str(os.getpid()))
 
     def save(self, state: ProjectState) -> None:
+        """Write what changed (file work: run in a thread).
+
+        Raises:
+            OSError: a file could not be written.
+            ValueError: a file name is not one of the layout's safe names (never written).
+        """
+        from .manifest import _member
+
         manifest = state.manifest()
         for name, data in files_of(state, manifest, skip=lambda n: (self.folder / n).exists() and n != "mask.png"):
-            target = self.folder / name
+            target = self.folder / _member(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data)
         atomic_write(self.folder / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode())
@@ -285,7 +301,12 @@ def orphaned_recoveries(root: Path | None = None) -> list[Path]:
 
 
 class _Source:
+    """A project zip or a recovery folder, read member by member within the limits of
+    :mod:`inpaint_studio.core.manifest`."""
+
     def __init__(self, path: Path) -> None:
+        from .manifest import check_zip_entries
+
         self.path = path
         self.label = f"“{path.name}”"
         self.zip: zipfile.ZipFile | None = None
@@ -295,16 +316,33 @@ class _Source:
             self.zip = zipfile.ZipFile(path)
         except FileNotFoundError:
             raise ProjectError(f"{self.label} does not exist.") from None
-        except (zipfile.BadZipFile, OSError, EOFError):
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
             raise ProjectError(f"{self.label} is damaged or truncated and cannot be opened; nothing was changed.") from None
-
-    def read(self, name: str) -> bytes:
         try:
+            check_zip_entries(self.zip.infolist())
+        except ValueError as exc:
+            raise ProjectError(f"{self.label} was refused: {exc}; nothing was changed.") from None
+
+    def read(self, name: str, limit: int | None = None) -> bytes:
+        from .manifest import MAX_MEMBER_BYTES, _member
+
+        limit = limit or MAX_MEMBER_BYTES
+        try:
+            _member(name)
             if self.zip is not None:
-                return self.zip.read(name)
-            return (self.path / name).read_bytes()
-        except (KeyError, OSError, zipfile.BadZipFile, EOFError, ValueError, zlib_error()):
-            raise ProjectError(f"{self.label} is damaged: “{name}” is missing or unreadable; nothing was changed.") from None
+                if self.zip.getinfo(name).file_size > limit:
+                    raise ValueError
+                with self.zip.open(name) as f:
+                    data = f.read(limit + 1)
+            else:
+                with open(self.path / name, "rb") as f:
+                    data = f.read(limit + 1)
+            if len(data) > limit:
+                raise ValueError
+            return data
+        except (KeyError, OSError, zipfile.BadZipFile, EOFError, ValueError, zlib_error(), NotImplementedError, RuntimeError):
+            raise ProjectError(f"{self.label} is damaged: “{name[:80]}” is missing, too large or unreadable; "
+                               "nothing was changed.") from None
 
 
 def zlib_error():
@@ -313,61 +351,145 @@ def zlib_error():
     return zlib.error
 
 
-def read_project(path: str | Path) -> ProjectState:
-    """Read a ``.inpaint`` file or a recovery folder (pixel work: run in a thread).
+def _dims(data: bytes) -> tuple[int, int]:
+    """An image's size from its header, before anything is decoded."""
+    with Image.open(io.BytesIO(data)) as img:
+        return img.size
 
-    Raises:
-        ProjectError: damaged, truncated, not a project, or saved by a newer version.
-    """
-    src = _Source(Path(path))
+
+def _manifest(src: _Source):
+    from .manifest import MAX_MANIFEST_BYTES, parse
+
+    raw = src.read("manifest.json", MAX_MANIFEST_BYTES)
     try:
-        manifest = json.loads(src.read("manifest.json"))
-        if not isinstance(manifest, dict):
-            raise ValueError
-    except ValueError:
+        head = json.loads(raw)
+    except (ValueError, RecursionError):
         raise ProjectError(f"{src.label} is not an Inpaint Studio project or is damaged.") from None
-    version = manifest.get("format")
-    if not isinstance(version, int):
+    if not isinstance(head, dict) or not isinstance(head.get("format"), int) or isinstance(head.get("format"), bool):
         raise ProjectError(f"{src.label} is not an Inpaint Studio project or is damaged.")
-    if version > FORMAT:
+    if head["format"] > FORMAT:
         raise ProjectError(
-            f"{src.label} was saved by a newer Inpaint Studio (project format {version}); update the program to open it."
+            f"{src.label} was saved by a newer Inpaint Studio (project format {head['format']}); update the program to open it."
         )
     try:
-        original = src.read(manifest["photo"]["file"])
-        name = manifest["photo"].get("name", manifest["photo"]["file"])
+        return parse(raw), head
+    except ValueError as exc:
+        raise ProjectError(f"{src.label} is damaged: {exc}; nothing was changed.") from None
+
+
+def _check_images(src: _Source, m, size: tuple[int, int]) -> dict[str, bytes]:
+    """Read every member the manifest names and check each image's pixel size from its header
+    (masks the photo's size, patches their box's, layers inside the photo); returns them."""
+    w, h = size
+    data: dict[str, bytes] = {}
+
+    def get(name: str, expect: tuple[int, int] | None = None, inside: tuple[int, int] | None = None) -> bytes:
+        b = data[name] = src.read(name)
+        if expect is None and inside is None:
+            return b
+        try:
+            dw, dh = _dims(b)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise ProjectError(f"{src.label} is damaged: “{name}” is not an image; nothing was changed.") from None
+        if expect is not None and (dw, dh) != expect:
+            raise ProjectError(f"{src.label} is damaged: “{name}” is {dw}×{dh} pixels, not {expect[0]}×{expect[1]}; "
+                               "nothing was changed.")
+        if inside is not None and (inside[0] + dw > w or inside[1] + dh > h):
+            raise ProjectError(f"{src.label} is damaged: “{name}” reaches outside the photo; nothing was changed.")
+        return b
+
+    get(m.mask, expect=size)
+    for a in m.accepted:
+        x0, y0, x1, y1 = a.box
+        if x1 > w or y1 > h:
+            raise ProjectError(f"{src.label} is damaged: an accepted edit lies outside the photo; nothing was changed.")
+        get(a.file, expect=(x1 - x0, y1 - y0))
+    for j in m.jobs:
+        if j.mask:
+            get(j.mask, expect=size)
+        for r in j.references:
+            if len(get(r.file)) > 10_000_000:
+                raise ProjectError(f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed.")
+    for v in m.variants:
+        if v.layer:
+            get(v.layer.file, inside=(v.layer.x0, v.layer.y0))
+        if v.raw:
+            get(v.raw)
+    return data
+
+
+def inspect_project(path: str | Path) -> dict:
+    """Validate a project without decoding its pixels or writing anything; a summary.
+
+    Returns ``{"format", "photo": {"name", "width", "height"}, "layers", "jobs", "accepted",
+    "bytes"}``. Memory stays bounded by :data:`~inpaint_studio.core.manifest.MAX_TOTAL_BYTES`.
+
+    Raises:
+        ProjectError: one sentence naming the file and what is wrong.
+    """
+    path = Path(path)
+    src = _Source(path)
+    m, _ = _manifest(src)
+    original = src.read(m.photo.file)
+    try:
+        size = _dims(original)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise ProjectError(f"{src.label} is damaged: its photo is not an image; nothing was changed.") from None
+    if size[0] * size[1] > MAX_PIXELS:
+        raise ProjectError(f"{src.label} was refused: its photo is {size[0]}×{size[1]} pixels; nothing was changed.")
+    _check_images(src, m, size)
+    return {"format": m.format, "photo": {"name": m.photo.name, "width": size[0], "height": size[1]},
+            "layers": len(m.variants), "jobs": len(m.jobs), "accepted": len(m.accepted),
+            "bytes": path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}
+
+
+def read_project(path: str | Path) -> ProjectState:
+    """Read a ``.inpaint`` file or a recovery folder completely (pixel work: run in a thread).
+
+    The manifest is validated against :mod:`~inpaint_studio.core.manifest` and every image's
+    pixel size checked from its header before it is decoded. All or nothing.
+
+    Raises:
+        ProjectError: damaged, truncated, hostile, not a project, or saved by a newer version.
+    """
+    src = _Source(Path(path))
+    m, head = _manifest(src)
+    name = Path(m.photo.name.replace("\\", "/")).name[:200] or "photo"
+    try:
+        original = src.read(m.photo.file)
         photo = load_image(original, name=name)
         size = photo.size
-        mask = load_mask(src.read(manifest.get("mask", "mask.png")), size)
+        files = _check_images(src, m, size)
+        mask = load_mask(files[m.mask], size)
         accepted = []
-        for entry in manifest.get("accepted", []):
-            x0, y0, x1, y1 = entry["box"]
-            patch = np.asarray(Image.open(io.BytesIO(src.read(entry["file"]))).convert("RGB"))
-            if patch.shape[:2] != (y1 - y0, x1 - x0):
-                raise ValueError("accepted patch size")
+        for a in m.accepted:
+            x0, y0, x1, y1 = a.box
+            patch = np.asarray(Image.open(io.BytesIO(files[a.file])).convert("RGB"))
             accepted.append(((x0, y0, x1, y1), patch))
         jobs = []
-        for j in manifest.get("jobs", []):
-            jm = j.get("mask")
-            rec = JobRecord(**{k: v for k, v in j.items() if k in JobRecord.__dataclass_fields__
-                               and k not in ("mask", "style_references", "character_references")})
-            rec.mask = load_mask(src.read(jm), size) if jm else None
-            for ref in j.get("references", []):
-                image = ReferenceImage(ref["name"], src.read(ref["file"]), ref["format"])
-                (rec.character_references if ref["kind"] == "character" else rec.style_references).append(image)
+        for j in m.jobs:
+            fields = j.model_dump(include=set(JobRecord.__dataclass_fields__) - {"mask", "style_references", "character_references"})
+            rec = JobRecord(**fields)
+            rec.region = list(j.region) if j.region else None
+            rec.mask = load_mask(files[j.mask], size) if j.mask else None
+            for r in j.references:
+                ref = ReferenceImage(Path(r.name).name[:200], files[r.file], r.format)
+                (rec.character_references if r.kind == "character" else rec.style_references).append(ref)
             jobs.append(rec)
         variants = []
-        for v in manifest.get("variants", []):
-            rec = VariantRecord(**{k: val for k, val in v.items() if k in VariantRecord.__dataclass_fields__ and k not in ("layer", "raw")})
-            if v.get("layer"):
-                rgba = np.array(Image.open(io.BytesIO(src.read(v["layer"]["file"]))).convert("RGBA"))
-                rec.layer = Layer.from_rgba(v["layer"]["x0"], v["layer"]["y0"], rgba)
-            if v.get("raw"):
-                rec.raw = src.read(v["raw"])
+        for v in m.variants:
+            rec = VariantRecord(**v.model_dump(include=set(VariantRecord.__dataclass_fields__) - {"layer", "raw"}))
+            if v.layer:
+                rgba = np.array(Image.open(io.BytesIO(files[v.layer.file])).convert("RGBA"))
+                rec.layer = Layer.from_rgba(v.layer.x0, v.layer.y0, rgba)
+            if v.raw:
+                rec.raw = files[v.raw]
             variants.append(rec)
     except ProjectError:
         raise
-    except (KeyError, TypeError, ValueError, ImageLoadError, OSError, Image.DecompressionBombError) as exc:
-        raise ProjectError(f"{src.label} is damaged and cannot be opened; nothing was changed ({exc}).") from None
-    extra = {k: v for k, v in manifest.items() if k not in KNOWN_KEYS}
-    return ProjectState(original, name, mask, accepted, jobs, variants, manifest.get("panel", {}), extra)
+    except (KeyError, TypeError, ValueError, ImageLoadError, OSError, Image.DecompressionBombError, MemoryError) as exc:
+        reason = str(exc) if isinstance(exc, ImageLoadError) else "an image inside it cannot be read"
+        raise ProjectError(f"{src.label} is damaged and cannot be opened ({reason}); nothing was changed.") from None
+    extra = {k: v for k, v in head.items() if k not in KNOWN_KEYS}
+    panel = m.panel if isinstance(m.panel, dict) else {}
+    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra)
