@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -114,15 +115,18 @@ def _build_request(args):
 async def _run_edit(args, request) -> int:
     from .core.errors import InpaintError
     from .core.jobs import JobRunner
+    from .core.journal import default_journal
     from .core.output import next_index, write_variant
     from .providers import create_provider, default_provider
     from .providers.base import make_client
 
     name = args.provider or default_provider()
+    out_dir = _output_folder(args.out or args.image.parent)  # before anything is paid for
+    journal = default_journal(f"cli-{os.getpid()}")
     async with make_client() as client:
         provider = create_provider(name, client, base_url=args.base_url, **_provider_options(args, name))
         bar = _ProgressBar(sys.stderr.isatty() and not args.json)
-        runner = JobRunner(client, listener=bar)
+        runner = JobRunner(client, listener=bar, journal=journal)  # every result is kept before outputs are written
         job = runner.submit(request, provider)
         try:
             await runner.wait(job)
@@ -131,15 +135,17 @@ async def _run_edit(args, request) -> int:
     for note in job.notes:
         sys.stderr.write(f"Note: {note}\n")
     written = []
-    out_dir = args.out or args.image.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.image.stem
     n = next_index(out_dir, stem)
     for v in job.variants:
         if v.safe and v.layer is not None:
-            path = await asyncio.to_thread(write_variant, job, v, out_dir, stem, n, raw=args.raw)
+            try:
+                path = await asyncio.to_thread(write_variant, job, v, out_dir, stem, n, raw=args.raw)
+            except OSError as exc:
+                raise _WriteError(f"The result could not be written to {out_dir} ({exc.strerror or exc}); "
+                                  f"every result is kept in the result journal, {journal.root}.") from None
             written.append((v, path))
-            n += 1
+            n = int(path.stem.rsplit("-", 1)[1]) + 1
     withheld = sum(1 for v in job.variants if not v.safe)
     if args.json:
         paths = {id(v): str(p) for v, p in written}
@@ -165,6 +171,28 @@ async def _run_edit(args, request) -> int:
 
 class _UsageError(Exception):
     pass
+
+
+class _WriteError(Exception):
+    pass
+
+
+def _output_folder(folder: Path) -> Path:
+    """The output folder, created if needed and checked writable (before anything is sent).
+
+    Raises:
+        _UsageError: it cannot be created or written to.
+    """
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".inpaint-studio-check-"):
+            pass
+    except OSError as exc:
+        raise _UsageError(f"The output folder {folder} cannot be written to ({exc.strerror or exc}); "
+                          "nothing was sent.") from None
+    return folder
 
 
 def _provider_options(args, name: str) -> dict:
@@ -237,6 +265,9 @@ def cmd_edit(args) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("inpaint-studio: cancelled.\n")
         return 130
+    except _WriteError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_PROVIDER
     except OSError as exc:
         sys.stderr.write(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
         return EXIT_PROVIDER

@@ -401,7 +401,7 @@ def load_reference(source: str | Path | bytes, name: str | None = None) -> Refer
         except OSError:
             raise ImageLoadError(f"“{Path(source).name}” cannot be read.") from None
         name = name or Path(source).name
-    img = _open(data)
+    img = _open(data, f"“{name}”")
     if img.format in UPLOAD_FORMATS:
         return ReferenceImage(name, data, img.format)
     photo = load_image(data)

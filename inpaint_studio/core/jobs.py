@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -150,6 +150,8 @@ class JobRunner:
         listener: called (on the loop's thread) after every change of a job.
         journal: a :class:`~inpaint_studio.core.journal.Journal`; every result is written to
             it as soon as it is downloaded, before it is composited or shown.
+        persist_tasks: ``await persist_tasks(job)`` writes a job's remote task ids durably;
+            providers call it after each task they create (paid work survives a kill -9).
     """
 
     def __init__(
@@ -159,9 +161,11 @@ class JobRunner:
         concurrency: int = DEFAULT_CONCURRENCY,
         listener: Listener | None = None,
         journal=None,
+        persist_tasks: Callable[[Job], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
+        self.persist_tasks = persist_tasks
         self.concurrency = concurrency
         self.listeners: list[Listener] = [listener] if listener else []
         self.jobs: dict[int, Job] = {}
@@ -254,8 +258,13 @@ class JobRunner:
             job.finished = time.time()
             self._set(job, Stage.FAILED)
             return
-        except Exception as exc:  # a bug: still reported on the job, never lost in the loop
-            job.error = InpaintError(f"Unexpected error: {exc}.", details=traceback.format_exc())
+        except Exception as exc:  # a bug: reported on the job with a crash report, never lost in the loop
+            from .crash import write_crash_report
+
+            report = write_crash_report(exc)
+            job.error = InpaintError(f"Something went wrong inside Inpaint Studio while running this job with "
+                                     f"{job.provider.label}; a report was written to {report}.",
+                                     details=traceback.format_exc())
             job.finished = time.time()
             self._set(job, Stage.FAILED)
             return
@@ -269,6 +278,8 @@ class JobRunner:
             if job.prepared is None:
                 job.prepared = await asyncio.to_thread(prepare, request, uploads=provider.capabilities.uploads)
             prepared = job.prepared
+            if self.persist_tasks is not None:
+                prepared.persist = lambda: self.persist_tasks(job)
 
             def report(stage: str, done: int | None, total: int | None) -> None:
                 self._set(job, stage, done, total)

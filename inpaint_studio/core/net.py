@@ -63,53 +63,53 @@ class RetryPolicy:
         return cap / 2 + random.uniform(0, cap / 2)
 
 
+#: No data for this many seconds ends a result download (a stalled server).
+STALL_SECONDS = 30.0
+#: A whole result download, retries included, ends after this many seconds (a trickle).
+DOWNLOAD_DEADLINE = 120.0
+#: Redirects followed for one result link, each checked before it is requested.
+MAX_REDIRECTS = 5
+
+
+def usable_link(url: str) -> str:
+    """``url`` if a result may be fetched from it (https, or http on this computer).
+
+    Raises:
+        DownloadError: the provider gave a link that cannot be used (plain http to another
+            host, ``file:``, ``data:``…): a provider failure, not the user's input.
+    """
+    try:
+        return check_url(url, "The result link")
+    except InsecureURLError as exc:
+        raise DownloadError(f"The provider gave a result link that cannot be used safely: {exc}") from None
+
+
 async def download_image(
     client: httpx.AsyncClient, url: str, *, max_bytes: int = MAX_RESULT_BYTES, attempts: int = 3,
-    retry: RetryPolicy | None = None,
+    retry: RetryPolicy | None = None, stall: float = STALL_SECONDS, deadline: float = DOWNLOAD_DEADLINE,
 ) -> tuple[bytes, np.ndarray]:
     """Download a result image **without credentials** and check it is an image.
+
+    Every redirect is checked (https, or http on loopback) *before* it is requested. A
+    download that sends nothing for ``stall`` s (30), or has not finished after ``deadline``
+    s (120, retries included), fails with a sentence saying so.
 
     Returns:
         ``(file bytes, (h, w, 3) uint8 pixels)``.
 
     Raises:
-        DownloadError: the link failed (expired, 404, too large) or held no valid image.
+        DownloadError: the link failed (unusable, expired, 404, too large, stalled, too slow)
+            or held no valid image.
     """
-    check_url(url, "The result link")
+    usable_link(url)
     retry = retry or RetryPolicy(attempts=attempts, base_delay=0.5)
-    attempt = 0
-    while True:
-        try:
-            # a fresh request with only the client's neutral headers: never an API key
-            # result hosts may redirect to storage; no credentials are sent, and the final
-            # address must pass the same https rule
-            async with client.stream("GET", url, headers={"Accept": "image/*"}, follow_redirects=True) as resp:
-                check_url(str(resp.url), "The result link")
-                if resp.status_code == 200:
-                    declared = resp.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise DownloadError(f"A result file is larger than {max_bytes // 1_048_576} MB and was refused.")
-                    chunks = bytearray()
-                    async for chunk in resp.aiter_bytes():
-                        chunks += chunk
-                        if len(chunks) > max_bytes:
-                            raise DownloadError(f"A result file is larger than {max_bytes // 1_048_576} MB and was refused.")
-                    data = bytes(chunks)
-                    break
-                if resp.status_code in (404, 403, 410):
-                    raise DownloadError(
-                        f"A result link could not be downloaded (HTTP {resp.status_code}); it may have expired.",
-                        status=resp.status_code,
-                    )
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise DownloadError(f"A result link answered HTTP {resp.status_code}.", status=resp.status_code)
-                failure: Exception = DownloadError(f"The result server failed (HTTP {resp.status_code}).", status=resp.status_code)
-        except httpx.TransportError as exc:
-            failure = DownloadError("A result could not be downloaded: the connection failed.", details=repr(exc))
-        attempt += 1
-        if attempt >= retry.attempts:
-            raise failure
-        await asyncio.sleep(retry.delay(attempt - 1))
+    timeout = httpx.Timeout(connect=15.0, read=stall, write=stall, pool=stall)
+    try:
+        async with asyncio.timeout(deadline):
+            data = await _fetch(client, url, max_bytes, retry, timeout, stall)
+    except TimeoutError:
+        raise DownloadError(f"A result download had not finished after {deadline:.0f} s and was stopped; "
+                            "the result journal keeps what arrived before.") from None
     try:
         pixels = (await asyncio.to_thread(load_image, data)).rgb
     except ImageLoadError:
@@ -117,3 +117,46 @@ async def download_image(
     return data, pixels
 
 
+async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, stall: float) -> bytes:
+    too_large = f"A result file is larger than {max_bytes // 1_048_576} MB and was refused."
+    attempt = 0
+    while True:
+        target = url
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                # a fresh request with only the client's neutral headers: never an API key
+                async with client.stream("GET", target, headers={"Accept": "image/*"}, follow_redirects=False,
+                                         timeout=timeout) as resp:
+                    if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+                        target = usable_link(str(resp.url.join(resp.headers["Location"])))
+                        continue
+                    if resp.status_code == 200:
+                        declared = resp.headers.get("Content-Length")
+                        if declared and declared.isdigit() and int(declared) > max_bytes:
+                            raise DownloadError(too_large)
+                        chunks = bytearray()
+                        async for chunk in resp.aiter_bytes():
+                            chunks += chunk
+                            if len(chunks) > max_bytes:
+                                raise DownloadError(too_large)
+                        return bytes(chunks)
+                    if resp.status_code in (404, 403, 410):
+                        raise DownloadError(
+                            f"A result link could not be downloaded (HTTP {resp.status_code}); it may have expired.",
+                            status=resp.status_code,
+                        )
+                    if resp.status_code < 500 and resp.status_code != 429:
+                        raise DownloadError(f"A result link answered HTTP {resp.status_code}.", status=resp.status_code)
+                    failure: Exception = DownloadError(f"The result server failed (HTTP {resp.status_code}).",
+                                                       status=resp.status_code)
+                    break
+            else:
+                raise DownloadError(f"A result link redirected more than {MAX_REDIRECTS} times and was not followed.")
+        except httpx.ReadTimeout as exc:
+            failure = DownloadError(f"A result download stalled: no data for {stall:.0f} s.", details=repr(exc))
+        except httpx.TransportError as exc:
+            failure = DownloadError("A result could not be downloaded: the connection failed.", details=repr(exc))
+        attempt += 1
+        if attempt >= retry.attempts:
+            raise failure
+        await asyncio.sleep(retry.delay(attempt - 1))

@@ -73,6 +73,18 @@ def next_index(out_dir: Path, stem: str) -> int:
     return max(used, default=0) + 1
 
 
+def claim(out_dir: Path, stem: str, index: int) -> tuple[int, Path]:
+    """Reserve ``<stem>-edit-<n>.png`` for the first free ``n >= index`` by creating it
+    exclusively, so runs writing into one folder at once never take the same name."""
+    while True:
+        path = out_dir / f"{stem}-edit-{index}.png"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return index, path
+        except FileExistsError:
+            index += 1
+
+
 def variant_metadata(job, variant) -> dict:
     """Everything known about one variant, JSON-able (no pixels, no keys)."""
     return {
@@ -103,7 +115,7 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     photo: Photo = job.request.photo
     meta = variant_metadata(job, variant)
     composite = apply_layer(photo.rgb, variant.layer)
-    path = out_dir / f"{stem}-edit-{index}.png"
+    index, path = claim(out_dir, stem, index)
     atomic_write(path, encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta))
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
         data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)

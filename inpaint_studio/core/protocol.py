@@ -6,7 +6,7 @@ region for it, and it answers with :class:`RawVariant` items.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +37,9 @@ class Prepared:
     encoded: EncodedImage | None = None
     upload_mask: np.ndarray | None = None
     remote_tasks: list[dict] = field(default_factory=list)
+    #: set by the runner: ``await persist()`` writes the job's remote task ids durably; a
+    #: provider calls it after each task it creates, before creating the next (paid) one
+    persist: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     def describe(self) -> dict:
         """What was sent: region, and file size, scale, format and bytes."""

@@ -135,7 +135,8 @@ class EditSession:
         self.journal = journal
         self.session_id = session_id or time.strftime("%Y%m%d-%H%M%S")
         self.recovery_folder = recovery_folder
-        self.runner = JobRunner(client, listener=self._on_job, journal=journal, concurrency=concurrency)
+        self.runner = JobRunner(client, listener=self._on_job, journal=journal, concurrency=concurrency,
+                                persist_tasks=self._persist_tasks)
         self.undo = UndoHistory(limit=200)
         self.listeners: list[Listener] = []
         self._tasks: set[asyncio.Task] = set()
@@ -331,6 +332,13 @@ class EditSession:
             self.emit(Change(Change.JOB, job=job, message="remote tasks"))
         if job.stage in (Stage.DONE, Stage.FAILED) and job.variants:
             self.spawn(self.add_results(job))
+
+    async def _persist_tasks(self, job: Job) -> None:
+        """A provider created a remote (paid) task: the recovery copy has its id before the
+        provider creates the next one (atomic write with fsync)."""
+        if job.id in self.jobs:
+            self.recorded.add(job.id)
+            await self.save_recovery()
 
     async def add_results(self, job: Job) -> list[str]:
         """Make a finished job's variants layers. The recovery copy is written with them

@@ -17,13 +17,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..core.errors import (
     AuthenticationError,
+    InpaintError,
     InvalidRequestError,
     MaybeBilledError,
     MissingKeyError,
@@ -41,6 +42,7 @@ from ..core.protocol import ProviderBase, ProviderDescription, ProviderOption, R
 from ..core.settings import get_api_key, resolve_base_url
 
 USER_AGENT = "InpaintStudio"
+InpaintErrorT = TypeVar("InpaintErrorT", bound=InpaintError)
 
 
 def default_timeout() -> httpx.Timeout:
@@ -205,12 +207,13 @@ class HttpTransport:
 
         # multipart encoding of a 10 MB body is pixel-sized work: keep it off the GUI thread
         body, send_headers = await asyncio.to_thread(encode) if method != "GET" else encode()
+        secrets = _secrets(headers)
         attempt = 0
         while True:
             stream = _UploadBody(body, report) if body else None
             req = self.client.build_request(method, url, headers=send_headers, content=stream if stream else None)
             try:
-                resp = await self.client.send(req)
+                resp = await _send_capped(self.client, req, self.label)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 err: ProviderError = NetworkError(
                     f"Cannot reach {self.label} at {urlsplit(url).netloc}; check the network connection.",
@@ -233,9 +236,13 @@ class HttpTransport:
                     return resp
                 err = error_for_response(self.label, resp)
             attempt += 1
+            wait = getattr(err, "retry_after", None)
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                raise redact(type(err)(f"{self.label} asks to wait {_duration(wait)} before the next request; "
+                                       "try again then.", details=err.details), secrets)
             if not getattr(err, "retryable", False) or attempt >= self.retry.attempts:
-                raise err
-            await asyncio.sleep(self.retry.delay(attempt - 1, getattr(err, "retry_after", None)))
+                raise redact(err, secrets)
+            await asyncio.sleep(self.retry.delay(attempt - 1, wait))
 
     async def post_json(self, url: str, body: Any, *, headers: dict[str, str], report: Reporter | None = None) -> Any:
         resp = await self.request("POST", url, headers=headers, json_body=body, report=report)
@@ -244,6 +251,63 @@ class HttpTransport:
     async def get_json(self, url: str, *, headers: dict[str, str]) -> Any:
         resp = await self.request("GET", url, headers=headers)
         return parse_json(resp, self.label)
+
+
+#: Largest answer read from a provider's API, bytes after decompression (results are
+#: downloaded separately).
+MAX_ANSWER_BYTES = 8_000_000
+#: A Retry-After longer than this (seconds) ends the job with a sentence instead of waiting.
+MAX_RETRY_AFTER = 60.0
+
+
+async def _send_capped(client: httpx.AsyncClient, req: httpx.Request, label: str) -> httpx.Response:
+    """Send ``req`` and read at most :data:`MAX_ANSWER_BYTES` of its (decompressed) body.
+
+    Raises:
+        ProviderError: the answer is larger (a 1 MB gzip that unpacks to 1 GB included).
+    """
+    resp = await client.send(req, stream=True)
+    try:
+        body = bytearray()
+        async for chunk in resp.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise ProviderError(f"{label} sent an answer larger than {MAX_ANSWER_BYTES // 1_000_000} MB; it was not read.")
+    finally:
+        await resp.aclose()
+    drop = {b"content-encoding", b"content-length", b"transfer-encoding"}
+    headers = [(k, v) for k, v in resp.headers.raw if k.lower() not in drop]
+    return httpx.Response(resp.status_code, headers=headers, content=bytes(body), request=req)
+
+
+def _secrets(headers: dict[str, str]) -> list[str]:
+    """The credential values among request headers (keys, bearer tokens)."""
+    out = []
+    for name, value in headers.items():
+        low = name.lower()
+        if "key" in low or low == "authorization":
+            token = value.split(" ", 1)[1] if low == "authorization" and " " in value else value
+            if len(token) >= 4:
+                out.append(token)
+    return out
+
+
+def redact(err: InpaintErrorT, secrets: list[str]) -> InpaintErrorT:
+    """``err`` with every secret replaced by ``[key]`` in its sentence and details."""
+    for s in secrets:
+        if s in err.message or s in err.details:
+            err.message = err.message.replace(s, "[key]")
+            err.details = err.details.replace(s, "[key]")
+            err.args = (err.message,)
+    return err
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.0f} hours"
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} seconds"
 
 
 def parse_json(resp: httpx.Response, label: str) -> Any:

@@ -21,7 +21,7 @@ import math
 import cv2
 import numpy as np
 
-from ..core.errors import ProviderError
+from ..core.errors import MaskError, ProviderError
 from ..core.protocol import (
     Prepared,
     ProviderBase,
@@ -111,6 +111,9 @@ class LocalProvider(ProviderBase):
         self.method = method
 
     async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+        if request.mask.all():
+            raise MaskError("The mask covers the whole photo: the offline engine fills a hole from the pixels "
+                            "around it, so leave part of the photo unmasked.")
         base_seed = request.seed if request.seed is not None else random_seed()
         method = self.method if self.method != "auto" else choose_method(prepared.mask)
         out = []

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
+from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
 from ..core.params import wire_values
 from ..core.protocol import Prepared, ProviderOption, RawVariant, Reporter, Stage
@@ -101,13 +101,25 @@ class MagnificProvider(NetworkProvider):
                 if stage == Stage.UPLOADING and total:
                     report(stage, i * total + (done or 0), n * total)
 
-            answer = await self.http.post_json(self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part)
-            task_id = _task(answer).get("task_id")
-            if not task_id:
-                raise ProviderError(f"{self.label} did not return a task id.", details=str(answer)[:300])
+            try:
+                answer = await self.http.post_json(self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part)
+                task_id = _task(answer).get("task_id")
+                if not isinstance(task_id, str) or not task_id:
+                    raise ProviderError(f"{self.label} did not return a task id.", details=str(answer)[:300])
+            except InpaintError as exc:
+                if tasks:  # some tasks were created (and paid): say how to fetch them
+                    ids = " ".join(t for t, _ in tasks)
+                    exc.message = (f"{exc.message.rstrip('.')}. {len(tasks)} task{'s were' if len(tasks) > 1 else ' was'} "
+                                   f"already created; fetch {'them' if len(tasks) > 1 else 'it'} with "
+                                   + "; ".join(f"`inpaint-studio resume {t} --provider magnific`" for t, _ in tasks) + ".")
+                    exc.args = (exc.message,)
+                    exc.details = f"created task ids: {ids}\n{exc.details}"
+                raise
             tasks.append((task_id, seed))
-            # kept at once so polling can resume after a crash
+            # written durably at once, before the next (paid) task is created
             prepared.remote_tasks.append({"provider": self.name, "task_id": task_id, "seed": seed})
+            if prepared.persist is not None:
+                await prepared.persist()
         report(Stage.WAITING, 0, n)
         done = 0
 

@@ -92,7 +92,7 @@ class OneMinProvider(NetworkProvider):
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
         answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
-        return await self._follow(_record(answer), answer, request.seed, prepared.remote_tasks)
+        return await self._follow(_record(answer), answer, request.seed, prepared.remote_tasks, prepared.persist)
 
     async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
         """Poll a PROCESSING record of an earlier session to the end (nothing is re-submitted)."""
@@ -104,7 +104,8 @@ class OneMinProvider(NetworkProvider):
                 out += await self._follow(_record(answer), answer, t.get("seed"), remote_tasks)
         return out
 
-    async def _follow(self, record: dict, answer: object, seed: int | None, remote_tasks: list[dict]) -> list[RawVariant]:
+    async def _follow(self, record: dict, answer: object, seed: int | None, remote_tasks: list[dict],
+                      persist=None) -> list[RawVariant]:
         current = {"record": record, "answer": answer, "uuid": record.get("uuid"), "first": True}
 
         async def check() -> list[RawVariant] | None:
@@ -126,6 +127,8 @@ class OneMinProvider(NetworkProvider):
                 raise ProviderError(f"{self.label} sent an answer without a result.", details=str(current["answer"])[:300])
             if not any(t.get("uuid") == uuid for t in remote_tasks):
                 remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
+                if persist is not None:
+                    await persist()
             return None
 
         return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
