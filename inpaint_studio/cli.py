@@ -363,6 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in ("edit", "auth", "resume", "project", "-h", "--help", "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except Exception as exc:  # a bug: a sentence and a crash report, never a traceback
+        from .core.crash import write_crash_report
+
+        sys.stderr.write(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
+                         f"{write_crash_report(exc)}.\n")
+        return EXIT_PROVIDER
+
+
+def _dispatch(args) -> int:
     if args.command == "edit":
         return cmd_edit(args)
     if args.command == "auth":

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 #: Most members a project zip may have.
 MAX_MEMBERS = 20_000
 #: Most bytes one member may unpack to (the photo, a layer, a raw result).
-MAX_MEMBER_BYTES = 400_000_000
+MAX_MEMBER_BYTES = 300_000_000
 #: Most bytes all members together may unpack to.
 MAX_TOTAL_BYTES = 1_000_000_000
 #: Most bytes of ``manifest.json``.

@@ -377,14 +377,16 @@ def _manifest(src: _Source):
         raise ProjectError(f"{src.label} is damaged: {exc}; nothing was changed.") from None
 
 
-def _check_images(src: _Source, m, size: tuple[int, int]) -> dict[str, bytes]:
+def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> dict[str, bytes]:
     """Read every member the manifest names and check each image's pixel size from its header
     (masks the photo's size, patches their box's, layers inside the photo); returns them."""
     w, h = size
     data: dict[str, bytes] = {}
 
     def get(name: str, expect: tuple[int, int] | None = None, inside: tuple[int, int] | None = None) -> bytes:
-        b = data[name] = src.read(name)
+        b = src.read(name)
+        if keep:
+            data[name] = b
         if expect is None and inside is None:
             return b
         try:
@@ -437,7 +439,8 @@ def inspect_project(path: str | Path) -> dict:
         raise ProjectError(f"{src.label} is damaged: its photo is not an image; nothing was changed.") from None
     if size[0] * size[1] > MAX_PIXELS:
         raise ProjectError(f"{src.label} was refused: its photo is {size[0]}×{size[1]} pixels; nothing was changed.")
-    _check_images(src, m, size)
+    del original
+    _check_images(src, m, size, keep=False)  # one member in memory at a time
     return {"format": m.format, "photo": {"name": m.photo.name, "width": size[0], "height": size[1]},
             "layers": len(m.variants), "jobs": len(m.jobs), "accepted": len(m.accepted),
             "bytes": path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}
