@@ -21,6 +21,7 @@ async def main() -> int:
     from inpaint_studio.ui import MainWindow
 
     w = MainWindow()
+    w.ask_before_closing = False
     w.resize(1500, 940)
     w.show()
     await w.open_image(ROOT / "resources" / "sample" / "coffee.png")
