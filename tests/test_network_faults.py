@@ -3,6 +3,7 @@ deadline, redirects are checked before they are followed, keys never reach the u
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import subprocess
@@ -258,3 +259,35 @@ async def test_magnific_task_ids_are_on_disk_before_the_next_task_and_named_on_f
             await s.aclose(keep_recovery=False)
     finally:
         srv.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_bug_in_a_provider_becomes_a_sentence_and_a_crash_report(request_, tmp_path, monkeypatch):
+    from inpaint_studio.core.jobs import JobRunner
+    from inpaint_studio.providers import LocalProvider
+
+    monkeypatch.setenv("INPAINT_STUDIO_CONFIG_DIR", str(tmp_path / "cfg"))
+
+    class Broken(LocalProvider):
+        async def generate(self, request, prepared, report):
+            raise KeyError("internal_thing")
+
+    job = await JobRunner().wait(JobRunner().submit(request_, Broken()))
+    text = str(job.error)
+    assert "KeyError" not in text and "internal_thing" not in text and "Unexpected" not in text
+    report = Path(text.split("written to ", 1)[1].rstrip("."))
+    assert report.exists() and "KeyError" in report.read_text()
+
+
+@pytest.mark.asyncio
+async def test_the_poll_limit_holds_even_when_a_status_request_hangs():
+    from inpaint_studio.core.errors import ProviderTimeoutError
+    from inpaint_studio.providers.base import PollPolicy
+
+    async def hangs():
+        await asyncio.sleep(30)
+
+    t = time.monotonic()
+    with pytest.raises(ProviderTimeoutError, match="after 1 s"):
+        await PollPolicy(first=0.1, timeout=1.0).run(hangs, lambda limit: ProviderTimeoutError(f"not done after {limit:.0f} s"))
+    assert time.monotonic() - t < 3

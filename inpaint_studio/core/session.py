@@ -627,9 +627,13 @@ class EditSession:
     def _install(self, photo: Photo, mask: np.ndarray, *, photo_path: Path | None, project_path: Path | None,
                  accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False) -> None:
         self.discard_recovery()  # the previous document's copy: the user has answered by now
+        # the user chose to leave that document: its jobs stop, except those a provider is
+        # already working on (paid): they run to the end and their results go to the journal
+        paid = {i: j for i, j in self.runner.jobs.items() if j.is_active and j.prepared and j.prepared.remote_tasks}
         for job in self.runner.jobs.values():
-            self.runner.cancel(job)  # the user chose to leave that document (its results stay in the journal)
-        self.runner.jobs.clear()
+            if job.id not in paid:
+                self.runner.cancel(job)
+        self.runner.jobs = paid
         self._reset()
         self.photo, self.mask = photo, mask
         self.photo_path, self.project_path = photo_path, project_path

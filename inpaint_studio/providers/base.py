@@ -423,7 +423,11 @@ class PollPolicy:
         """
         start = time.monotonic()
         for delay in self.delays():
-            result = await check()
+            remaining = self.timeout - (time.monotonic() - start)
+            try:  # a status request that hangs counts against the same limit
+                result = await asyncio.wait_for(check(), timeout=max(1.0, remaining))
+            except TimeoutError:
+                raise on_timeout(self.timeout) from None
             if result is not None:
                 return result
             if time.monotonic() - start + delay > self.timeout:
