@@ -271,7 +271,15 @@ class Canvas(QWidget):
             cx0, cy0, cx1, cy1 = self.context_box
             p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
         self._paint_tool(p)
+        if self.show_original:
+            p.setPen(QColor(255, 255, 255))
+            p.fillRect(QRectF(8, 8, 78, 22), QColor(0, 0, 0, 160))
+            p.drawText(QRectF(8, 8, 78, 22), Qt.AlignmentFlag.AlignCenter, "Original")
         p.end()
+
+    def set_show_original(self, on: bool) -> None:
+        self.show_original = on
+        self.update()
 
     def _level_mask(self, f: int) -> np.ndarray:
         if f == 1:

@@ -139,3 +139,36 @@ def show_journal(parent, journal) -> QDialog:
     lay.addLayout(row)
     dlg.show()
     return dlg
+
+
+SHORTCUTS = (
+    ("Tools", (("B", "Brush"), ("E", "Eraser"), ("R", "Rectangle"), ("L", "Lasso (drag) / polygon (click, Enter)"),
+               ("W", "Magic wand"), ("Alt + any tool", "Subtract from the mask"), ("[  /  ]", "Smaller / larger brush"),
+               ("Shift + [  /  ]", "Brush size ×10"), ("M", "Show or hide the mask overlay"))),
+    ("Mask", (("Ctrl+I", "Invert"), ("Delete", "Clear"), ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z, Ctrl+Y", "Redo"))),
+    ("Generate and variants", (("Ctrl+Enter", "Generate (the canvas then has the keyboard)"),
+                               ("1 – 8", "Show variant n of the latest job"), ("Tab (hold)", "See the original"),
+                               ("Enter, double-click", "Accept the selected, visible variant"),
+                               ("Escape", "Leave a text field"))),
+    ("View", (("Wheel, Ctrl+= / Ctrl+-", "Zoom under the cursor"), ("Ctrl+0", "Fit"), ("Ctrl+1", "100 %"),
+              ("Space + drag, middle button", "Pan"))),
+    ("Files", (("Ctrl+O", "Open photo or project"), ("Ctrl+S", "Save project"), ("Ctrl+Shift+S", "Save as"),
+               ("Ctrl+V", "Paste an image"), ("Ctrl+E", "Export composite"), ("F1", "This sheet"))),
+)
+
+
+def shortcut_sheet(parent) -> QDialog:
+    """Help ▸ Keyboard shortcuts (F1): every tool and key, grouped."""
+    dlg = QDialog(parent, objectName="shortcutSheet")
+    dlg.setWindowTitle("Keyboard shortcuts")
+    rows = "".join(
+        f"<tr><td colspan=2><b>{group}</b></td></tr>"
+        + "".join(f"<tr><td style='padding-right:18px'><tt>{k}</tt></td><td>{what}</td></tr>" for k, what in keys)
+        for group, keys in SHORTCUTS)
+    label = QLabel(f"<table cellspacing=3>{rows}</table>", textFormat=Qt.TextFormat.RichText)
+    lay = QVBoxLayout(dlg)
+    lay.addWidget(label)
+    close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    close.rejected.connect(dlg.close)
+    lay.addWidget(close)
+    return dlg

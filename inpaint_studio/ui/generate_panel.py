@@ -155,6 +155,7 @@ class GeneratePanel(QWidget):
     def _build_prompt(self, p: Param) -> Field:
         w = self.prompt_edit = PromptEdit(objectName=p.widget)
         w.setPlaceholderText("Describe the change (Ctrl+Enter generates)")
+        w.setTabChangesFocus(True)  # Tab never types a tab character into the prompt
         w.setFixedHeight(72)
         return Field(p, w, get=w.toPlainText, set=lambda v: w.setPlainText(v or ""), changed=(w.textChanged,))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from ..core.errors import InpaintError, Problem, ValidationError
 from ..core.imaging import encode_mask
@@ -29,7 +29,7 @@ class GenerateController:
         self.preview_timer = QTimer(window, singleShot=True, interval=350, timeout=self.schedule_preview)
         panel.changed.connect(self._panel_changed)
         panel.provider_changed.connect(self._provider_changed)
-        panel.generate_requested.connect(self.generate)
+        panel.generate_requested.connect(self._generate_from_panel)
         session.subscribe(self._on_change)
 
     # -- model ↔ panel ----------------------------------------------------------------------------
@@ -166,6 +166,12 @@ class GenerateController:
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return None
+
+    def _generate_from_panel(self) -> None:
+        """Generate, then give the canvas the keyboard: 1–8, Tab, [ ] and Enter act on the
+        variants and never type into the prompt."""
+        self.generate()
+        self.window.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def render_at_quality(self) -> Job | None:
         """Resubmit the selected TURBO/FLASH variant at QUALITY with its seed; the final

@@ -327,8 +327,7 @@ class MainWindow(QMainWindow):
         self.session.undo.redo()
 
     def _show_original(self, on: bool) -> None:
-        self.canvas.show_original = on
-        self.canvas.update()
+        self.canvas.set_show_original(on)
 
     # -- mask --------------------------------------------------------------------------------
 
@@ -385,6 +384,11 @@ class MainWindow(QMainWindow):
 
     # -- dialogs, settings, window state ---------------------------------------------------------
 
+    def show_shortcuts(self) -> None:
+        from .dialogs import shortcut_sheet
+
+        shortcut_sheet(self).show()
+
     def show_journal(self) -> None:
         show_journal(self, self.session.journal)
 
@@ -439,6 +443,13 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         t = event.type()
+        if t == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape and self.isActiveWindow():
+            from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit
+
+            focus = QApplication.focusWidget()
+            if isinstance(focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox) and focus.window() is self:
+                self.canvas.setFocus(Qt.FocusReason.ShortcutFocusReason)  # Escape leaves any text field
+                return True
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Tab and self.isActiveWindow():
             from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit
 

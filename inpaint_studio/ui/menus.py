@@ -82,6 +82,8 @@ def build_menus(w) -> None:
     act(w, "&Discard variant", w.discard_variant, None, layers)
     act(w, "Discard &others", w.discard_others, None, layers)
     act(w, "Render at &QUALITY", w.render_at_quality, None, layers)
+    h = mb.addMenu("&Help")
+    act(w, "&Keyboard shortcuts", w.show_shortcuts, QKeySequence.StandardKey.HelpContents, h, name="helpAction")
     tb = w.addToolBar("Tools")
     tb.setObjectName("toolsToolbar")
     for a in w.tool_actions.values():

@@ -150,3 +150,37 @@ async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data
         w.close()
         await w.aclose()
         dispose(w)
+
+
+async def test_after_generate_the_keys_act_on_the_canvas_not_the_prompt(window, data_dir):
+    from PySide6.QtWidgets import QDialog, QLabel
+
+    await opened(window, data_dir / "coffee.png")
+    s = window.session
+    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    p = window.panel
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("local"))
+    p.num_images_spin.setValue(2)
+    p.prompt_edit.setFocus()
+    QTest.keyClicks(p.prompt_edit, "no spoon")
+    QTest.keyClick(p.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.hasFocus()
+    await until(lambda: len(s.layers) == 2 and not window.busy, 60)
+    QTest.keyClick(window.canvas, Qt.Key.Key_2)
+    QTest.keyClick(window.canvas, Qt.Key.Key_Tab)
+    assert p.prompt_edit.toPlainText() == "no spoon"  # neither "2" nor a tab was typed into it
+    assert s.selected == s.latest[1] and s.layer(s.latest[1]).visible
+    QTest.keyPress(window.canvas, Qt.Key.Key_Tab)
+    assert window.canvas.show_original
+    QTest.keyRelease(window.canvas, Qt.Key.Key_Tab)
+    assert not window.canvas.show_original
+    # Escape leaves a text field; Tab in the prompt moves focus instead of typing
+    p.prompt_edit.setFocus()
+    QTest.keyClick(p.prompt_edit, Qt.Key.Key_Escape)
+    assert window.canvas.hasFocus()
+    # F1 opens the shortcut sheet
+    window.findChild(type(window.undo_action), "helpAction").trigger()
+    sheet = window.findChild(QDialog, "shortcutSheet")
+    assert sheet is not None and sheet.isVisible()
+    assert "Magic wand" in sheet.findChild(QLabel).text()
+    sheet.close()
