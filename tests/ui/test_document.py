@@ -83,14 +83,19 @@ async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_di
         window.ask_before_closing = False
 
 
-async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
+async def masked(window, data_dir, provider: str):
+    """The coffee photo with its spoon masked, ``provider`` chosen, two images."""
     await opened(window, data_dir / "coffee.png")
-    s = window.session
-    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    await window.session.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
     p = window.panel
-    p.provider_combo.setCurrentIndex(p.provider_combo.findData("ideogram"))
-    p.prompt_edit.setPlainText("a silver spoon")
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData(provider))
     p.num_images_spin.setValue(2)
+    return window.session, p
+
+
+async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
+    s, p = await masked(window, data_dir, "ideogram")
+    p.prompt_edit.setPlainText("a silver spoon")
     QTest.mouseClick(p.generate_button, Qt.MouseButton.LeftButton)
     await until(lambda: len(s.layers) == 2 and not window.busy)
     lst = window.layers_panel.list
@@ -155,12 +160,7 @@ async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data
 async def test_after_generate_the_keys_act_on_the_canvas_not_the_prompt(window, data_dir):
     from PySide6.QtWidgets import QDialog, QLabel
 
-    await opened(window, data_dir / "coffee.png")
-    s = window.session
-    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
-    p = window.panel
-    p.provider_combo.setCurrentIndex(p.provider_combo.findData("local"))
-    p.num_images_spin.setValue(2)
+    s, p = await masked(window, data_dir, "local")
     p.prompt_edit.setFocus()
     QTest.keyClicks(p.prompt_edit, "no spoon")
     QTest.keyClick(p.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
