@@ -93,6 +93,7 @@ class Canvas(QWidget):
         self._shape_points: list[tuple[float, float]] = []
         self._shape_drag = False
         self._mouse = QPointF(-1000, -1000)
+        self._focus_click = False
 
     # -- document ---------------------------------------------------------------------------
 
@@ -384,6 +385,9 @@ class Canvas(QWidget):
             return
         if event.button() != Qt.MouseButton.LeftButton or self.mask is None:
             return
+        if self._focus_click:  # this click only gave the canvas the keyboard: it paints nothing
+            self._focus_click = False
+            return
         x, y = self.to_photo(pos)
         value = self._value_for(event)
         if self.tool in ("brush", "eraser"):
@@ -453,6 +457,14 @@ class Canvas(QWidget):
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         if self.tool == "lasso" and len(self._shape_points) >= 3:
             self._commit_shape(self._stroke_value)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802
+        self._focus_click = event.reason() == Qt.FocusReason.MouseFocusReason
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._focus_click = False
+        super().focusOutEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self.update(self._cursor_dirty(self._mouse))

@@ -184,3 +184,14 @@ async def test_after_generate_the_keys_act_on_the_canvas_not_the_prompt(window, 
     assert sheet is not None and sheet.isVisible()
     assert "Magic wand" in sheet.findChild(QLabel).text()
     sheet.close()
+
+
+async def test_the_click_that_focuses_the_canvas_does_not_paint(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    window.panel.prompt_edit.setFocus()
+    c.setFocus(Qt.FocusReason.MouseFocusReason)  # what a click on the unfocused canvas does first
+    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center())
+    assert not window.session.mask.any()
+    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center())
+    assert window.session.mask.any()
