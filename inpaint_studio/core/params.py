@@ -26,8 +26,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .imaging import ReferenceImage
-
 
 class Kind(StrEnum):
     """How a parameter is stored, shown and typed."""
@@ -37,7 +35,7 @@ class Kind(StrEnum):
     INT = "int"  #: an integer in ``range``
     BOOL = "bool"
     CODES = "codes"  #: a tuple of short strings (style codes)
-    IMAGES = "images"  #: a tuple of :class:`ReferenceImage` (projects keep only their names here)
+    IMAGES = "images"  #: a tuple of ``ReferenceImage`` (projects keep only their names here)
     PALETTE = "palette"  #: a :class:`ColorPalette` or None
 
 
@@ -326,5 +324,5 @@ def values_from_args(args) -> dict:
     return out
 
 
-__all__ = ["Kind", "Param", "ReferenceImage", "add_arguments", "allowed", "from_json", "param", "params",
+__all__ = ["Kind", "Param", "add_arguments", "allowed", "from_json", "param", "params",
            "refused", "to_json", "values_from_args", "wire_values"]

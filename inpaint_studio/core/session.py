@@ -42,7 +42,7 @@ class Change:
         rect: ``(x0, y0, x1, y1)`` photo pixels that changed (``MASK``, ``IMAGE``), or None.
         key: the layer concerned (``LAYER``), or None.
         job: the job concerned (``JOB``), or None.
-        message: a user sentence (``ERROR``, ``NOTICE``).
+        message: a user sentence (``ERROR``), or which kind of ``JOB``/``MASK`` change it is.
     """
 
     kind: str
@@ -61,7 +61,6 @@ class Change:
     PARAMETERS = "parameters"  #: the request parameters were replaced (open, replay)
     STATUS = "status"  #: the unsaved flag or the file path changed
     ERROR = "error"  #: something failed; ``message`` says what
-    NOTICE = "notice"  #: something worth a line in the status bar
 
 
 #: changes that alter what a save would write (they set the unsaved flag and start autosave)
@@ -251,23 +250,27 @@ class EditSession:
 
     # -- mask --------------------------------------------------------------------------------
 
-    def mask_changed(self, rect: Rect | None = None) -> None:
-        """Tell views the mask changed in ``rect`` (None = all)."""
+    def mask_changed(self, rect: Rect | None = None, *, shown: bool = False) -> None:
+        """Tell views the mask changed in ``rect`` (None = all); ``shown``: the view that
+        made the change already displays it (message ``"shown"``)."""
         if self.mask is None:
             return
         self.mask_version += 1
         h, w = self.mask.shape
-        self.emit(Change(Change.MASK, rect=rect or (0, 0, w, h)))
+        self.emit(Change(Change.MASK, rect=rect or (0, 0, w, h), message="shown" if shown else ""))
 
-    def _apply_patch(self, patch: MaskPatch, undo: bool) -> None:
-        patch.apply(self.mask, undo=undo)
-        self.mask_changed(patch.rect)
+    def _patch_command(self, patch: MaskPatch, text: str) -> FunctionCommand:
+        def apply(undo: bool) -> None:
+            patch.apply(self.mask, undo=undo)
+            self.mask_changed(patch.rect)
+
+        return FunctionCommand(text, lambda: apply(False), lambda: apply(True))
 
     def commit_mask_edit(self, patch: MaskPatch, text: str = "Mask edit") -> None:
-        """Record an edit a tool already made to :attr:`mask` (a stroke, a shape) as one step."""
-        self.undo.push(FunctionCommand(text, lambda: self._apply_patch(patch, False),
-                                       lambda: self._apply_patch(patch, True)), applied=True)
-        self.mask_changed(patch.rect)
+        """Record an edit a tool already made to :attr:`mask` and showed (a stroke, a shape)
+        as one step."""
+        self.undo.push(self._patch_command(patch, text), applied=True)
+        self.mask_changed(patch.rect, shown=True)
 
     async def edit_mask(self, fn: Callable[[np.ndarray], Rect | None], text: str) -> bool:
         """Run ``fn(mask_copy) -> changed rect or None`` off the loop's thread, then apply the
@@ -284,8 +287,7 @@ class EditSession:
         patch = await asyncio.to_thread(MaskPatch.capture, before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect)
         if not patch.changed or self.mask is not mask:
             return False
-        self.undo.push(FunctionCommand(text, lambda: self._apply_patch(patch, False),
-                                       lambda: self._apply_patch(patch, True)))
+        self.undo.push(self._patch_command(patch, text))
         return True
 
     async def replace_mask(self, new: np.ndarray, text: str) -> bool:

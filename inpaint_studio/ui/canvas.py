@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPainterPath, QPen,
 from PySide6.QtWidgets import QWidget
 
 from ..core.maskedit import MaskPatch, Rect, clip_rect, fill_polygon, stamp_segment, union
-from .pyramid import block_max, build_pyramid, layer_rgba, thumbnail  # noqa: F401 (re-exported)
+from .pyramid import block_max
 
 TOOLS = ("brush", "eraser", "rect", "lasso", "wand")
 
@@ -50,15 +50,14 @@ class Canvas(QWidget):
     """Shows the photo and edits the mask.
 
     Signals:
-        mask_edited(MaskPatch): one per stroke or fill, for the undo stack.
-        mask_changed(): the mask changed (edit, undo, import…).
+        mask_edited(MaskPatch): one per stroke or fill, already applied and shown; the
+            window records it in the session's undo history.
         cursor_moved(int, int): photo pixel under the cursor (-1, -1 outside).
         zoom_changed(float): screen px per photo px.
         wand_requested(int, int, bool): a magic-wand click at a photo pixel; bool = add.
     """
 
     mask_edited = Signal(object)
-    mask_changed = Signal()
     cursor_moved = Signal(int, int)
     zoom_changed = Signal(float)
     wand_requested = Signal(int, int, bool)
@@ -70,9 +69,7 @@ class Canvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 240)
         self.rgb: np.ndarray | None = None
-        self.mask: np.ndarray | None = None
-        #: bumped on every change of ``mask``, so work derived from it can be reused safely
-        self.mask_version = 0
+        self.mask: np.ndarray | None = None  # the session's own array, shown without a copy
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
@@ -101,7 +98,6 @@ class Canvas(QWidget):
         """Show ``rgb`` with ``mask`` (wrapped, not copied) and a pyramid from :func:`build_pyramid`."""
         self.rgb = rgb
         self.mask = mask
-        self.mask_version += 1
         self._photo_img = rgb_qimage(rgb)
         self._mask_img = self._mask_qimage(mask.view(np.uint8))
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
@@ -154,7 +150,6 @@ class Canvas(QWidget):
         """Bring the overlay pyramid up to date after the mask changed in ``rect`` (None = all)."""
         if self.mask is None:
             return
-        self.mask_version += 1
         h, w = self.mask.shape
         if rect is None:
             rect = (0, 0, w, h)
@@ -165,7 +160,6 @@ class Canvas(QWidget):
             x1, y1 = min(w, -(-rect[2] // f) * f), min(h, -(-rect[3] // f) * f)
             level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(self.mask[y0:y1, x0:x1], f)
         self._update_photo_rect(rect)
-        self.mask_changed.emit()
 
     # -- geometry ---------------------------------------------------------------------------
 

@@ -76,17 +76,8 @@ class FileActions:
     async def _open(self, path: Path | None, data: bytes | None, ask: bool) -> bool:
         label = path.name if path else "pasted image"
         self.window.statusBar().showMessage(f"Opening {label}…")
-        try:
-            loaded = await persist.load(path, data)
-            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, loaded.mask)
-        except InpaintError as exc:
-            self.window.report_error(str(exc))
+        if not await self._replace(persist.load(path, data), f"opening {label}" if ask else None):
             return False
-        if ask and not await self.may_leave(f"opening {label}"):
-            self.window.statusBar().showMessage("Nothing was opened; your work is as it was.", 4000)
-            return False
-        self.pending_pyramid = (loaded.photo.rgb, pyramid)
-        await persist.install(self.session, loaded)
         if path is not None:
             self.add_recent(path)
         self.window.statusBar().showMessage(f"Opened {label}", 4000)
@@ -94,17 +85,26 @@ class FileActions:
 
     async def restore(self, folder: Path) -> bool:
         """Restore one recovery folder (only that one is deleted, once restored)."""
+        if not await self._replace(persist.load_recovery(folder, self.session.journal), "restoring the earlier session"):
+            return False
+        self.window.statusBar().showMessage(f"Restored {self.session.display_name}", 4000)
+        return True
+
+    async def _replace(self, loading, action: str | None) -> bool:
+        """Await ``loading`` (a ``persist.load…`` coroutine) and build its display pyramid,
+        then — if the user agrees to leave the current document (asked about ``action``
+        when there is unsaved work) — install it. False: nothing changed."""
         try:
-            loaded = await persist.load_recovery(folder, self.session.journal)
+            loaded = await loading
             pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, loaded.mask)
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return False
-        if not await self.may_leave("restoring the earlier session"):
+        if action is not None and not await self.may_leave(action):
+            self.window.statusBar().showMessage("Nothing was opened; your work is as it was.", 4000)
             return False
         self.pending_pyramid = (loaded.photo.rgb, pyramid)
         await persist.install(self.session, loaded)
-        self.window.statusBar().showMessage(f"Restored {self.session.display_name}", 4000)
         return True
 
     def open_dialog(self) -> None:

@@ -43,8 +43,9 @@ class GenerateController:
                 finally:
                     self._applying = False
                 self.session.set_parameters(self.panel.parameters(), quiet=True)
-            self.validate()
-            self.preview_timer.start()
+            if change.kind == Change.PARAMETERS:  # on a new document the window validates once the mask is shown
+                self.validate()
+                self.preview_timer.start()
         elif change.kind == Change.IMAGE:
             self.preview_timer.start()
 

@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
             self.size_label.setText(f"{w} × {h}")
             self._mask_settled()
         elif k == Change.MASK:
-            self.canvas.refresh_mask(change.rect)
+            if change.message != "shown":  # a stroke's pyramid was brought up to date as it was painted
+                self.canvas.refresh_mask(change.rect)
             self._mask_timer.start()  # whole-mask work once a stroke pauses, not per segment
         elif k == Change.IMAGE:
             self.canvas.set_rgb(s.photo.rgb, change.rect)
