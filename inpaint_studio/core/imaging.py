@@ -48,6 +48,10 @@ class Photo:
         source_format: Pillow's format name of the file (``"JPEG"``, ``"PNG"`` …).
         path: where it was read from, or ``None`` for bytes.
         source: the file's bytes, unchanged, when loaded with ``keep_source=True``.
+        exif: the file's EXIF block with its orientation normalised (the pixels are already
+            upright, so the tag says 1), kept to embed on export; ``None`` when absent or
+            unreadable.
+        dpi: ``(x, y)`` pixels per inch the file declares, or ``None``.
     """
 
     rgb: np.ndarray
@@ -56,6 +60,8 @@ class Photo:
     source_format: str = ""
     path: Path | None = None
     source: bytes | None = field(default=None, repr=False)
+    exif: bytes | None = field(default=None, repr=False)
+    dpi: tuple[float, float] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -155,10 +161,12 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
     img = _open(raw if raw is not None else source, label)
     fmt = img.format or ""
     icc = img.info.get("icc_profile")
+    dpi = _dpi(img)
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:  # a damaged EXIF block must not stop the photo from opening
         pass
+    exif = _upright_exif(img)
     alpha: np.ndarray | None = None
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -196,7 +204,36 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
         rgb = np.asarray(img)  # read-only: every edit works on a copy (saves a 54 MB copy on 18 MP)
     path = None if isinstance(source, bytes | bytearray) else Path(source)
     return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path,
-                 source=raw if keep_source else None)
+                 source=raw if keep_source else None, exif=exif, dpi=dpi)
+
+
+#: Largest EXIF block kept for export, in bytes (JPEG's APP1 segment holds at most 64 KB).
+MAX_EXIF = 65_000
+
+
+def _dpi(img: Image.Image) -> tuple[float, float] | None:
+    """The file's declared pixels per inch, when it is a sane pair of positive numbers."""
+    dpi = img.info.get("dpi")
+    try:
+        x, y = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (x, y) if 1 <= x <= 100_000 and 1 <= y <= 100_000 else None
+
+
+def _upright_exif(img: Image.Image) -> bytes | None:
+    """The EXIF block with Orientation set to 1 (pixels are already transposed); ``None``
+    when there is none, it is damaged, or it is larger than :data:`MAX_EXIF`."""
+    if not img.info.get("exif") and not img.getexif():
+        return None
+    try:
+        exif = img.getexif()
+        if 0x0112 in exif:
+            exif[0x0112] = 1
+        data = exif.tobytes()
+    except Exception:  # a damaged block is dropped, never fatal
+        return None
+    return data if 8 < len(data) <= MAX_EXIF else None
 
 
 def load_mask(

@@ -24,14 +24,29 @@ from .imaging import Photo
 PNG_TEXT_KEY = "inpaint-studio"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename; the old file survives failures."""
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+#: Permission bits of files we write: what the user's umask gives a new file (typically
+#: 0644), not the private 0600 of a temporary file.
+FILE_MODE = 0o666 & ~_umask()
+
+
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename; the old file survives failures.
+
+    The file gets ``mode`` (default: the user's normal permissions for a new file)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            if hasattr(os, "fchmod"):  # not on Windows, where the ACL of the folder applies
+                os.fchmod(f.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -39,8 +54,11 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def encode_png(rgb: np.ndarray, *, alpha: np.ndarray | None = None, icc: bytes | None = None,
-               text: dict | None = None, compress_level: int = 1) -> bytes:
-    """Encode ``(H, W, 3) uint8`` (plus optional ``(H, W) uint8`` alpha) as PNG bytes.
+               text: dict | None = None, compress_level: int = 1, exif: bytes | None = None,
+               dpi: tuple[float, float] | None = None) -> bytes:
+    """Encode ``(H, W, 3) uint8`` (plus optional ``(H, W) uint8`` alpha) as PNG bytes, with
+    the colour profile, EXIF block (``eXIf``), pixels per inch (``pHYs``) and parameters
+    (``iTXt`` ``inpaint-studio``) given.
 
     ``compress_level`` 1 keeps an 18 MP photo around a second to write (level 6: ~4×).
     """
@@ -57,7 +75,75 @@ def encode_png(rgb: np.ndarray, *, alpha: np.ndarray | None = None, icc: bytes |
     kwargs: dict = {"pnginfo": info, "compress_level": compress_level}
     if icc:
         kwargs["icc_profile"] = icc
+    if exif:
+        kwargs["exif"] = exif
+    if dpi:
+        kwargs["dpi"] = dpi
     img.save(buf, "PNG", **kwargs)
+    return buf.getvalue()
+
+
+#: Export formats by file suffix: Pillow's format name.
+EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+#: The file suffix an export defaults to for a source format (PNG for anything else).
+SOURCE_SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "WEBP": ".webp"}
+
+
+def export_suffix(photo: Photo) -> str:
+    """The suffix an export of ``photo`` defaults to: the source's own format (a JPEG stays
+    a JPEG), PNG for formats we do not write or for photos with transparency."""
+    if photo.alpha is not None and photo.source_format not in ("PNG", "WEBP"):
+        return ".png"
+    return SOURCE_SUFFIX.get(photo.source_format, ".png")
+
+
+def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None = None) -> bytes:
+    """Encode a full-resolution ``(H, W, 3) uint8`` result of ``photo`` for export.
+
+    Keeps the source's EXIF (orientation normalised: the pixels are upright), ICC profile,
+    pixels per inch and, where the format has it, transparency. ``text`` (the edit's
+    parameters) is embedded as PNG ``iTXt`` ``inpaint-studio``, or as the JPEG comment /
+    the EXIF ``UserComment`` for JPEG and WebP. JPEG is written at quality 95 with no
+    chroma subsampling; WebP at quality 95. WebP has no DPI field of its own: the EXIF
+    resolution tags carry it (as they do in every format).
+
+    Raises:
+        ValueError: ``suffix`` is not one of :data:`EXPORT_FORMATS`.
+    """
+    import io
+
+    fmt = EXPORT_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise ValueError(f"Inpaint Studio exports PNG, JPEG or WebP, not “{suffix}”.")
+    exif = Image.Exif()
+    if photo.exif:
+        try:
+            exif.load(photo.exif)
+        except Exception:  # validated on load; stay safe if it still does not parse
+            exif = Image.Exif()
+    if photo.dpi:
+        exif[0x011A], exif[0x011B], exif[0x0128] = photo.dpi[0], photo.dpi[1], 2  # X/YResolution, inches
+    if fmt == "PNG":
+        return encode_png(rgb, alpha=photo.alpha, icc=photo.icc_profile, text=text,
+                          exif=exif.tobytes() if len(exif) else None, dpi=photo.dpi)
+    keeps_alpha = fmt != "JPEG" and photo.alpha is not None
+    img = Image.fromarray(np.dstack([rgb, photo.alpha]) if keeps_alpha else rgb, "RGBA" if keeps_alpha else "RGB")
+    note = json.dumps(text, ensure_ascii=False) if text is not None else None
+    if note is not None and 2 * len(note) < 60_000 - len(photo.exif or b""):  # UTF-16 in a 64 KB segment
+        exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + note.encode("utf-16-be")  # Exif UserComment
+    kwargs: dict = {"exif": exif.tobytes()}
+    if photo.icc_profile:
+        kwargs["icc_profile"] = photo.icc_profile
+    if photo.dpi:
+        kwargs["dpi"] = photo.dpi
+    if fmt == "JPEG":
+        kwargs.update(quality=95, subsampling=0, optimize=True)
+        if note is not None and len(note.encode()) < 65_000:
+            kwargs["comment"] = note.encode()
+    else:
+        kwargs.update(quality=95, method=4)
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kwargs)
     return buf.getvalue()
 
 
@@ -116,7 +202,8 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     meta = variant_metadata(job, variant)
     composite = apply_layer(photo.rgb, variant.layer)
     index, path = claim(out_dir, stem, index)
-    atomic_write(path, encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta))
+    atomic_write(path, encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta,
+                                  exif=photo.exif, dpi=photo.dpi))
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
         data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)
         raw_path = out_dir / f"{stem}-edit-{index}-raw.{file_extension(data)}"

@@ -492,15 +492,21 @@ class EditSession:
         removed: list = []
         box = layer.box
 
+        summary = self._layer_summary(lay) | {"box": list(box)}
+
         def redo() -> None:
             self._write_rgb(box, after)
             self.accepted.append((box, after))
+            self.extra.setdefault("accepted_layers", []).append(summary)
             removed[:] = self._remove_layers({lay.key})
 
         def undo() -> None:
             self._write_rgb(box, before)
             if self.accepted and self.accepted[-1][1] is after:
                 self.accepted.pop()
+            done = self.extra.get("accepted_layers")
+            if isinstance(done, list) and done and done[-1] is summary:
+                done.pop()
             self._restore_layers(removed, lay.key)
 
         self.undo.push(FunctionCommand("Accept variant", redo, undo))
@@ -536,6 +542,28 @@ class EditSession:
         v.extra["feather"], v.extra["colour_match"] = feather, colour_match
         self.emit(Change(Change.LAYER, key=lay.key, message="pixels"))
         return True
+
+    @staticmethod
+    def _layer_summary(lay: VariantLayer) -> dict:
+        r = lay.job.request
+        return {"name": lay.name, "provider": lay.job.provider.name, "prompt": r.prompt,
+                "rendering_speed": r.rendering_speed.value, "seed": lay.variant.seed,
+                "returned_prompt": lay.variant.prompt, "opacity": lay.opacity}
+
+    def export_metadata(self) -> dict:
+        """What an exported composite embeds (JSON-able, no pixels, no keys): the source file,
+        the edits accepted into the working image (oldest first) and the visible layers
+        (bottom to top) with the parameters that made them."""
+        from .output import variant_metadata
+
+        accepted = self.extra.get("accepted_layers")
+        return {
+            "app": "Inpaint Studio",
+            "source": str(self.photo_path) if self.photo_path else None,
+            "accepted": list(accepted) if isinstance(accepted, list) else [],
+            "layers": [variant_metadata(lay.job, lay.variant) | {"name": lay.name, "opacity": lay.opacity}
+                       for lay in self.layers if lay.visible and lay.drawable],
+        }
 
     def composite(self) -> np.ndarray:
         """``(H, W, 3) uint8``: the working image with the visible layers blended, bottom to

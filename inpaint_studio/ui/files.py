@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..core import persist
 from ..core.errors import InpaintError
 from ..core.imaging import encode_mask, load_mask
-from ..core.output import atomic_write, encode_png
+from ..core.output import EXPORT_FORMATS, atomic_write, encode_export, export_suffix
 from ..core.session import EditSession
 from .pyramid import build_pyramid
 
@@ -188,25 +188,17 @@ class FileActions:
     # -- export and import -------------------------------------------------------------------------
 
     def export_composite(self, path: str | Path) -> asyncio.Task:
-        """Write what is visible at full resolution (PNG, JPEG or WebP by the suffix)."""
+        """Write what is visible at full resolution, in the format of the suffix (PNG, JPEG,
+        WebP, TIFF), keeping the source's EXIF, ICC profile and DPI and embedding the edit's
+        parameters (:func:`~inpaint_studio.core.output.encode_export`)."""
         path = Path(path)
+        if path.suffix.lower() not in EXPORT_FORMATS:
+            path = path.with_suffix(export_suffix(self.session.photo))
         session = self.session
+        photo, meta = session.photo, session.export_metadata()
 
         def work() -> None:
-            img = session.composite()
-            photo = session.photo
-            ext = path.suffix.lower()
-            if ext in (".jpg", ".jpeg", ".webp"):
-                import io
-
-                from PIL import Image
-
-                buf = io.BytesIO()
-                Image.fromarray(img).save(buf, "JPEG" if ext != ".webp" else "WEBP", quality=95, icc_profile=photo.icc_profile)
-                data = buf.getvalue()
-            else:
-                data = encode_png(img, alpha=photo.alpha, icc=photo.icc_profile)
-            atomic_write(path, data)
+            atomic_write(path, encode_export(session.composite(), photo, path.suffix, meta))
 
         async def run() -> None:
             try:
@@ -221,8 +213,10 @@ class FileActions:
     def export_dialog(self) -> None:
         if self.session.photo is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export composite", self.default_out("-edit.png"),
-                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp)")
+        suffix = export_suffix(self.session.photo)
+        filters = {".png": "PNG (*.png)", ".jpg": "JPEG (*.jpg *.jpeg)", ".webp": "WebP (*.webp)"}
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export composite", self.default_out(f"-edit{suffix}"),
+                                              ";;".join(filters.values()), filters[suffix])
         if path:
             self.export_composite(path)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import numpy as np
 import pytest
@@ -174,6 +175,13 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     mask = c.mask
     assert np.array_equal(result[~mask], original[~mask])
     assert not np.array_equal(result[mask], original[mask])
+    # a JPEG export embeds the shown layer's parameters, and gets the user's normal permissions
+    await window.export_composite(tmp_path / "export.jpg")
+    meta = json.loads(Image.open(tmp_path / "export.jpg").info["comment"])
+    shown = window.session.layer(window.session.latest[1])
+    assert [lay["seed"] for lay in meta["layers"]] == [shown.variant.seed]
+    assert meta["layers"][0]["parameters"]["prompt"] == shown.job.request.prompt
+    assert (tmp_path / "export.jpg").stat().st_mode & 0o044 == 0o044
     # draft → final: Render at QUALITY with the variant's seed
     draft_key = window.selected_key()
     variant = window.session.layer(draft_key).variant
