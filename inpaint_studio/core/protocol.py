@@ -174,6 +174,15 @@ class ProviderBase:
 
         raise ProviderError(f"{self.description.label} has no running tasks to resume.")
 
+    async def check_key(self) -> tuple[bool | None, str]:
+        """Check the key with one free authenticated request: ``(True, sentence)`` accepted,
+        ``(False, sentence)`` refused or unreachable, ``(None, why no check exists)`` when the
+        provider publishes no request that checks a key without running (and billing) an edit."""
+        if not self.description.needs_key:
+            return True, f"{self.description.label} needs no key."
+        return None, (f"{self.description.label} publishes no free request that only checks a key, so "
+                      "none is sent; a wrong key is refused (unbilled) on the first edit.")
+
 
 class Provider(Protocol):
     """A way to reach an inpainting model.

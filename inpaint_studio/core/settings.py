@@ -64,10 +64,50 @@ def env_prefix(provider: str) -> str:
 
 def resolve_base_url(provider: str, default: str, override: str | None = None) -> str:
     """The base URL to use for ``provider``, without a trailing slash."""
-    url = override or os.environ.get(f"{env_prefix(provider)}_BASE_URL")
-    if not url:
-        url = load_settings().get("base_urls", {}).get(provider) or default
-    return url.rstrip("/")
+    return base_url_source(provider, default, override)[0]
+
+
+def base_url_source(provider: str, default: str, override: str | None = None) -> tuple[str, str]:
+    """``(url, where)``: the base URL in effect for ``provider`` (no trailing slash) and where
+    it comes from, in words ("the IDEOGRAM_BASE_URL environment variable", "Preferences",
+    "the default", "the command line")."""
+    var = f"{env_prefix(provider)}_BASE_URL"
+    if override:
+        return override.rstrip("/"), "the command line"
+    if os.environ.get(var):
+        return os.environ[var].rstrip("/"), f"the {var} environment variable"
+    urls = load_settings().get("base_urls")
+    stored = urls.get(provider) if isinstance(urls, dict) else None
+    if isinstance(stored, str) and stored:
+        return stored.rstrip("/"), "Preferences"
+    return default.rstrip("/"), "the default"
+
+
+def keyring_problem() -> str | None:
+    """``None`` when an OS keyring can store keys here; else one full sentence saying why not
+    and what to do instead (set the provider's environment variable)."""
+    try:
+        import keyring
+        from keyring.backends import fail, null
+
+        backend = keyring.get_keyring()
+    except Exception as exc:  # a broken installation: same advice
+        return f"The system keyring cannot be used ({exc}); set the provider's environment variable instead."
+    if isinstance(backend, fail.Keyring | null.Keyring) or getattr(backend, "priority", 1) <= 0:
+        return ("This system has no keyring to store API keys in (on Linux: install and unlock GNOME Keyring "
+                "or KWallet); set the provider's environment variable instead, for example "
+                "IDEOGRAM_API_KEY, and restart Inpaint Studio.")
+    return None
+
+
+def stored_key(provider: str) -> str | None:
+    """The key stored in the OS keyring for ``provider`` (shared accounts share one), or None."""
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider)) or None
+    except Exception:  # no backend, locked, D-Bus missing: treated as not set
+        return None
 
 
 #: Providers that use another one's key (same account): their keyring entry is shared.
@@ -86,32 +126,32 @@ def get_api_key(provider: str, env_var: str | None = None) -> str | None:
     value = os.environ.get(env_var or key_env_var(provider))
     if value:
         return value.strip()
-    provider = SHARED_KEYS.get(provider, provider)
-    try:
-        import keyring
-
-        stored = keyring.get_password(KEYRING_SERVICE, provider)
-    except Exception:  # no backend, locked, D-Bus missing: treated as not set
-        return None
-    return stored or None
+    return stored_key(provider)
 
 
 def set_api_key(provider: str, key: str) -> None:
-    """Store ``key`` in the OS keyring.
+    """Store ``key`` in the OS keyring (a shared account's entry for Ideogram 2.0) and read it
+    back, so a backend that silently drops keys is caught.
 
     Raises:
-        RuntimeError: with one sentence, when no keyring is available on this system.
+        RuntimeError: with one sentence, when no keyring is available on this system or it
+            did not keep the key.
     """
+    problem = keyring_problem()
+    if problem:
+        raise RuntimeError(problem.replace("IDEOGRAM_API_KEY", key_env_var(SHARED_KEYS.get(provider, provider))))
     import keyring
-    from keyring.errors import KeyringError
 
     try:
         keyring.set_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider), key)
-    except KeyringError as exc:
+    except Exception as exc:  # KeyringError, D-Bus failures, a locked store
         raise RuntimeError(
-            "No system keyring is available to store the key; set the "
+            "The system keyring did not store the key; set the "
             f"{key_env_var(provider)} environment variable instead ({exc})."
         ) from None
+    if stored_key(provider) != key:
+        raise RuntimeError(f"The system keyring did not keep the key; set the {key_env_var(provider)} "
+                           "environment variable instead.")
 
 
 def delete_api_key(provider: str) -> bool:
@@ -120,11 +160,11 @@ def delete_api_key(provider: str) -> bool:
     from keyring.errors import KeyringError, PasswordDeleteError
 
     try:
-        keyring.delete_password(KEYRING_SERVICE, provider)
+        keyring.delete_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider))
         return True
-    except PasswordDeleteError:
+    except (PasswordDeleteError, KeyringError):
         return False
-    except KeyringError:
+    except Exception:  # no backend at all
         return False
 
 

@@ -113,14 +113,16 @@ def server_message(resp: httpx.Response) -> tuple[str, dict]:
     return msg, body
 
 
-def error_for_response(label: str, resp: httpx.Response) -> ProviderError:
-    """Map an HTTP error answer to a typed :class:`ProviderError` with one user sentence."""
+def error_for_response(label: str, resp: httpx.Response, key_hint: str | None = None) -> ProviderError:
+    """Map an HTTP error answer to a typed :class:`ProviderError` with one user sentence
+    (``key_hint``: where to fix a refused key, from :func:`wrong_key_hint`)."""
     status = resp.status_code
     msg, body = server_message(resp)
     details = f"HTTP {status} from {resp.request.url.host}: {msg}".strip()
     said = f": {msg.rstrip('.')}" if msg else ""
     if status == 401:
-        return AuthenticationError(f"{label} refused the API key; check it in Preferences or with `inpaint-studio auth set`.", status=status, details=details)
+        hint = key_hint or "check it in Preferences or with `inpaint-studio auth set`"
+        return AuthenticationError(f"{label} refused the API key; {hint}.", status=status, details=details)
     if status == 402:
         return OutOfCreditsError(f"Your {label} account is out of credits or over its plan limit{said}.", status=status, details=details)
     if status == 403:
@@ -171,10 +173,12 @@ class HttpTransport:
         retry: backoff policy.
     """
 
-    def __init__(self, client: httpx.AsyncClient, label: str, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, client: httpx.AsyncClient, label: str, retry: RetryPolicy | None = None,
+                 key_hint=None) -> None:
         self.client = client
         self.label = label
         self.retry = retry or RetryPolicy()
+        self.key_hint = key_hint  # () -> str | None: where to fix a refused key
 
     async def request(
         self,
@@ -234,7 +238,7 @@ class HttpTransport:
             else:
                 if resp.status_code in expect or resp.status_code in passthrough:
                     return resp
-                err = error_for_response(self.label, resp)
+                err = error_for_response(self.label, resp, self.key_hint() if self.key_hint else None)
             attempt += 1
             wait = getattr(err, "retry_after", None)
             if wait is not None and wait > MAX_RETRY_AFTER:
@@ -377,7 +381,8 @@ class NetworkProvider(ProviderBase):
         self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
         self._api_key = api_key
         self.retry = retry or RetryPolicy()
-        self.http = HttpTransport(client, self.label, self.retry)
+        self.http = HttpTransport(client, self.label, self.retry,
+                                  key_hint=lambda: None if self._api_key else wrong_key_hint(type(self)))
 
     def api_key(self) -> str:
         """The key: given, else the environment variable, else the OS keyring.
@@ -434,6 +439,28 @@ class PollPolicy:
                 raise on_timeout(self.timeout)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+
+def key_source(cls) -> tuple[str, str]:
+    """``(kind, where)`` for the key a provider class would use: kind ``"environment"``,
+    ``"keyring"`` or ``"none"``, and where in words ("the IDEOGRAM_API_KEY environment
+    variable", "the system keyring", "nowhere")."""
+    import os
+
+    for env in (cls.key_env, *cls.alt_key_envs):
+        if env and os.environ.get(env):
+            return "environment", f"the {env} environment variable"
+    if cls.key_env and get_api_key(cls.name, cls.key_env):
+        return "keyring", "the system keyring (Preferences)"
+    return "none", "nowhere"
+
+
+def wrong_key_hint(cls) -> str:
+    """Where to fix a refused key, pointing at where that key really comes from."""
+    kind, where = key_source(cls)
+    if kind == "environment":
+        return f"the key comes from {where}: correct or unset it"
+    return f"check it in Preferences or with `inpaint-studio auth set {cls.name}`"
 
 
 def find_key(cls) -> str | None:

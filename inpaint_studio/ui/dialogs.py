@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from PySide6.QtCore import Qt
@@ -21,27 +22,111 @@ from PySide6.QtWidgets import (
 
 from ..core import settings as cfg
 from ..core.request import RenderingSpeed
-from ..providers import PROVIDER_CLASSES, default_provider, forget_keys, has_key
+from ..providers import PROVIDER_CLASSES, create_provider, default_provider, forget_keys
+from ..providers.base import find_key, key_source
+
+
+class ProviderKeyRow:
+    """One account's key and base URL in Preferences: the key field, where the key in effect
+    comes from, Test and Clear; the base URL field and the URL in effect with its source.
+    Providers sharing an account (Ideogram 3.0 and 2.0) share one row."""
+
+    def __init__(self, dialog: PreferencesDialog, name: str, cls, label: str, form: QFormLayout, settings: dict) -> None:
+        self.dialog, self.name, self.cls, self.label = dialog, name, cls, label
+        self.key = QLineEdit(echoMode=QLineEdit.EchoMode.Password, objectName=f"key_{name}")
+        self.source = QLabel(objectName=f"keySource_{name}", wordWrap=True)
+        self.test = QPushButton("Test", objectName=f"testKey_{name}", toolTip="Check the key with one free request")
+        self.clear = QPushButton("Clear", objectName=f"clearKey_{name}", toolTip="Remove the key stored in the system keyring")
+        self.result = QLabel(objectName=f"testResult_{name}", wordWrap=True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.key, 1)
+        row.addWidget(self.test)
+        row.addWidget(self.clear)
+        form.addRow(f"{label} API key", row)
+        form.addRow("", self.source)
+        form.addRow("", self.result)
+        self.url = QLineEdit(settings.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
+        self.url.setPlaceholderText(cls.default_base_url)
+        self.url_source = QLabel(objectName=f"urlSource_{name}", wordWrap=True)
+        form.addRow(f"{label} base URL", self.url)
+        form.addRow("", self.url_source)
+        self.test.clicked.connect(self.start_test)
+        self.clear.clicked.connect(self.clear_key)
+        self.url.textChanged.connect(lambda _: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        kind, where = key_source(self.cls)
+        key = find_key(self.cls)
+        shown = f" ({cfg.mask_key(key)})" if key else ""
+        self.source.setText("No key is set." if kind == "none" else f"Key in effect: from {where}{shown}.")
+        self.key.setPlaceholderText({"environment": "set in the environment (a key typed here goes to the keyring)",
+                                     "keyring": "stored in the system keyring", "none": "not set"}[kind])
+        self.clear.setEnabled(cfg.stored_key(self.name) is not None)
+        url, url_from = cfg.base_url_source(self.name, self.cls.default_base_url, self.url.text().strip() or None)
+        self.url_source.setText(f"In effect: {url} (from {'this field' if url_from == 'the command line' else url_from}).")
+
+    def start_test(self) -> None:
+        self.result.setText("Testing…")
+        self.test.setEnabled(False)
+        self.dialog.tasks.add(asyncio.ensure_future(self.run_test()))
+
+    async def run_test(self) -> None:
+        try:
+            provider = create_provider(self.name, self.dialog.client, api_key=self.key.text().strip() or None,
+                                       base_url=self.url.text().strip() or None)
+            ok, text = await provider.check_key()
+        except Exception as exc:  # a check must never take the dialog down
+            ok, text = False, f"The check failed: {exc}"
+        self.result.setStyleSheet("color: #2a2;" if ok else "color: #d33;" if ok is False else "")
+        self.result.setText(text)
+        self.test.setEnabled(True)
+
+    def clear_key(self) -> None:
+        removed = cfg.delete_api_key(self.name)
+        forget_keys()
+        self.result.setStyleSheet("")
+        self.result.setText("The stored key was removed." if removed else "No key was stored in the keyring.")
+        self.refresh()
 
 
 class PreferencesDialog(QDialog):
-    """API keys (OS keyring), base URLs, defaults, output folder and mask colour."""
+    """API keys (OS keyring) with where each key in effect comes from, Test and Clear; base
+    URLs with the one in effect; defaults, output folder and mask colour.
 
-    def __init__(self, parent) -> None:
+    Opened window-modal with ``open()`` (no nested event loop under qasync); ``accepted``
+    means the settings were saved."""
+
+    def __init__(self, parent, client=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setObjectName("preferencesDialog")
+        self.client = client
+        self.tasks: set = set()
         s = cfg.load_settings()
-        form = QFormLayout(self)
-        self.keys: dict[str, QLineEdit] = {}
-        self.urls: dict[str, QLineEdit] = {}
+        outer = QVBoxLayout(self)
+        problem = cfg.keyring_problem()
+        self.keyring_label = QLabel(problem or "", objectName="keyringProblem", wordWrap=True)
+        self.keyring_label.setVisible(bool(problem))
+        self.keyring_label.setStyleSheet("background: #fff4d6; color: #5a4300; padding: 6px; border-radius: 3px;")
+        outer.addWidget(self.keyring_label)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        outer.addLayout(form)
+        self.rows: dict[str, ProviderKeyRow] = {}
+        shared = {}
+        for name, target in cfg.SHARED_KEYS.items():
+            shared.setdefault(target, []).append(PROVIDER_CLASSES[name].label)
         for name, cls in PROVIDER_CLASSES.items():
-            if not cls.capabilities.needs_key:
+            if not cls.capabilities.needs_key or name in cfg.SHARED_KEYS:
                 continue
-            key = QLineEdit(echoMode=QLineEdit.EchoMode.Password, objectName=f"key_{name}")
-            key.setPlaceholderText("stored in the system keyring" if has_key(name) else "not set")
-            self.keys[name] = key
-            form.addRow(f"{cls.label} API key", key)
+            label = " and ".join([cls.label, *shared.get(name, [])])
+            self.rows[name] = ProviderKeyRow(self, name, cls, label, form, s)
+        self.keys = {name: row.key for name, row in self.rows.items()}
+        self.urls = {name: row.url for name, row in self.rows.items()}
+        for name in cfg.SHARED_KEYS:  # a shared account's base URL is its own setting
+            cls = PROVIDER_CLASSES[name]
             url = QLineEdit(s.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
             url.setPlaceholderText(cls.default_base_url)
             self.urls[name] = url
@@ -65,12 +150,14 @@ class PreferencesDialog(QDialog):
         self.mask_colour_button = QPushButton("Choose…", objectName="prefMaskColour")
         self.mask_colour_button.clicked.connect(self._pick_colour)
         form.addRow("Mask colour", self.mask_colour_button)
-        self.message = QLabel(wordWrap=True)
-        form.addRow(self.message)
+        self.message = QLabel(wordWrap=True, objectName="prefMessage")
+        self.message.setStyleSheet("color: #d33;")
+        outer.addWidget(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        outer.addWidget(buttons)
+        self.setMinimumWidth(620)
 
     def _pick_colour(self) -> None:
         c = QColorDialog.getColor(self.mask_colour, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)

@@ -393,13 +393,20 @@ class MainWindow(QMainWindow):
     def show_journal(self) -> None:
         show_journal(self, self.session.journal)
 
-    def preferences(self) -> None:
-        if PreferencesDialog(self).exec():
-            self.settings = cfg.load_settings()
-            self.generator.refresh_providers()
-            self.apply_defaults()
-            if self.settings.get("mask_colour"):
-                self.canvas.set_overlay_color(QColor(self.settings["mask_colour"]))
+    def preferences(self) -> PreferencesDialog:
+        """Open Preferences window-modal (no nested event loop); applied when it is accepted."""
+        dlg = PreferencesDialog(self, self.client)
+        dlg.accepted.connect(self._preferences_saved)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+        return dlg
+
+    def _preferences_saved(self) -> None:
+        self.settings = cfg.load_settings()
+        self.generator.refresh_providers()
+        self.apply_defaults()
+        if self.settings.get("mask_colour"):
+            self.canvas.set_overlay_color(QColor(self.settings["mask_colour"]))
 
     def save_settings(self) -> None:
         try:
