@@ -18,11 +18,14 @@ from PySide6.QtWidgets import (
     QCompleter,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -69,6 +72,47 @@ def _combo_text(combo: QComboBox) -> str | None:
     return None if (not t or t == UNSET) else t
 
 
+class Section(QWidget):
+    """A titled, collapsible group of parameter rows (a flat arrow button over a form)."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, title: str, opened: bool) -> None:
+        super().__init__(objectName=f"section{title}")
+        self.header = QToolButton(text=title, checkable=True, checked=opened, objectName=f"section{title}Button")
+        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header.setAutoRaise(True)
+        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        font = self.header.font()
+        font.setBold(True)
+        self.header.setFont(font)
+        self.body = QWidget()
+        self.form = QFormLayout(self.body)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setContentsMargins(12, 0, 0, 6)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.body)
+        self.header.toggled.connect(self._show)
+        self._show(opened)
+
+    def _show(self, opened: bool) -> None:
+        self.header.setArrowType(Qt.ArrowType.DownArrow if opened else Qt.ArrowType.RightArrow)
+        self.body.setVisible(opened)
+        self.toggled.emit(opened)
+
+    def is_open(self) -> bool:
+        return self.header.isChecked()
+
+    def set_open(self, opened: bool) -> None:
+        self.header.setChecked(opened)
+
+    def has_rows(self) -> bool:
+        return any(self.form.isRowVisible(i) for i in range(self.form.rowCount()))
+
+
 class GeneratePanel(QWidget):
     """All request parameters. Emits ``changed`` on every edit and ``generate_requested``."""
 
@@ -76,9 +120,18 @@ class GeneratePanel(QWidget):
     generate_requested = Signal()
     provider_changed = Signal(str)
 
-    def __init__(self) -> None:
+    #: Where each parameter lives: ``None`` = always visible at the top (what every edit
+    #: needs), else the collapsible section's title. Sections remember whether they are open.
+    SECTIONS = {"prompt": None, "rendering_speed": None, "num_images": None,
+                "magic_prompt": "Style", "style_type": "Style", "style_preset": "Style", "style_codes": "Style",
+                "negative_prompt": "Style", "style_references": "References", "character_references": "References",
+                "color_palette": "Palette", "seed": "Seed", "context": "Blend", "feather": "Blend",
+                "colour_match": "Blend"}
+    sections_changed = Signal(dict)
+
+    def __init__(self, open_sections: dict | None = None) -> None:
         super().__init__()
-        self.form = form = QFormLayout()
+        self.form = form = QFormLayout()  # the top: provider, its options, prompt, speed, images
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.provider_combo = QComboBox(objectName="providerCombo")
         self.key_status = QLabel(objectName="keyStatus")
@@ -91,10 +144,28 @@ class GeneratePanel(QWidget):
         self.option_combos: dict[str, QComboBox] = {}
         self._descriptions: dict[str, ProviderDescription] = {}
         self.fields: dict[str, Field] = {}
+        self.form_of: dict[str, QFormLayout] = {}
+        self.sections: dict[str, Section] = {}
+        states = open_sections if isinstance(open_sections, dict) else {}
+        sections_box = QWidget(objectName="generateSections")
+        sections_lay = QVBoxLayout(sections_box)
+        sections_lay.setContentsMargins(0, 0, 0, 0)
+        sections_lay.setSpacing(2)
         for p in params():
             f = self._build(p)
             self.fields[p.name] = f
-            form.addRow(p.label, f.row)
+            title = self.SECTIONS.get(p.name, "More")
+            if title is None:
+                target = form
+            else:
+                if title not in self.sections:
+                    sec = self.sections[title] = Section(title, bool(states.get(title, False)))
+                    sec.toggled.connect(lambda *_: self.sections_changed.emit(self.section_states()))
+                    sections_lay.addWidget(sec)
+                target = self.sections[title].form
+            target.addRow(p.label, f.row)
+            self.form_of[p.name] = target
+        sections_lay.addStretch(1)
         w = {name: f.widget for name, f in self.fields.items()}
         self.negative_prompt_edit, self.style_codes_edit = w["negative_prompt"], w["style_codes"]
         self.magic_prompt_combo, self.style_type_combo, self.context_combo = w["magic_prompt"], w["style_type"], w["context"]
@@ -102,15 +173,20 @@ class GeneratePanel(QWidget):
         self.problems_label = QLabel(objectName="problemsLabel", wordWrap=True)
         self.problems_label.setStyleSheet("color: #d33;")
         self.sent_label = QLabel(objectName="sentLabel", wordWrap=True)
-        self.sent_label.setStyleSheet("color: palette(mid);")
+        self.sent_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.generate_button = QPushButton("Generate", objectName="generateButton")
         self.generate_button.setDefault(True)
+        self.generate_button.setMinimumHeight(32)
+        scroll = self.sections_scroll = QScrollArea(widgetResizable=True, objectName="sectionsScroll")
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(sections_box)
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addWidget(self.problems_label)
-        outer.addWidget(self.sent_label)
         outer.addWidget(self.generate_button)
-        outer.addStretch(1)
+        outer.addWidget(self.sent_label)
+        outer.addWidget(scroll, 1)
         self.provider_combo.currentIndexChanged.connect(lambda _: self._provider_switched())
         for f in self.fields.values():
             for sig in f.changed:
@@ -118,6 +194,21 @@ class GeneratePanel(QWidget):
         self.generate_button.clicked.connect(self.generate_requested.emit)
         self.prompt_edit.submitted.connect(self.generate_requested.emit)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.generate_requested.emit)
+
+    def offers(self, name: str) -> bool:
+        """Whether parameter ``name``'s row is shown for the chosen provider (even inside a
+        closed section)."""
+        return self.form_of[name].isRowVisible(self.fields[name].row)
+
+    def reveal(self, name: str) -> None:
+        """Open the section holding parameter ``name`` (a problem is reported there)."""
+        title = self.SECTIONS.get(name, "More")
+        if title is not None and title in self.sections:
+            self.sections[title].set_open(True)
+
+    def section_states(self) -> dict[str, bool]:
+        """``{title: open}`` of the collapsible sections (saved in settings)."""
+        return {title: sec.is_open() for title, sec in self.sections.items()}
 
     # -- building, by kind -------------------------------------------------------------------
 
@@ -318,7 +409,7 @@ class GeneratePanel(QWidget):
 
     def apply_capabilities(self, caps: Capabilities, has_key: bool) -> None:
         """Show only the rows the provider can take."""
-        self.key_status.setText("" if not caps.needs_key else ("🔑 key set" if has_key else "⚠ no key"))
+        self.key_status.setText("" if not caps.needs_key else ("key set" if has_key else "⚠ no key"))
         for speed, b in self.speed_buttons.items():
             b.setVisible(speed in caps.speeds)
         if self.speed() not in caps.speeds:
@@ -330,8 +421,10 @@ class GeneratePanel(QWidget):
         combo.addItems([UNSET] + [s.value for s in self.fields["style_type"].param.choices if s in caps.style_types])
         combo.setCurrentIndex(max(0, combo.findText(current)))
         combo.blockSignals(False)
-        for f in self.fields.values():
-            self.form.setRowVisible(f.row, allowed(f.param, caps))
+        for name, f in self.fields.items():
+            self.form_of[name].setRowVisible(f.row, allowed(f.param, caps))
+        for sec in self.sections.values():
+            sec.setVisible(sec.has_rows())
         self.changed.emit()
 
     # -- values --------------------------------------------------------------------------------
@@ -405,6 +498,9 @@ class GeneratePanel(QWidget):
             if f is not None:
                 f.widget.setStyleSheet("border: 1px solid #d33;")
                 f.widget.setToolTip(p.message)
+        flagged = {self.SECTIONS.get(p.field) for p in problems}
+        for title, sec in self.sections.items():  # a closed section says it holds a problem
+            sec.header.setText(f"{title}  ⚠" if title in flagged else title)
         text = "\n".join(p.message for p in problems)
         self.problems_label.setText(text)
         self.generate_button.setEnabled(not problems)

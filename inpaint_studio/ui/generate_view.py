@@ -206,6 +206,6 @@ class GenerateController:
 
     def show_results(self, job_id: int) -> None:
         if self.session.show_job(job_id):
-            self.window.docks["layersDock"].show()
+            self.window.layout_.bring("layersDock")
         else:
             self.window.report_error("This job has no results in the Layers panel; the result journal keeps every file.")

@@ -3,14 +3,17 @@ details), and the History dock's binding to the session."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
+    QSizePolicy,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -21,7 +24,9 @@ from .history import HistoryPanel
 
 
 class JobRow(QWidget):
-    """One job: stage, progress, elapsed time, provider and speed; Cancel and Copy details."""
+    """One job in one compact row: prompt, provider and speed; a progress bar (determinate
+    for upload and download, busy while the provider works); elapsed time; a failure's
+    sentence in red under it; Cancel and Copy details."""
 
     cancel_requested = Signal(int)
     copy_requested = Signal(int)
@@ -29,26 +34,60 @@ class JobRow(QWidget):
     def __init__(self, job_id: int) -> None:
         super().__init__()
         self.job_id = job_id
-        self.label = QLabel(wordWrap=True, objectName="jobLabel")
+        self.label = QLabel(objectName="jobLabel")
+        self.label.setMinimumWidth(60)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress = QProgressBar(objectName="jobProgress", minimum=0, maximum=100, textVisible=True)
+        self.progress.setFixedWidth(150)
+        self.progress.setMaximumHeight(16)
+        self.status = QLabel(objectName="jobStatus")
+        self.error = QLabel(objectName="jobError", wordWrap=True, visible=False)
+        self.error.setStyleSheet("color: #d33;")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cancel = QToolButton(text="Cancel", objectName="jobCancel")
         self.copy = QToolButton(text="Copy details", objectName="jobCopy")
         self.copy.setVisible(False)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, 2)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 1, 4, 1)
+        outer.setSpacing(0)
+        lay = QHBoxLayout()
         lay.addWidget(self.label, 1)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
         lay.addWidget(self.copy)
         lay.addWidget(self.cancel)
+        outer.addLayout(lay)
+        outer.addWidget(self.error)
         self.cancel.clicked.connect(lambda: self.cancel_requested.emit(self.job_id))
         self.copy.clicked.connect(lambda: self.copy_requested.emit(self.job_id))
 
-
-def describe_stage(job) -> str:
-    stage = job.stage
-    if stage == "uploading" and job.total:
-        return f"uploading {100 * (job.done or 0) / job.total:.0f} %"
-    if stage in ("downloading", "compositing") and job.total:
-        return f"{stage} {job.done or 0}/{job.total}"
-    return stage
+    def show_job(self, job, final_of: str | None = None) -> None:
+        prompt = job.request.prompt.strip().replace("\n", " ") or "offline fill"
+        title = f"#{job.id} {prompt}"
+        self.label.setText(title)
+        self.label.setToolTip(f"{title}\n{job.provider.label} · {job.request.rendering_speed.value}"
+                              + (f"\nfinal of {final_of}" if final_of else ""))
+        stage = job.stage
+        bar = self.progress
+        if stage in (Stage.UPLOADING, Stage.DOWNLOADING, Stage.COMPOSITING) and job.total:
+            bar.setRange(0, 100)
+            bar.setValue(round(100 * (job.done or 0) / job.total))
+            bar.setFormat(f"{stage} %p%")
+        elif job.is_active:
+            bar.setRange(0, 0)  # busy: the provider gives no progress while it works
+        else:
+            bar.setRange(0, 100)
+            bar.setValue(100 if stage == Stage.DONE else 0)
+            bar.setFormat(str(stage))
+        bar.setVisible(job.is_active)
+        failed = job.error is not None and stage == Stage.FAILED
+        state = f"{stage} · " if not job.is_active else ""
+        self.status.setText(f"{state}{job.provider.label} · {job.request.rendering_speed.value} · {job.elapsed:.1f} s")
+        self.status.setStyleSheet("color: #d33;" if failed else "")
+        self.error.setVisible(failed)
+        self.error.setText(str(job.error) if failed else "")
+        self.cancel.setVisible(job.is_active)
+        self.copy.setVisible(failed)
 
 
 def seed_of(job: Job):
@@ -84,17 +123,9 @@ class JobsView:
             self.list.setItemWidget(item, row)
             entry = self.rows[job.id] = (item, row)
         item, row = entry
-        text = (f"#{job.id} {job.provider.label} · {job.request.rendering_speed.value} · "
-                f"{describe_stage(job)} · {job.elapsed:.1f} s")
         draft = self.session.draft_of.get(job.id)
-        if draft:
-            lay = self.session.layer(draft)
-            text += f" · final of {lay.name if lay else draft}"
-        if job.error is not None and job.stage == Stage.FAILED:
-            text += f"\n{job.error}"
-        row.label.setText(text)
-        row.cancel.setVisible(job.is_active)
-        row.copy.setVisible(job.stage == Stage.FAILED)
+        lay = self.session.layer(draft) if draft else None
+        row.show_job(job, (lay.name if lay else draft) if draft else None)
         item.setSizeHint(row.sizeHint())
 
     def tick(self) -> None:

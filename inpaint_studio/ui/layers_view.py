@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 
 from ..core.session import Change, EditSession
 from .canvas import Canvas, LayerView
-from .pyramid import layer_rgba, thumbnail
+from .pyramid import layer_rgba, variant_thumbnail
 
 KEY = Qt.ItemDataRole.UserRole
+#: Thumbnail size in the variant list, px (logical; drawn at the screen's device pixels).
+THUMB = 72
 
 
 class LayersPanel(QWidget):
@@ -44,8 +46,10 @@ class LayersPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.list = QListWidget(objectName="layersList")
-        self.list.setIconSize(QSize(48, 48))
-        self.list.setMinimumHeight(120)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setMinimumHeight(THUMB + 16)
+        self.list.setSpacing(2)
+        self.list.setWordWrap(True)
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="opacitySlider", minimum=0, maximum=100, value=100)
         self.accept_button = QPushButton("Accept", objectName="acceptButton", toolTip="Bake the selected variant into the image (Enter)")
         self.discard_button = QPushButton("Discard", objectName="discardButton", toolTip="Remove the selected variant (undoable)")
@@ -135,7 +139,7 @@ class LayersView:
                 item.setText(f"Variant {lay.variant.index + 1} withheld by the safety filter")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             else:
-                item.setText(lay.name)
+                item.setText(self.caption(lay))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
                 if lay.key in self._thumbs:
@@ -162,11 +166,27 @@ class LayersView:
         if missing:
             self.spawn(self._make_thumbnails(missing))
 
+    def caption(self, lay) -> str:
+        """``"2 · prompt · seed · speed"`` (the number is the key that shows it, for the newest
+        job's variants) and a second line with visibility and the draft/final badge."""
+        latest = list(self.session.latest)
+        number = f"{latest.index(lay.key) + 1} · " if lay.key in latest[:8] else ""
+        badge = "FINAL" if lay.final_of else "DRAFT" if lay.is_draft else lay.job.request.rendering_speed.value
+        return f"{number}{lay.name}\n{badge} · {'shown' if lay.visible else 'hidden'}"
+
     async def _make_thumbnails(self, layers) -> None:
-        thumbs = await asyncio.to_thread(lambda: [(lay.key, thumbnail(layer_rgba(lay.variant.layer), 48)) for lay in layers])
+        photo = self.session.photo
+        if photo is None:
+            return
+        dpr = self.panel.list.devicePixelRatioF()
+        size = round(THUMB * dpr)
+        thumbs = await asyncio.to_thread(
+            lambda: [(lay.key, variant_thumbnail(photo.rgb, lay.variant.layer, size)) for lay in layers])
         for key, arr in thumbs:
-            icon = QIcon(QPixmap.fromImage(QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0],
-                                                  QImage.Format.Format_RGBA8888).copy()))
+            pix = QPixmap.fromImage(QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0],
+                                           QImage.Format.Format_RGB888).copy())
+            pix.setDevicePixelRatio(dpr)
+            icon = QIcon(pix)
             self._thumbs[key] = icon
             if key in self.items:
                 self.items[key].setIcon(icon)
@@ -185,6 +205,7 @@ class LayersView:
         if item is not None:
             self._updating = True
             item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
+            item.setText(self.caption(lay))
             self._updating = False
         if key == self.session.selected:
             self._show_selected_controls()

@@ -9,13 +9,12 @@ wraps finished numpy arrays in ``QImage`` s.
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
-    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -48,6 +46,7 @@ from .generate_view import GenerateController
 from .history import HistoryPanel
 from .jobs_view import HistoryView, JobRow, JobsView
 from .layers_view import LayersPanel, LayersView
+from .layout import WindowLayout
 from .menus import build_menus
 from .pyramid import build_pyramid
 from .recovery import RecoveryBanner
@@ -73,7 +72,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_guard.install()
         self.setObjectName("mainWindow")
-        self.resize(1400, 900)
         self.settings = cfg.load_settings()
         self.client = make_client()
         from ..core.journal import default_journal
@@ -98,26 +96,18 @@ class MainWindow(QMainWindow):
         central_lay.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.setAcceptDrops(True)
-        self.panel = GeneratePanel()
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self.panel)
+        self.panel = GeneratePanel(self.settings.get("generate_sections"))
+        self.panel.sections_changed.connect(self._sections_changed)
         self.layers_panel = LayersPanel()
         self.history_panel = HistoryPanel()
         self.jobs_list = QListWidget(objectName="jobsList")
         self.docks: dict[str, QDockWidget] = {}
-        for name, title, widget, area in (
-            ("generateDock", "Generate", scroll, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("layersDock", "Layers", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("jobsDock", "Jobs", self.jobs_list, Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("historyDock", "History", self.history_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
-        ):
+        for name, title, widget in (("generateDock", "Generate", self.panel), ("layersDock", "Layers", self.layers_panel),
+                                    ("jobsDock", "Jobs", self.jobs_list), ("historyDock", "History", self.history_panel)):
             dock = QDockWidget(title, self, objectName=name)
             dock.setWidget(widget)
-            self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.splitDockWidget(self.docks["generateDock"], self.docks["layersDock"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.docks["jobsDock"], self.docks["historyDock"])
-        self.docks["jobsDock"].raise_()
+        self.layout_ = WindowLayout(self, self.docks)
         self.zoom_label = QLabel(objectName="zoomLabel")
         self.size_label = QLabel(objectName="sizeLabel")
         self.cursor_label = QLabel(objectName="cursorLabel")
@@ -196,10 +186,13 @@ class MainWindow(QMainWindow):
             job = change.job
             if job.stage == "failed" and job.error is not None and change.message == "progress":
                 self.report_error(str(job.error))
+                self.layout_.bring("jobsDock")
+            elif job.stage == "queued":
+                self.layout_.bring("jobsDock")
         elif k == Change.LAYERS and s.latest:
             seeds = [s.layer(key).variant.seed for key in s.latest if s.layer(key) is not None]
             self.panel.show_last_seed(next((x for x in seeds if x is not None), None))
-            self.docks["layersDock"].show()
+            self.layout_.bring("layersDock")
 
     def _update_title(self) -> None:
         self.setWindowTitle(self.session.title)
@@ -408,6 +401,10 @@ class MainWindow(QMainWindow):
         if self.settings.get("mask_colour"):
             self.canvas.set_overlay_color(QColor(self.settings["mask_colour"]))
 
+    def _sections_changed(self, states: dict) -> None:
+        self.settings["generate_sections"] = states
+        self.save_settings()
+
     def save_settings(self) -> None:
         try:
             cfg.save_settings(self.settings)
@@ -428,26 +425,13 @@ class MainWindow(QMainWindow):
         colour = self.settings.get("mask_colour")
         if isinstance(colour, str):
             self.canvas.set_overlay_color(QColor(colour))
-        geo, state = self.settings.get("window_geometry"), self.settings.get("window_state")
-        try:
-            if isinstance(geo, str):
-                self.restoreGeometry(QByteArray(base64.b64decode(geo)))
-            if isinstance(state, str):
-                self.restoreState(QByteArray(base64.b64decode(state)))
-        except ValueError:
-            pass  # a damaged layout entry: the default layout
+        self.layout_.restore()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if not getattr(self, "_sized_docks", False) and not self.settings.get("window_state"):
+        if not getattr(self, "_sized_docks", False):
             self._sized_docks = True  # default proportions; a saved layout replaces them
-            QTimer.singleShot(0, self._default_dock_sizes)
-
-    def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["jobsDock"], self.docks["historyDock"]], [120, 120], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["generateDock"]], [400], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["generateDock"], self.docks["layersDock"]],
-                         [int(self.height() * 0.55), int(self.height() * 0.3)], Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self, self.layout_.default_sizes)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         t = event.type()
@@ -492,8 +476,7 @@ class MainWindow(QMainWindow):
 
             self.spawn(ask())
             return
-        self.settings["window_geometry"] = base64.b64encode(bytes(self.saveGeometry())).decode()
-        self.settings["window_state"] = base64.b64encode(bytes(self.saveState())).decode()
+        self.layout_.save()
         self.settings["last_provider"] = self.panel.provider_name()
         self.save_settings()
         QApplication.instance().removeEventFilter(self)

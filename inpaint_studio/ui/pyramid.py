@@ -25,6 +25,20 @@ def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(rgba, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
+def variant_thumbnail(photo_rgb: np.ndarray, layer, size: int) -> np.ndarray:
+    """``(h, w, 3) uint8``: the variant's region with a margin of its surroundings (a quarter
+    of its size each side), blended over the photo, fitted inside ``size`` px (thread work)."""
+    from ..core.composite import blend_into
+
+    x0, y0, x1, y1 = layer.box
+    H, W = photo_rgb.shape[:2]
+    mx, my = max(4, (x1 - x0) // 4), max(4, (y1 - y0) // 4)
+    ex0, ey0, ex1, ey1 = max(0, x0 - mx), max(0, y0 - my), min(W, x1 + mx), min(H, y1 + my)
+    region = np.ascontiguousarray(photo_rgb[ey0:ey1, ex0:ex1]).copy()
+    blend_into(region, type(layer)(x0 - ex0, y0 - ey0, layer.rgb, layer.alpha))
+    return thumbnail(region, size)
+
+
 def downsample_rgb(rgb: np.ndarray) -> np.ndarray:
     import cv2
 

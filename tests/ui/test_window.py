@@ -133,7 +133,7 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     assert panel.generate_button.isEnabled()
     # the offline engine hides what it cannot take
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("local"))
-    assert panel.style_preset_combo.isHidden() or not panel.style_preset_combo.isVisibleTo(panel)
+    assert not panel.offers("style_preset")
     assert not panel.speed_buttons[__import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.TURBO].isVisibleTo(panel)
 
 
@@ -218,7 +218,8 @@ async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
     await window.runner.wait(job)
     await asyncio.sleep(0.05)
     item, row = window.jobs_view.rows[job.id]
-    assert "out of credits" in row.label.text()
+    assert "out of credits" in row.error.text() and row.error.isVisibleTo(row) and "d33" in row.error.styleSheet()
+    assert row.label.text() == f"#{job.id} x" and not row.progress.isVisibleTo(row)
     assert "out of credits" in window.statusBar().currentMessage()
     assert row.copy.isVisibleTo(row)
     # withheld variants show as rows that say so
@@ -274,4 +275,8 @@ async def test_every_provider_listed_and_capabilities_follow_model(window, data_
     assert not panel.speed_buttons[RenderingSpeed.QUALITY].isVisibleTo(panel)
     panel.provider_combo.setCurrentIndex(names.index("1min"))
     assert not panel.model_combo.isVisibleTo(panel)
+    assert panel.offers("negative_prompt")
+    assert not panel.negative_prompt_edit.isVisibleTo(panel)  # the Style section starts closed
+    panel.sections["Style"].header.click()
     assert panel.negative_prompt_edit.isVisibleTo(panel)
+    assert window.settings["generate_sections"]["Style"] is True  # remembered

@@ -1,0 +1,105 @@
+"""The window's layout: dock arrangement, the first window's size, and one saved layout per
+screen.
+
+- Generate on the right, with Layers, Jobs and History as tabs under it (Layers in front), so
+  nothing takes room from the canvas until it is needed: the Jobs tab comes to the front when
+  a job starts or fails, the Layers tab when results arrive.
+- The first window fits the screen it opens on (never larger than its available geometry).
+- The layout (geometry and dock state) is saved per screen, keyed by the screen's name and
+  available size, so a laptop panel and an external monitor each keep their own.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from PySide6.QtCore import QByteArray, QRect, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+#: The first window's size when the screen has room, logical px.
+DEFAULT_SIZE = (1400, 900)
+
+
+def screen_key(screen) -> str:
+    """``"<name> <width>x<height>"`` of a screen's available geometry (its layout's key)."""
+    g = screen.availableGeometry()
+    return f"{screen.name() or 'screen'} {g.width()}x{g.height()}"
+
+
+def fitted(available: QRect, size: tuple[int, int] = DEFAULT_SIZE) -> QRect:
+    """A rectangle of ``size`` (shrunk to 92 % of ``available`` when larger), centred in it."""
+    w = min(size[0], int(available.width() * 0.92))
+    h = min(size[1], int(available.height() * 0.92))
+    return QRect(available.x() + (available.width() - w) // 2, available.y() + (available.height() - h) // 2, w, h)
+
+
+class WindowLayout:
+    """Arranges ``window.docks`` and saves/restores the layout in ``window.settings``."""
+
+    def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+        self.window, self.docks = window, docks
+        w = window
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        for dock in docks.values():
+            w.addDockWidget(right, dock)
+        w.splitDockWidget(docks["generateDock"], docks["layersDock"], Qt.Orientation.Vertical)
+        w.tabifyDockWidget(docks["layersDock"], docks["jobsDock"])
+        w.tabifyDockWidget(docks["jobsDock"], docks["historyDock"])
+        docks["layersDock"].raise_()
+        self.restored = False
+
+    # -- what comes to the front ----------------------------------------------------------------
+
+    def bring(self, name: str) -> None:
+        """Show dock ``name`` and put its tab in front."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    # -- size and per-screen layouts -------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Restore the saved layout of the screen the window opens on; else fit that screen."""
+        w = self.window
+        screen = w.screen()
+        layouts = w.settings.get("layouts")
+        saved = layouts.get(screen_key(screen)) if isinstance(layouts, dict) and screen else None
+        if isinstance(saved, dict):
+            try:
+                geo, state = saved.get("geometry"), saved.get("state")
+                if isinstance(geo, str):
+                    w.restoreGeometry(QByteArray(base64.b64decode(geo)))
+                if isinstance(state, str):
+                    self.restored = w.restoreState(QByteArray(base64.b64decode(state)))
+            except ValueError:
+                pass  # a damaged layout entry: the default layout
+        if screen is not None:
+            avail = screen.availableGeometry()
+            if not self.restored or w.width() > avail.width() or w.height() > avail.height():
+                w.setGeometry(fitted(avail))
+
+    def save(self) -> None:
+        """Remember this layout for the screen the window is on."""
+        w = self.window
+        screen = w.screen()
+        if screen is None:
+            return
+        layouts = w.settings.get("layouts")
+        if not isinstance(layouts, dict):
+            layouts = w.settings["layouts"] = {}
+        layouts[screen_key(screen)] = {
+            "geometry": base64.b64encode(bytes(w.saveGeometry())).decode(),
+            "state": base64.b64encode(bytes(w.saveState())).decode(),
+        }
+        for old in ("window_geometry", "window_state"):  # the single layout of earlier versions
+            w.settings.pop(old, None)
+
+    def default_sizes(self) -> None:
+        """Default proportions when no layout was restored: Generate 400 px wide, taking what
+        its top needs; the tabs below it the rest."""
+        if self.restored:
+            return
+        w = self.window
+        w.resizeDocks([self.docks["generateDock"]], [400], Qt.Orientation.Horizontal)
+        w.resizeDocks([self.docks["generateDock"], self.docks["layersDock"]],
+                      [int(w.height() * 0.55), int(w.height() * 0.45)], Qt.Orientation.Vertical)
