@@ -121,6 +121,7 @@ def build_layer(
     *,
     feather: int = 4,
     colour_match: bool = True,
+    strength: np.ndarray | None = None,
 ) -> Layer:
     """Map ``result`` back onto ``region`` and make the layer for ``mask``.
 
@@ -131,6 +132,8 @@ def build_layer(
         result: ``(h, w, 3) uint8`` the provider's image of the region, any size.
         feather: soft band inside the mask edge, px.
         colour_match: remove the result's mean colour drift measured on the ring.
+        strength: ``(H, W) uint8`` soft mask (a soft brush's strength), multiplied into the
+            feathered alpha; ``None`` = full strength wherever ``mask`` is set.
 
     Raises:
         MaskError: the mask is empty inside the region.
@@ -164,6 +167,9 @@ def build_layer(
     ex1, ey1 = min(W, bx1 + 1), min(H, by1 + 1)
     alpha_ext = feather_alpha(mask[ey0:ey1, ex0:ex1], feather, border)
     alpha = alpha_ext[by0 - ey0 : by0 - ey0 + (by1 - by0), bx0 - ex0 : bx0 - ex0 + (bx1 - bx0)]
+    if strength is not None:
+        s = strength[by0:by1, bx0:bx1].astype(np.uint16)
+        alpha = ((alpha.astype(np.uint16) * s + 127) // 255).astype(np.uint8)
     rgba = np.empty((by1 - by0, bx1 - bx0, 4), np.uint8)
     rgba[..., :3] = mapped[cy0:cy1, cx0:cx1]
     rgba[..., 3] = alpha

@@ -361,7 +361,7 @@ class JobRunner:
             if raw.safe and raw.pixels is not None:
                 layer = build_layer(
                     req.photo.rgb, req.mask, job.prepared.region, raw.pixels,
-                    feather=req.feather, colour_match=req.colour_match,
+                    feather=req.feather, colour_match=req.colour_match, strength=req.mask_alpha,
                 )
             out.append(Variant(
                 index=i, safe=raw.safe, layer=layer, raw=raw.data,

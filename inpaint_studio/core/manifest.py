@@ -142,6 +142,7 @@ class Manifest(_Model):
     format: Annotated[int, Field(ge=1)]
     photo: PhotoEntry
     mask: Member = "mask.png"
+    mask_strength: Member | None = None
     accepted: Annotated[list[AcceptedEntry], Field(max_length=2_000)] = []
     panel: dict[str, Any] = {}
     jobs: Annotated[list[JobEntry], Field(max_length=10_000)] = []
@@ -156,7 +157,8 @@ class Manifest(_Model):
 
     def members(self) -> list[str]:
         """Every member the manifest refers to."""
-        out = [self.photo.file, self.mask] + [a.file for a in self.accepted]
+        out = [self.photo.file, self.mask] + ([self.mask_strength] if self.mask_strength else [])
+        out += [a.file for a in self.accepted]
         for j in self.jobs:
             out += ([j.mask] if j.mask else []) + [r.file for r in j.references]
         for v in self.variants:

@@ -206,7 +206,8 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     is_recovery = loaded.recovery_folder is not None
     session._install(loaded.photo, loaded.mask, photo_path=loaded.photo_path, project_path=loaded.project_path,
                      accepted=state.accepted if state else (), parameters=state.panel if state else {},
-                     extra=state.extra if state else {}, restored=is_recovery)
+                     extra=state.extra if state else {}, restored=is_recovery,
+                     mask_alpha=state.mask_alpha if state else None)
     if state is not None:
         for rec in state.jobs:
             job = restored_job(rec, loaded.photo, session.client)
@@ -292,6 +293,7 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
                      photo_path=str(session.photo_path) if session.photo_path else None)
     return ProjectState(
         original=session.photo.source, original_name=name, mask=session.mask.copy(), accepted=list(session.accepted),
+        mask_alpha=session.mask_alpha.copy() if session.mask_alpha is not None else None,
         jobs=[job_record(session, j) for j in session.jobs.values()], variants=variants,
         panel=dict(session.parameters), extra=extra,
     )

@@ -6,6 +6,7 @@ is the same layout as a plain folder, written piece by piece:
     manifest.json             format version, photo name, accepted edits, panel, jobs, variants
     original.<ext>            the photo's file, byte for byte
     mask.png                  the current mask, 1-bit, black = edit
+    mask-strength.png         the soft mask's strength, 8-bit grey (only after a soft brush)
     accepted/<n>.png          each accepted edit: the box of the working image after it
     jobs/<id>-mask.png        the mask each job was sent with
     layers/<variant>.png      each variant's layer (RGBA of the mask's bounding box), lossless
@@ -34,10 +35,11 @@ from PIL import Image
 from .composite import Layer
 from .errors import ImageLoadError, InvalidInput
 from .imaging import MAX_PIXELS, Photo, ReferenceImage, encode_mask, load_image, load_mask
+from .maskedit import sync_alpha
 from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
-KNOWN_KEYS = {"format", "app", "saved", "photo", "mask", "accepted", "panel", "jobs", "variants"}
+KNOWN_KEYS = {"format", "app", "saved", "photo", "mask", "mask_strength", "accepted", "panel", "jobs", "variants"}
 
 
 class ProjectError(InvalidInput):
@@ -125,6 +127,7 @@ class ProjectState:
     variants: list[VariantRecord] = field(default_factory=list)
     panel: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    mask_alpha: np.ndarray | None = None  # the soft mask, (H, W) uint8, or None (hard)
 
     def working_photo(self) -> Photo:
         """Decode the original and replay the accepted edits (pixel work: run in a thread)."""
@@ -152,6 +155,9 @@ class ProjectState:
             "jobs": [j.to_json() for j in self.jobs],
             "variants": [v.to_json() for v in self.variants],
         })
+        m.pop("mask_strength", None)
+        if self.mask_alpha is not None:
+            m["mask_strength"] = "mask-strength.png"
         return m
 
 
@@ -160,6 +166,12 @@ def safe_extension(name: str) -> str:
     ``.jpg``… or ``.img`` — never anything taken as it is from a file that was read."""
     ext = Path(name.replace("\\", "/")).suffix.lower()
     return ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
+
+
+def _grey_png(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(a), "L").save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
 
 
 def _rgba_png(layer: Layer) -> bytes:
@@ -171,6 +183,8 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
     if not skip(manifest["photo"]["file"]):
         yield manifest["photo"]["file"], state.original
     yield "mask.png", encode_mask(state.mask, edit_is_black=True)
+    if state.mask_alpha is not None:  # 8-bit grey: the soft mask's strength, white = replace
+        yield "mask-strength.png", _grey_png(state.mask_alpha)
     for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
         if not skip(entry["file"]):
             yield entry["file"], encode_png(patch)
@@ -229,7 +243,7 @@ class RecoveryStore:
         from .manifest import _member
 
         manifest = state.manifest()
-        for name, data in files_of(state, manifest, skip=lambda n: (self.folder / n).exists() and n != "mask.png"):
+        for name, data in files_of(state, manifest, skip=lambda n: (self.folder / n).exists() and n not in ("mask.png", "mask-strength.png")):
             target = self.folder / _member(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data)
@@ -401,6 +415,8 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
         return b
 
     get(m.mask, expect=size)
+    if m.mask_strength:
+        get(m.mask_strength, expect=size)
     for a in m.accepted:
         x0, y0, x1, y1 = a.box
         if x1 > w or y1 > h:
@@ -464,6 +480,10 @@ def read_project(path: str | Path) -> ProjectState:
         size = photo.size
         files = _check_images(src, m, size)
         mask = load_mask(files[m.mask], size)
+        mask_alpha = None
+        if m.mask_strength:
+            mask_alpha = np.array(Image.open(io.BytesIO(files[m.mask_strength])).convert("L"))
+            sync_alpha(mask_alpha, mask, (0, 0, size[0], size[1]))  # > 0 exactly where the mask is set
         accepted = []
         for a in m.accepted:
             x0, y0, x1, y1 = a.box
@@ -495,4 +515,4 @@ def read_project(path: str | Path) -> ProjectState:
         raise ProjectError(f"{src.label} is damaged and cannot be opened ({reason}); nothing was changed.") from None
     extra = {k: v for k, v in head.items() if k not in KNOWN_KEYS}
     panel = m.panel if isinstance(m.panel, dict) else {}
-    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra)
+    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra, mask_alpha)

@@ -143,6 +143,9 @@ class EditRequest:
         context: which region is sent (auto, full, crop).
         feather: width in px of the soft transition band inside the mask edge; 0 = hard.
         colour_match: shift the edited region's mean colour to match the ring around it.
+        mask_alpha: ``(H, W) uint8`` soft mask (blend strength 0–255, > 0 exactly where
+            ``mask`` is set) painted with a soft or translucent brush, or ``None`` (hard).
+            Providers never see it: they get the two-level ``mask``; the blend uses it.
     """
 
     prompt: str
@@ -162,6 +165,7 @@ class EditRequest:
     context: ContextMode = ContextMode.AUTO
     feather: int = DEFAULT_FEATHER
     colour_match: bool = True
+    mask_alpha: np.ndarray | None = None
 
     def parameters(self) -> dict:
         """The request's parameters as JSON-able data (no pixels), for sidecars and history

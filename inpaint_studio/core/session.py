@@ -27,7 +27,7 @@ from .composite import blend_into, build_layer
 from .errors import InpaintError
 from .imaging import Photo, load_image
 from .jobs import Job, JobRunner, Variant
-from .maskedit import MaskPatch, Rect
+from .maskedit import MaskPatch, Rect, sync_alpha
 from .protocol import Prepared, Provider, Stage
 from .request import EditRequest, RenderingSpeed
 from .undo import FunctionCommand, UndoHistory
@@ -148,6 +148,10 @@ class EditSession:
         self.photo_path: Path | None = None
         self.project_path: Path | None = None
         self.mask: np.ndarray | None = None
+        #: ``(H, W) uint8`` soft mask: blend strength (0–255), > 0 exactly where :attr:`mask`
+        #: is set; made on the first soft or translucent brush stroke (``None``: a hard mask).
+        #: Providers get the two-level mask only.
+        self.mask_alpha: np.ndarray | None = None
         self.mask_version = 0
         self.accepted: list[tuple[Rect, np.ndarray]] = []
         self.layers: list[VariantLayer] = []  # bottom to top
@@ -259,9 +263,18 @@ class EditSession:
         h, w = self.mask.shape
         self.emit(Change(Change.MASK, rect=rect or (0, 0, w, h), message="shown" if shown else ""))
 
+    def soft_mask(self) -> np.ndarray | None:
+        """The soft mask (``(H, W) uint8`` strength, see :attr:`mask_alpha`), made now from
+        the two-level mask (full strength where it is set) if the document had none."""
+        if self.mask is None:
+            return None
+        if self.mask_alpha is None:
+            self.mask_alpha = self.mask.view(np.uint8) * np.uint8(255)
+        return self.mask_alpha
+
     def _patch_command(self, patch: MaskPatch, text: str) -> FunctionCommand:
         def apply(undo: bool) -> None:
-            patch.apply(self.mask, undo=undo)
+            patch.apply(self.mask, undo=undo, alpha=self.mask_alpha)
             self.mask_changed(patch.rect)
 
         return FunctionCommand(text, lambda: apply(False), lambda: apply(True))
@@ -277,14 +290,23 @@ class EditSession:
         change as one undoable step. Returns whether the mask changed."""
         if self.mask is None:
             return False
-        mask = self.mask
+        mask, alpha = self.mask, self.mask_alpha
         before = mask.copy()
         after = before.copy()
         rect = await asyncio.to_thread(fn, after)
-        if rect is None or self.mask is not mask:
+        if rect is None or self.mask is not mask or self.mask_alpha is not alpha:
             return False
         x0, y0, x1, y1 = rect
-        patch = await asyncio.to_thread(MaskPatch.capture, before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect)
+
+        def capture() -> MaskPatch:
+            if alpha is None:
+                return MaskPatch.capture(before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect)
+            a_before = alpha[y0:y1, x0:x1].copy()
+            a_after = a_before.copy()
+            sync_alpha(a_after, after[y0:y1, x0:x1], (0, 0, x1 - x0, y1 - y0))
+            return MaskPatch.capture(before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect, a_before, a_after)
+
+        patch = await asyncio.to_thread(capture)
         if not patch.changed or self.mask is not mask:
             return False
         self.undo.push(self._patch_command(patch, text))
@@ -305,7 +327,11 @@ class EditSession:
         keyword arguments); the mask is copied unless ``snapshot`` is False."""
         if self.photo is None or self.mask is None:
             return None
-        return EditRequest(photo=self.photo, mask=self.mask.copy() if snapshot else self.mask, **values)
+        alpha = self.mask_alpha
+        if alpha is not None and snapshot:
+            alpha = alpha.copy()
+        return EditRequest(photo=self.photo, mask=self.mask.copy() if snapshot else self.mask,
+                           mask_alpha=alpha, **values)
 
     def generate(self, request: EditRequest, provider: Provider, *, prepared: Prepared | None = None,
                  draft_of: str | None = None) -> Job:
@@ -533,7 +559,7 @@ class EditSession:
         def work():
             pixels = v.raw_pixels if v.raw_pixels is not None else load_image(v.raw).rgb
             return pixels, build_layer(job.request.photo.rgb, job.request.mask, job.prepared.region, pixels,
-                                       feather=feather, colour_match=colour_match)
+                                       feather=feather, colour_match=colour_match, strength=job.request.mask_alpha)
 
         pixels, layer = await asyncio.to_thread(work)
         v.layer = layer
@@ -655,7 +681,8 @@ class EditSession:
     # used by persist.install ---------------------------------------------------------------------
 
     def _install(self, photo: Photo, mask: np.ndarray, *, photo_path: Path | None, project_path: Path | None,
-                 accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False) -> None:
+                 accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False,
+                 mask_alpha: np.ndarray | None = None) -> None:
         self.discard_recovery()  # the previous document's copy: the user has answered by now
         # the user chose to leave that document: its jobs stop, except those a provider is
         # already working on (paid): they run to the end and their results go to the journal
@@ -665,7 +692,7 @@ class EditSession:
                 self.runner.cancel(job)
         self.runner.jobs = paid
         self._reset()
-        self.photo, self.mask = photo, mask
+        self.photo, self.mask, self.mask_alpha = photo, mask, mask_alpha
         self.photo_path, self.project_path = photo_path, project_path
         self.accepted = list(accepted)
         self.parameters = dict(parameters or {})

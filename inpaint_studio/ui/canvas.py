@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPainterPath, QPen, qRgba
+from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPen, qRgba
 from PySide6.QtWidgets import QWidget
 
-from ..core.maskedit import MaskPatch, Rect, clip_rect, fill_polygon, stamp_segment, union
+from ..core.maskedit import (
+    Rect,
+)
+from .canvas_edit import CanvasEditing
+from .canvas_overlays import CanvasOverlays
 from .pyramid import block_max
 
 TOOLS = ("brush", "eraser", "rect", "lasso", "wand")
@@ -46,7 +50,7 @@ class LayerView:
         self.image = QImage(self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888)
 
 
-class Canvas(QWidget):
+class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     """Shows the photo and edits the mask.
 
     Signals:
@@ -70,6 +74,15 @@ class Canvas(QWidget):
         self.setMinimumSize(320, 240)
         self.rgb: np.ndarray | None = None
         self.mask: np.ndarray | None = None  # the session's own array, shown without a copy
+        self.alpha: np.ndarray | None = None  # the session's soft mask (uint8 strength), or None
+        #: () -> the session's soft mask, made on demand (the first soft or translucent stroke)
+        self.soft_source = None
+        self.brush_hardness = 1.0  # 0–1: full strength out to this fraction of the radius
+        self.brush_opacity = 1.0  # 0–1: a stroke's strength
+        self.feather_preview: int | None = None  # px: the blend's band drawn inside the mask edge
+        self.split: float | None = None  # before/after divider at this fraction of the width
+        self._split_drag = False
+        self._stroking = False
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
@@ -94,12 +107,15 @@ class Canvas(QWidget):
 
     # -- document ---------------------------------------------------------------------------
 
-    def set_photo(self, rgb: np.ndarray, mask: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Show ``rgb`` with ``mask`` (wrapped, not copied) and a pyramid from :func:`build_pyramid`."""
+    def set_photo(self, rgb: np.ndarray, mask: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]],
+                  alpha: np.ndarray | None = None) -> None:
+        """Show ``rgb`` with ``mask`` (and its soft mask ``alpha``; both wrapped, not copied)
+        and a pyramid from :func:`build_pyramid` (of ``alpha`` when there is one)."""
         self.rgb = rgb
         self.mask = mask
+        self.alpha = alpha
         self._photo_img = rgb_qimage(rgb)
-        self._mask_img = self._mask_qimage(mask.view(np.uint8))
+        self._mask_img = self._mask_qimage(self._overlay_source())
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
         self.context_box = None
         self.fit()
@@ -127,16 +143,35 @@ class Canvas(QWidget):
         self._levels = levels
         self.update()
 
+    def _overlay_source(self) -> np.ndarray:
+        """The array the overlay shows: the soft mask's strengths, else the mask's 0/1 bytes."""
+        return self.alpha if self.alpha is not None else self.mask.view(np.uint8)
+
+    def use_soft_mask(self, alpha: np.ndarray) -> None:
+        """Show (and paint into) the session's soft mask from now on (no copy; the pyramid's
+        0/1 levels read as full strength, so nothing is rebuilt)."""
+        self.alpha = alpha
+        self._mask_img = self._mask_qimage(alpha)
+        self.update()
+
+    def _colour_table(self) -> list[int]:
+        """Index 0 clear, 1 (a two-level mask's "set") and 255 full overlay colour, values in
+        between a soft mask's strength as proportional opacity."""
+        c = self.overlay_color
+        table = [qRgba(c.red(), c.green(), c.blue(), round(c.alpha() * v / 255)) for v in range(256)]
+        table[0] = qRgba(0, 0, 0, 0)
+        table[1] = qRgba(c.red(), c.green(), c.blue(), c.alpha())
+        return table
+
     def _mask_qimage(self, m: np.ndarray) -> QImage:
         h, w = m.shape
         img = QImage(m.data, w, h, m.strides[0], QImage.Format.Format_Indexed8)
-        c = self.overlay_color
-        img.setColorTable([qRgba(0, 0, 0, 0), qRgba(c.red(), c.green(), c.blue(), c.alpha())])
+        img.setColorTable(self._colour_table())
         return img
 
     def set_overlay_color(self, color: QColor) -> None:
         self.overlay_color = QColor(color)
-        table = [qRgba(0, 0, 0, 0), qRgba(color.red(), color.green(), color.blue(), color.alpha())]
+        table = self._colour_table()
         for img in [self._mask_img] + [lv[3] for lv in self._levels]:
             if img is not None:
                 img.setColorTable(table)
@@ -158,7 +193,7 @@ class Canvas(QWidget):
             f *= 2
             x0, y0 = (rect[0] // f) * f, (rect[1] // f) * f
             x1, y1 = min(w, -(-rect[2] // f) * f), min(h, -(-rect[3] // f) * f)
-            level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(self.mask[y0:y1, x0:x1], f)
+            level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(self._overlay_source()[y0:y1, x0:x1], f)
         self._update_photo_rect(rect)
 
     # -- geometry ---------------------------------------------------------------------------
@@ -209,12 +244,20 @@ class Canvas(QWidget):
 
     # -- painting ---------------------------------------------------------------------------
 
+    def device_zoom(self) -> float:
+        """Device pixels per photo pixel (``zoom`` is logical px per photo px; at a device
+        pixel ratio of 2, "100 %" is ``zoom`` 0.5: one photo pixel per device pixel)."""
+        return self.zoom * self.devicePixelRatioF()
+
     def _level(self) -> tuple[int, QImage | None, QImage | None]:
+        """The smallest pyramid level with at least one pixel per device pixel (crisp at any
+        device pixel ratio, never upscaled from a smaller level)."""
         f, photo, mask = 1, self._photo_img, self._mask_img
         ff = 1
+        dz = self.device_zoom()
         for _, _, pimg, mimg in self._levels:
             ff *= 2
-            if 1.0 / ff >= self.zoom * 0.999:
+            if 1.0 / ff >= dz * 0.999:
                 f, photo, mask = ff, pimg, mimg
             else:
                 break
@@ -240,8 +283,13 @@ class Canvas(QWidget):
         f, photo, mask = self._level()
         target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
         source = QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 1.0)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
         p.drawImage(target, photo, source)
+        split_x = self.split * self.width() if self.split is not None else None
+        if split_x is not None:  # layers only right of the divider: before | after
+            p.save()
+            p.setClipRect(QRectF(split_x, 0, self.width() - split_x, self.height()))
+        shown = 0
         if not self.show_original:
             for layer in self.layers:
                 if not layer.visible:
@@ -255,10 +303,20 @@ class Canvas(QWidget):
                 p.drawImage(QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)), layer.image,
                             QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0))
                 p.setOpacity(1.0)
+                shown += 1
+        if split_x is not None:
+            p.restore()
         if self.overlay_visible and mask is not None:
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            p.drawImage(target, mask, source)
+            # the tint steps aside while a variant is shown (its outline stays), so results are
+            # never tinted; it comes back while the user paints
+            if not (self.variant_shown() and not self._stroking):
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                p.drawImage(target, mask, source)
             self._paint_outline(p, f, x0, y0, x1, y1)
+        if self.feather_preview:
+            self._paint_feather(p, f, x0, y0, x1, y1)
+        if split_x is not None:
+            self._paint_split(p, split_x)
         if self.context_box is not None:
             pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
             p.setPen(pen)
@@ -276,53 +334,39 @@ class Canvas(QWidget):
         self.show_original = on
         self.update()
 
+    def set_split(self, on: bool) -> None:
+        """Before/after split view: the original left of a draggable divider, the result right."""
+        self.split = 0.5 if on else None
+        self.update()
+
+    def set_feather_preview(self, px: int | None) -> None:
+        """Show the blend's feather band (``px`` wide inside the mask edge), or hide it."""
+        self.feather_preview = px if px else None
+        self.update()
+
+    def zoom_actual(self) -> None:
+        """100 %: one photo pixel per device pixel."""
+        self.set_zoom(1.0 / self.devicePixelRatioF())
+
+    def zoom_to_rect(self, rect: Rect, margin: float = 0.15) -> None:
+        """Fit photo rectangle ``rect`` (plus ``margin`` of its size each side) in the view."""
+        x0, y0, x1, y1 = rect
+        w, h = max(1, x1 - x0), max(1, y1 - y0)
+        z = min(self.width() / (w * (1 + 2 * margin)), self.height() / (h * (1 + 2 * margin)))
+        self.set_zoom(min(z, 8.0 / self.devicePixelRatioF()))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.offset = QPointF(self.width() / 2 - cx * self.zoom, self.height() / 2 - cy * self.zoom)
+        self.update()
+
+    def variant_shown(self) -> bool:
+        """Whether a visible variant layer is drawn (not while the original is shown)."""
+        return not self.show_original and any(lv.visible for lv in self.layers)
+
     def _level_mask(self, f: int) -> np.ndarray:
         if f == 1:
-            return self.mask.view(np.uint8)
+            return self._overlay_source()
         k = f.bit_length() - 2  # f = 2 ** (k + 1)
         return self._levels[k][1]
-
-    def _paint_outline(self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float) -> None:
-        """A light outline along the mask's edge, so the mask reads on dark photos as well as
-        light ones (computed only for the painted part of the displayed level)."""
-        m = self._level_mask(f)
-        sx0, sy0 = max(0, int(x0 // f) - 1), max(0, int(y0 // f) - 1)
-        sx1, sy1 = min(m.shape[1], int(-(-x1 // f)) + 1), min(m.shape[0], int(-(-y1 // f)) + 1)
-        if sx1 - sx0 < 3 or sy1 - sy0 < 3:
-            return
-        sub = m[sy0:sy1, sx0:sx1]  # 0/1 bytes
-        centre = sub[1:-1, 1:-1]
-        if not centre.any():
-            return
-        inner = centre & sub[:-2, 1:-1] & sub[2:, 1:-1] & sub[1:-1, :-2] & sub[1:-1, 2:]
-        edge = centre ^ inner  # set pixels with an unset 4-neighbour
-        h, w = edge.shape
-        img = QImage(edge.data, w, h, edge.strides[0], QImage.Format.Format_Indexed8)
-        img.setColorTable([qRgba(0, 0, 0, 0), qRgba(255, 255, 255, 220)])
-        ex0, ey0 = (sx0 + 1) * f, (sy0 + 1) * f
-        p.drawImage(QRectF(self.to_screen(ex0, ey0), self.to_screen(ex0 + w * f, ey0 + h * f)), img)
-
-    def _paint_tool(self, p: QPainter) -> None:
-        if self.tool in ("brush", "eraser") and self.rect().contains(self._mouse.toPoint()):
-            r = self.brush_radius * self.zoom
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.setPen(QPen(QColor(0, 0, 0, 200), 2.5))
-            p.drawEllipse(self._mouse, r, r)
-            p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
-            p.drawEllipse(self._mouse, r, r)
-        if self._shape_points:
-            path = QPainterPath(self.to_screen(*self._shape_points[0]))
-            pts = self._shape_points
-            if self.tool == "rect" and len(pts) == 2:
-                (ax, ay), (bx, by) = pts
-                pts = [(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)]
-            for pt in pts[1:]:
-                path.lineTo(self.to_screen(*pt))
-            if self.tool == "lasso" and not self._shape_drag:
-                path.lineTo(self._mouse)
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.setPen(QPen(QColor(255, 255, 255), 1.2, Qt.PenStyle.DashLine))
-            p.drawPath(path)
 
     def _cursor_dirty(self, pos: QPointF) -> QRect:
         r = self.brush_radius * self.zoom + 4
@@ -371,8 +415,15 @@ class Canvas(QWidget):
         subtract = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
         return False if (subtract or self.tool == "eraser") else True
 
+    def _near_split(self, pos: QPointF) -> bool:
+        return self.split is not None and abs(pos.x() - self.split * self.width()) <= 8
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
+        if event.button() == Qt.MouseButton.LeftButton and self._near_split(pos):
+            self._split_drag = True  # the divider is dragged, nothing is painted
+            self._focus_click = False
+            return
         if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and self._space):
             self._pan_from = pos
             self.setCursor(QCursor(Qt.CursorShape.ClosedHandCursor))
@@ -388,6 +439,9 @@ class Canvas(QWidget):
             self._stroke_value = value
             self._atoms = []
             self._stroke_last = (x, y)
+            self._stroking = True
+            if self.variant_shown():
+                self.update()  # the mask's tint comes back while painting
             self._stamp((x, y), (x, y))
         elif self.tool == "rect":
             self._stroke_value = value
@@ -406,6 +460,12 @@ class Canvas(QWidget):
         pos = event.position()
         old = self._mouse
         self._mouse = pos
+        if self._split_drag:
+            self.split = min(1.0, max(0.0, pos.x() / max(1, self.width())))
+            self.update()
+            return
+        if self.split is not None and self.tool in ("brush", "eraser"):
+            self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if self._near_split(pos) else Qt.CursorShape.BlankCursor))
         if self._pan_from is not None:
             d = pos - self._pan_from
             self._pan_from = pos
@@ -431,6 +491,10 @@ class Canvas(QWidget):
             self.update(self._cursor_dirty(pos))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._split_drag:
+            self._split_drag = False
+            self.update()
+            return
         if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._pan_from = None
             self.set_tool(self.tool) if not self._space else self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
@@ -439,7 +503,10 @@ class Canvas(QWidget):
             return
         if self._stroke_last is not None:
             self._stroke_last = None
+            self._stroking = False
             self._finish_stroke()
+            if self.variant_shown():
+                self.update()
         elif self.tool == "rect" and len(self._shape_points) == 2:
             self._commit_shape(self._stroke_value)
         elif self.tool == "lasso" and self._shape_drag:
@@ -464,59 +531,3 @@ class Canvas(QWidget):
         self.update(self._cursor_dirty(self._mouse))
         self._mouse = QPointF(-1000, -1000)
         self.cursor_moved.emit(-1, -1)
-
-    # -- editing ----------------------------------------------------------------------------
-
-    def _stamp(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
-        assert self.mask is not None
-        r = self.brush_radius
-        rect = clip_rect((int(min(p0[0], p1[0]) - r) - 2, int(min(p0[1], p1[1]) - r) - 2,
-                          int(max(p0[0], p1[0]) + r) + 3, int(max(p0[1], p1[1]) + r) + 3), self.mask.shape)
-        if rect is None:
-            return
-        before = self.mask[rect[1] : rect[3], rect[0] : rect[2]].copy()
-        changed = stamp_segment(self.mask, p0, p1, r, self._stroke_value)
-        if changed is not None:
-            self._atoms.append((rect, before))
-            self.refresh_mask(rect)
-
-    def _finish_stroke(self) -> None:
-        assert self.mask is not None
-        atoms, self._atoms = self._atoms, []
-        if not atoms:
-            return
-        u = None
-        for rect, _ in atoms:
-            u = union(u, rect)
-        x0, y0, x1, y1 = u
-        after = self.mask[y0:y1, x0:x1]
-        before = after.copy()
-        for (rx0, ry0, rx1, ry1), patch in reversed(atoms):
-            before[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = patch
-        patch = MaskPatch.capture(before, after, u)
-        if patch.changed:
-            self.mask_edited.emit(patch)
-
-    def _commit_shape(self, value: bool) -> None:
-        assert self.mask is not None
-        points, self._shape_points = self._shape_points, []
-        self._shape_drag = False
-        xs = [p[0] for p in points]
-        ys = [p[1] for p in points]
-        rect = clip_rect((int(min(xs)) - 1, int(min(ys)) - 1, int(max(xs)) + 2, int(max(ys)) + 2), self.mask.shape)
-        if rect is None:
-            self.update()
-            return
-        before = self.mask[rect[1] : rect[3], rect[0] : rect[2]].copy()
-        fill_polygon(self.mask, points, value)
-        self.apply_region_edit(rect, before)
-
-    def apply_region_edit(self, rect: Rect, before: np.ndarray) -> None:
-        """Record an edit already made to ``rect`` (whose old contents are ``before``)."""
-        assert self.mask is not None
-        after = self.mask[rect[1] : rect[3], rect[0] : rect[2]]
-        patch = MaskPatch.capture(before, after, rect)
-        self.refresh_mask(rect)
-        self.update()
-        if patch.changed:
-            self.mask_edited.emit(patch)

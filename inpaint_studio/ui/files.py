@@ -96,7 +96,8 @@ class FileActions:
         when there is unsaved work) — install it. False: nothing changed."""
         try:
             loaded = await loading
-            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, loaded.mask)
+            soft = loaded.state.mask_alpha if loaded.state is not None else None
+            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, soft if soft is not None else loaded.mask)
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return False

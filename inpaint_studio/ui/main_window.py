@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +37,7 @@ from ..core.project import recovery_root
 from ..core.session import Change, EditSession
 from ..providers.base import make_client
 from . import gc_guard
+from .brush import BrushControls, FeatherPreview
 from .canvas import Canvas
 from .dialogs import PreferencesDialog, show_journal
 from .files import FileActions
@@ -114,9 +114,9 @@ class MainWindow(QMainWindow):
         self.coverage_label = QLabel(objectName="coverageLabel")
         for w in (self.cursor_label, self.size_label, self.coverage_label, self.zoom_label):
             self.statusBar().addPermanentWidget(w)
-        self.brush_slider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=1, maximum=1000, value=20)
-        self.brush_slider.setFixedWidth(140)
-        self.brush_slider.setToolTip("Brush size ([ and ], Shift for ×10)")
+        self.brush = BrushControls(self.canvas)
+        self.brush.restore(self.settings.get("brush"))
+        self.canvas.soft_source = lambda: self.session.soft_mask()
 
         # views of the session
         self.files = FileActions(self, self.session)
@@ -147,10 +147,9 @@ class MainWindow(QMainWindow):
         c = self.canvas
         c.mask_edited.connect(lambda patch: self.session.commit_mask_edit(patch))
         c.cursor_moved.connect(lambda x, y: self.cursor_label.setText(f"{x}, {y}" if x >= 0 and y >= 0 else ""))
-        c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{c.device_zoom() * 100:.0f} %"))
         c.wand_requested.connect(self._wand)
-        self.brush_slider.valueChanged.connect(lambda v: self.canvas.set_brush_radius(v / 2))
-        self.canvas.set_brush_radius(self.brush_slider.value() / 2)
+        self.feather_preview = FeatherPreview(self.canvas, self.panel.feather_spin, self.layers_panel.reblend_feather)
         lp = self.layers_panel
         lp.accept_requested.connect(self.accept_variant)
         lp.discard_requested.connect(self.discard_variant)
@@ -166,9 +165,10 @@ class MainWindow(QMainWindow):
         k = change.kind
         if k == Change.DOCUMENT:
             pending = self.files.pending_pyramid
-            pyramid = pending[1] if pending and pending[0] is s.photo.rgb else build_pyramid(s.photo.rgb, s.mask)
+            overlay = s.mask_alpha if s.mask_alpha is not None else s.mask
+            pyramid = pending[1] if pending and pending[0] is s.photo.rgb else build_pyramid(s.photo.rgb, overlay)
             self.files.pending_pyramid = None
-            self.canvas.set_photo(s.photo.rgb, s.mask, pyramid)
+            self.canvas.set_photo(s.photo.rgb, s.mask, pyramid, s.mask_alpha)
             w, h = s.photo.size
             self.size_label.setText(f"{w} × {h}")
             self._mask_settled()
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         self.tool_actions[tool].setChecked(True)
 
     def brush_step(self, direction: int, factor: int) -> None:
-        self.brush_slider.setValue(max(1, min(1000, self.brush_slider.value() + direction * factor * 2)))
+        self.brush.step(direction, factor)
 
     def tolerance_dialog(self) -> None:
         v, ok = QInputDialog.getInt(self, "Magic wand", "Tolerance (0–255)", self.wand_tolerance, 0, 255)
@@ -364,6 +364,24 @@ class MainWindow(QMainWindow):
     def _wand(self, x: int, y: int, add: bool) -> None:
         rgb, tol = self.session.photo.rgb, self.wand_tolerance
         self.spawn(self.session.edit_mask(lambda m: magic_wand(rgb, m, (x, y), tol, add), "Magic wand"))
+
+    def zoom_to_mask(self) -> asyncio.Task | None:
+        """View ▸ Zoom to mask: fit the mask's bounding box (found off the GUI thread)."""
+        mask = self.session.mask
+        if mask is None:
+            return None
+
+        async def run() -> None:
+            box = await asyncio.to_thread(mask_bbox, mask)
+            if box is None:
+                self.report_error("The mask is empty: paint the area to change first.")
+            elif self.session.mask is mask:
+                self.canvas.zoom_to_rect(box)
+
+        return self.spawn(run())
+
+    def toggle_split(self, on: bool) -> None:
+        self.canvas.set_split(on)
 
     def toggle_overlay(self) -> None:
         self.canvas.overlay_visible = self.overlay_action.isChecked()
@@ -477,6 +495,7 @@ class MainWindow(QMainWindow):
             self.spawn(ask())
             return
         self.layout_.save()
+        self.settings["brush"] = self.brush.values()
         self.settings["last_provider"] = self.panel.provider_name()
         self.save_settings()
         QApplication.instance().removeEventFilter(self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel
 
 TOOLS = (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("rect", "&Rectangle", "R"),
          ("lasso", "&Lasso / polygon", "L"), ("wand", "Magic &wand", "W"))
@@ -70,7 +69,10 @@ def build_menus(w) -> None:
     act(w, "Zoom &in", lambda: c.set_zoom(c.zoom * 1.25), ["Ctrl+=", "Ctrl++"], v)
     act(w, "Zoom &out", lambda: c.set_zoom(c.zoom / 1.25), "Ctrl+-", v)
     act(w, "&Fit", c.fit, "Ctrl+0", v)
-    act(w, "&100 %", lambda: c.set_zoom(1.0), "Ctrl+1", v)
+    act(w, "&100 %", c.zoom_actual, "Ctrl+1", v)
+    act(w, "Zoom to &mask", w.zoom_to_mask, "Ctrl+2", v, name="zoomToMaskAction")
+    w.split_action = act(w, "&Before / after split", lambda on: w.toggle_split(on), "Y", v, checkable=True,
+                         name="splitAction")
     w.overlay_action = act(w, "&Mask overlay", w.toggle_overlay, "M", v, checkable=True)
     w.overlay_action.setChecked(True)
     act(w, "Mask &colour…", w.pick_mask_colour, None, v)
@@ -88,6 +90,5 @@ def build_menus(w) -> None:
     tb.setObjectName("toolsToolbar")
     for a in w.tool_actions.values():
         tb.addAction(a)
-    tb.addWidget(QLabel(" Size "))
-    tb.addWidget(w.brush_slider)
+    tb.addWidget(w.brush)
     files.update_recent_menu()

@@ -1,0 +1,140 @@
+"""Mask and brush in the editor: a soft brush (hardness, opacity) paints a soft mask that the
+blend uses while providers get a two-level one; the overlay steps aside while variants are
+shown; feather preview; zoom to mask; the before/after split; brush settings remembered."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ..support.waiting import until
+from .test_window import opened, screen
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def stroke(c, points, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, modifier, screen(c, *points[0]))
+    for p in points[1:]:
+        QTest.mouseMove(c, screen(c, *p))
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, modifier, screen(c, *points[-1]))
+
+
+def pixel(widget, x, y) -> tuple[int, int, int]:
+    img = widget.grab().toImage()
+    dpr = img.devicePixelRatio()
+    c = img.pixelColor(round(x * dpr), round(y * dpr))
+    return c.red(), c.green(), c.blue()
+
+
+async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data_dir, server, tmp_path):
+    await opened(window, data_dir / "coffee.png")
+    c, s = window.canvas, window.session
+    window.set_tool("brush")
+    window.brush.size_spin.setValue(80)
+    window.brush.hardness.setValue(50)
+    window.brush.opacity.setValue(60)
+    assert c.brush_radius == 40 and c.brush_hardness == 0.5 and c.brush_opacity == 0.6
+    stroke(c, [(250, 200), (350, 200)])
+    assert s.mask_alpha is not None and c.alpha is s.mask_alpha
+    centre = s.mask_alpha[200, 300]
+    assert centre == round(255 * 0.6) and 0 < s.mask_alpha[200 + 30, 300] < centre
+    assert np.array_equal(s.mask, s.mask_alpha > 0)
+    soft = s.mask_alpha.copy()
+    window.undo_stack.undo()
+    assert not s.mask.any() and not s.mask_alpha.any()
+    window.undo_stack.redo()
+    assert np.array_equal(s.mask_alpha, soft)
+    # a rectangle (two-level tool) adds full strength beside the soft stroke
+    window.set_tool("rect")
+    stroke(c, [(40, 40), (90, 90)])
+    assert (s.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(s.mask_alpha[150:260], soft[150:260])
+    # generate: the upload's mask is strictly two-level; the blend follows the strength
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("a silver spoon")
+    panel.num_images_spin.setValue(1)
+    job = window.generate()
+    assert job is not None and job.request.mask_alpha is not None
+    await window.runner.wait(job)
+    await until(lambda: s.latest)
+    sent = np.asarray(Image.open(io.BytesIO(server.edit_requests[-1].get("mask")[0].data)).convert("L"))
+    assert set(np.unique(sent)) <= {0, 255}
+    layer = s.layer(s.latest[0]).variant.layer
+    x0, y0, _, _ = layer.box
+    a_centre = int(layer.alpha[200 - y0, 300 - x0])
+    assert abs(a_centre - round(255 * 0.6)) <= 2  # the blend's strength is the brush's opacity
+    # the soft mask is saved in the project and comes back
+    path = tmp_path / "soft.inpaint"
+    await window.save_project(path)
+    s.mask_alpha[...] = 0
+    await window.open_image(path)
+    assert s.mask_alpha is not None and s.mask_alpha[200, 300] == centre
+
+
+async def test_overlay_steps_aside_while_a_variant_is_shown(window, data_dir, server):
+    await opened(window, data_dir / "coffee.png")
+    c, s = window.canvas, window.session
+    window.set_tool("rect")
+    stroke(c, [(200, 150), (400, 300)])
+    pt = screen(c, 300, 220)
+    tinted = pixel(c, pt.x(), pt.y())
+    window.overlay_action.setChecked(False)
+    window.toggle_overlay()
+    plain = pixel(c, pt.x(), pt.y())
+    window.overlay_action.setChecked(True)
+    window.toggle_overlay()
+    assert tinted != plain  # the mask tints the photo while nothing is shown over it
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("a silver spoon")
+    panel.num_images_spin.setValue(1)
+    job = window.generate()
+    await window.runner.wait(job)
+    await until(lambda: s.latest and any(lv.visible for lv in c.layers))
+    c.repaint()
+    with_overlay = pixel(c, pt.x(), pt.y())
+    window.overlay_action.setChecked(False)
+    window.toggle_overlay()
+    without = pixel(c, pt.x(), pt.y())
+    window.overlay_action.setChecked(True)
+    window.toggle_overlay()
+    assert with_overlay == without  # the variant is shown untinted
+    # the before/after split: left of the divider the original, right the variant
+    window.split_action.trigger()
+    assert c.split == 0.5
+    left = screen(c, 300, 220)
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     type(left)(round(c.width() * 0.5), c.height() // 2))
+    QTest.mouseMove(c, type(left)(left.x() + 40, c.height() // 2))
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       type(left)(left.x() + 40, c.height() // 2))
+    assert abs(c.split * c.width() - (left.x() + 40)) <= 1
+    assert window.undo_stack.count() == 1  # dragging the divider painted nothing
+    assert pixel(c, left.x(), left.y()) == plain  # the original, left of the divider
+    window.split_action.trigger()
+    assert c.split is None
+
+
+async def test_feather_preview_zoom_to_mask_and_brush_remembered(window, data_dir):
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    window.set_tool("rect")
+    stroke(c, [(420, 260), (520, 330)])
+    window.panel.feather_spin.setValue(12)
+    assert c.feather_preview == 12 and window.feather_preview.timer.isActive()
+    c.repaint()
+    assert c.feather_preview == 12
+    await window.zoom_to_mask()
+    centre = c.to_photo(c.rect().center().toPointF())
+    assert abs(centre[0] - 470) < 3 and abs(centre[1] - 295) < 3
+    assert c.zoom > 1.5  # a 100×70 px mask fills most of the view
+    window.brush.size_spin.setValue(123)
+    window.brush.hardness.setValue(40)
+    window.close()
+    assert window.settings["brush"] == {"size": 123, "hardness": 40, "opacity": 100}
