@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ..support.waiting import until
-from .test_window import opened, screen
+from .test_window import generate_with_ideogram, opened, screen
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,6 +30,17 @@ def pixel(widget, x, y) -> tuple[int, int, int]:
     dpr = img.devicePixelRatio()
     c = img.pixelColor(round(x * dpr), round(y * dpr))
     return c.red(), c.green(), c.blue()
+
+
+def without_overlay(window, pt) -> tuple[int, int, int]:
+    """The canvas's pixel at ``pt`` with the mask overlay switched off (then on again)."""
+    window.overlay_action.setChecked(False)
+    window.toggle_overlay()
+    try:
+        return pixel(window.canvas, pt.x(), pt.y())
+    finally:
+        window.overlay_action.setChecked(True)
+        window.toggle_overlay()
 
 
 async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data_dir, server, tmp_path):
@@ -55,14 +66,8 @@ async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data
     stroke(c, [(40, 40), (90, 90)])
     assert (s.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(s.mask_alpha[150:260], soft[150:260])
     # generate: the upload's mask is strictly two-level; the blend follows the strength
-    panel = window.panel
-    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
-    panel.prompt_edit.setPlainText("a silver spoon")
-    panel.num_images_spin.setValue(1)
-    job = window.generate()
-    assert job is not None and job.request.mask_alpha is not None
-    await window.runner.wait(job)
-    await until(lambda: s.latest)
+    job = await generate_with_ideogram(window, 1)
+    assert job.request.mask_alpha is not None
     sent = np.asarray(Image.open(io.BytesIO(server.edit_requests[-1].get("mask")[0].data)).convert("L"))
     assert set(np.unique(sent)) <= {0, 255}
     layer = s.layer(s.latest[0]).variant.layer
@@ -79,32 +84,16 @@ async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data
 
 async def test_overlay_steps_aside_while_a_variant_is_shown(window, data_dir, server):
     await opened(window, data_dir / "coffee.png")
-    c, s = window.canvas, window.session
+    c = window.canvas
     window.set_tool("rect")
     stroke(c, [(200, 150), (400, 300)])
     pt = screen(c, 300, 220)
-    tinted = pixel(c, pt.x(), pt.y())
-    window.overlay_action.setChecked(False)
-    window.toggle_overlay()
-    plain = pixel(c, pt.x(), pt.y())
-    window.overlay_action.setChecked(True)
-    window.toggle_overlay()
+    tinted, plain = pixel(c, pt.x(), pt.y()), without_overlay(window, pt)
     assert tinted != plain  # the mask tints the photo while nothing is shown over it
-    panel = window.panel
-    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
-    panel.prompt_edit.setPlainText("a silver spoon")
-    panel.num_images_spin.setValue(1)
-    job = window.generate()
-    await window.runner.wait(job)
-    await until(lambda: s.latest and any(lv.visible for lv in c.layers))
+    await generate_with_ideogram(window, 1)
+    await until(lambda: any(lv.visible for lv in c.layers))
     c.repaint()
-    with_overlay = pixel(c, pt.x(), pt.y())
-    window.overlay_action.setChecked(False)
-    window.toggle_overlay()
-    without = pixel(c, pt.x(), pt.y())
-    window.overlay_action.setChecked(True)
-    window.toggle_overlay()
-    assert with_overlay == without  # the variant is shown untinted
+    assert pixel(c, pt.x(), pt.y()) == without_overlay(window, pt)  # the variant is shown untinted
     # the before/after split: left of the divider the original, right the variant
     window.split_action.trigger()
     assert c.split == 0.5

@@ -17,7 +17,7 @@ import pytest
 from inpaint_studio.core.maskedit import fill_polygon
 
 from .conftest import dispose
-from .test_window import opened, until
+from .test_window import generate_with_ideogram, opened, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +27,7 @@ async def make_two_variants(window, data_dir):
     await opened(window, data_dir / "coffee.png")
     fill_polygon(window.canvas.mask, [(330, 230), (420, 230), (420, 330), (330, 330)], True)
     window.canvas.refresh_mask()
-    p = window.panel
-    p.provider_combo.setCurrentIndex(p.provider_combo.findData("ideogram"))
-    p.prompt_edit.setPlainText("a silver spoon")
-    p.num_images_spin.setValue(2)
-    job = window.generate()
-    await window.runner.wait(job)
+    job = await generate_with_ideogram(window, 2)
     await until(lambda: len(window.canvas.layers) == 2)
     return job
 

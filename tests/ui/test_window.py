@@ -26,6 +26,20 @@ async def opened(window, path):
     return window
 
 
+async def generate_with_ideogram(window, n: int, prompt: str = "a silver spoon"):
+    """Generate ``n`` variants through the loopback Ideogram server and wait for them to be
+    layers."""
+    p = window.panel
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("ideogram"))
+    p.prompt_edit.setPlainText(prompt)
+    p.num_images_spin.setValue(n)
+    job = window.generate()
+    assert job is not None
+    await window.runner.wait(job)
+    await until(lambda: sum(lay.job is job for lay in window.session.layers) == n and not window.session.busy)
+    return job
+
+
 def screen(canvas, x, y) -> QPoint:
     p = canvas.to_screen(x, y)
     return QPoint(round(p.x()), round(p.y()))
