@@ -23,6 +23,9 @@ class BrushControls(QWidget):
         self.size_spin = QSpinBox(objectName="brushSizeSpin", minimum=SIZES[0], maximum=SIZES[1], value=40, suffix=" px")
         self.hardness = QSpinBox(objectName="brushHardnessSpin", minimum=0, maximum=100, value=100, suffix=" %")
         self.opacity = QSpinBox(objectName="brushOpacitySpin", minimum=1, maximum=100, value=100, suffix=" %")
+        self.size_spin.setFixedWidth(88)
+        self.hardness.setFixedWidth(72)
+        self.opacity.setFixedWidth(72)
         for w, tip in ((self.size_slider, "Brush size ([ and ], Shift for ×10)"), (self.size_spin, "Brush diameter in photo pixels"),
                        (self.hardness, "Hardness: below 100 % the brush's edge fades (a soft mask)"),
                        (self.opacity, "Opacity: how strongly a stroke replaces the photo (a soft mask)")):
@@ -34,6 +37,7 @@ class BrushControls(QWidget):
             if label:
                 lay.addWidget(QLabel(label))
             lay.addWidget(w)
+        lay.addStretch(1)
         self.size_slider.valueChanged.connect(self._size_changed)
         self.size_spin.valueChanged.connect(self._size_changed)
         self.hardness.valueChanged.connect(lambda v: setattr(canvas, "brush_hardness", v / 100) or canvas.update())

@@ -518,6 +518,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
         if self.tool == "lasso" and len(self._shape_points) >= 3:
             self._commit_shape(self._stroke_value)
+        elif self.tool != "lasso":
+            self.mousePressEvent(event)  # a quick second dab is a press like any other, not lost
 
     def focusInEvent(self, event) -> None:  # noqa: N802
         self._focus_click = event.reason() == Qt.FocusReason.MouseFocusReason

@@ -127,3 +127,23 @@ async def test_feather_preview_zoom_to_mask_and_brush_remembered(window, data_di
     window.brush.hardness.setValue(40)
     window.close()
     assert window.settings["brush"] == {"size": 123, "hardness": 40, "opacity": 100}
+
+
+async def test_a_quick_second_dab_paints(window, data_dir):
+    """Two quick clicks arrive as press + double-click: the second dab paints too."""
+    await opened(window, data_dir / "coffee.png")
+    c = window.canvas
+    window.set_tool("brush")
+    window.brush.size_spin.setValue(20)
+    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100))
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = screen(c, 200, 100).toPointF()
+    for kind, buttons in ((QEvent.Type.MouseButtonDblClick, Qt.MouseButton.LeftButton),
+                          (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        QApplication.sendEvent(c, QMouseEvent(kind, pos, c.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
+                                              Qt.KeyboardModifier.NoModifier))
+    assert c.mask[100, 100] and c.mask[100, 200]
+    assert window.undo_stack.count() == 2
