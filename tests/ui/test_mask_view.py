@@ -147,3 +147,33 @@ async def test_a_quick_second_dab_paints(window, data_dir):
                                               Qt.KeyboardModifier.NoModifier))
     assert c.mask[100, 100] and c.mask[100, 200]
     assert window.undo_stack.count() == 2
+
+
+async def test_digits_typed_into_number_fields_are_text(window, data_dir):
+    """1–8 show variants on the canvas, but typed into a number field they are digits."""
+    await opened(window, data_dir / "coffee.png")
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    def override(widget, key, text, mods=Qt.KeyboardModifier.NoModifier) -> bool:
+        """Whether the widget takes ``key`` as text: Qt triggers no shortcut when the
+        ShortcutOverride event it sends first is accepted."""
+        ev = QKeyEvent(QEvent.Type.ShortcutOverride, key, mods, text)
+        ev.ignore()
+        QApplication.sendEvent(widget, ev)
+        return ev.isAccepted()
+
+    spin = window.brush.size_spin
+    spin.setFocus()
+    assert override(spin, Qt.Key.Key_3, "3")  # typed, not "show variant 3"
+    spin.selectAll()
+    QTest.keyClicks(spin, "300")
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 300 and window.canvas.brush_radius == 150
+    window.canvas.setFocus()
+    assert not override(window.canvas, Qt.Key.Key_3, "3")  # on the canvas, 3 shows variant 3
+    window.panel.num_images_spin.setFocus()
+    window.panel.num_images_spin.selectAll()
+    QTest.keyClicks(window.panel.num_images_spin, "4")
+    assert window.panel.num_images_spin.value() == 4
