@@ -3,7 +3,7 @@ details), and the History dock's binding to the session."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -82,7 +82,7 @@ class JobRow(QWidget):
         bar.setVisible(job.is_active)
         failed = job.error is not None and stage == Stage.FAILED
         state = f"{stage} · " if not job.is_active else ""
-        self.status.setText(f"{state}{job.provider.label} · {job.request.rendering_speed.value} · {job.elapsed:.1f} s")
+        self.status.setText(f"{state}{job.request.rendering_speed.value.title()} · {job.elapsed:.1f} s")
         self.status.setStyleSheet("color: #d33;" if failed else "")
         self.error.setVisible(failed)
         self.error.setText(str(job.error) if failed else "")
@@ -99,6 +99,8 @@ class JobsView:
 
     def __init__(self, session: EditSession, jobs_list: QListWidget) -> None:
         self.session, self.list = session, jobs_list
+        jobs_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        jobs_list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.rows: dict[int, tuple[QListWidgetItem, JobRow]] = {}
         session.subscribe(self._on_change)
 
@@ -126,7 +128,7 @@ class JobsView:
         draft = self.session.draft_of.get(job.id)
         lay = self.session.layer(draft) if draft else None
         row.show_job(job, (lay.name if lay else draft) if draft else None)
-        item.setSizeHint(row.sizeHint())
+        item.setSizeHint(QSize(0, row.sizeHint().height()))  # as wide as the list, never scrolled sideways
 
     def tick(self) -> None:
         for job in self.session.jobs.values():

@@ -78,8 +78,10 @@ class LayersPanel(QWidget):
         row.addWidget(self.discard_button)
         row.addWidget(self.discard_others_button)
         lay.addLayout(row)
-        lay.addWidget(self.quality_button)
-        lay.addWidget(self.original_button)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.quality_button, 2)
+        row2.addWidget(self.original_button, 1)
+        lay.addLayout(row2)
         self.accept_button.clicked.connect(self.accept_requested.emit)
         self.discard_button.clicked.connect(self.discard_requested.emit)
         self.discard_others_button.clicked.connect(self.discard_others_requested.emit)
@@ -171,8 +173,8 @@ class LayersView:
         job's variants) and a second line with visibility and the draft/final badge."""
         latest = list(self.session.latest)
         number = f"{latest.index(lay.key) + 1} · " if lay.key in latest[:8] else ""
-        badge = "FINAL" if lay.final_of else "DRAFT" if lay.is_draft else lay.job.request.rendering_speed.value
-        return f"{number}{lay.name}\n{badge} · {'shown' if lay.visible else 'hidden'}"
+        badge = "FINAL · " if lay.final_of else "DRAFT · " if lay.is_draft else ""
+        return f"{number}{lay.name}\n{badge}{'shown' if lay.visible else 'hidden'}"
 
     async def _make_thumbnails(self, layers) -> None:
         photo = self.session.photo

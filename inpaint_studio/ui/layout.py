@@ -102,4 +102,4 @@ class WindowLayout:
         w = self.window
         w.resizeDocks([self.docks["generateDock"]], [400], Qt.Orientation.Horizontal)
         w.resizeDocks([self.docks["generateDock"], self.docks["layersDock"]],
-                      [int(w.height() * 0.55), int(w.height() * 0.45)], Qt.Orientation.Vertical)
+                      [int(w.height() * 0.48), int(w.height() * 0.52)], Qt.Orientation.Vertical)
