@@ -97,7 +97,11 @@ async def main(path: Path) -> None:
             plain_update(*args)
 
         c.update = collect
-        for how in ("dirty region", "whole canvas"):
+        for how in ("dirty region", "whole canvas", "dirty region, soft brush"):
+            soft = how.endswith("soft brush")
+            c.brush_hardness, c.brush_opacity = (0.3, 0.6) if soft else (1.0, 1.0)
+            if soft:
+                await w.session.prepare_soft_mask()  # as the window does when hardness drops
             times = []
             QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx - 200, cy))
             for i in range(200):
@@ -105,7 +109,7 @@ async def main(path: Path) -> None:
                 y = cy + int(60 * np.sin(i / 15)) + (40 if how == "whole canvas" else 0)
                 t = time.perf_counter()
                 QTest.mouseMove(c, QPoint(x, y))
-                if how == "dirty region":
+                if how != "whole canvas":
                     c.repaint(dirty)  # what the segment invalidated, as Qt would paint it
                     dirty = QRegion()
                 else:

@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         self.brush = BrushControls(self.canvas)
         self.brush.restore(self.settings.get("brush"))
         self.canvas.soft_source = lambda: self.session.soft_mask()
+        for spin in (self.brush.hardness, self.brush.opacity):  # the soft mask is ready before the first stroke
+            spin.valueChanged.connect(lambda v: v < 100 and self.spawn(self.session.prepare_soft_mask()))
 
         # views of the session
         self.files = FileActions(self, self.session)
@@ -173,6 +175,8 @@ class MainWindow(QMainWindow):
             self.size_label.setText(f"{w} × {h}")
             self._mask_settled()
         elif k == Change.MASK:
+            if s.mask_alpha is not None and self.canvas.alpha is not s.mask_alpha:
+                self.canvas.use_soft_mask(s.mask_alpha)  # every stroke from now on keeps it in step
             if change.message != "shown":  # a stroke's pyramid was brought up to date as it was painted
                 self.canvas.refresh_mask(change.rect)
             self._mask_timer.start()  # whole-mask work once a stroke pauses, not per segment

@@ -177,3 +177,19 @@ async def test_digits_typed_into_number_fields_are_text(window, data_dir):
     window.panel.num_images_spin.selectAll()
     QTest.keyClicks(window.panel.num_images_spin, "4")
     assert window.panel.num_images_spin.value() == 4
+
+
+async def test_soft_mask_prepared_early_stays_in_step_with_hard_strokes(window, data_dir):
+    """Lowering hardness makes the soft mask in the background; a hard stroke painted after
+    going back to 100 % still updates it, so the blend never uses a stale one."""
+    await opened(window, data_dir / "coffee.png")
+    c, s = window.canvas, window.session
+    window.set_tool("brush")
+    window.brush.hardness.setValue(50)
+    await until(lambda: s.mask_alpha is not None and c.alpha is s.mask_alpha)
+    window.brush.hardness.setValue(100)
+    stroke(c, [(100, 100), (200, 100)])
+    assert s.mask[100, 150] and s.mask_alpha[100, 150] == 255
+    assert np.array_equal(s.mask, s.mask_alpha > 0)
+    window.undo_stack.undo()
+    assert not s.mask.any() and not s.mask_alpha.any()
