@@ -1,6 +1,6 @@
 """Screenshot of the real window for the README: a real photo, a painted mask, two variants.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py
+    INPAINT_STUDIO_CONFIG_DIR=$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ async def main() -> int:
 
     w = MainWindow()
     w.ask_before_closing = False
-    w.resize(1500, 940)
+    w.resize(1280, 800)
     w.show()
     await w.open_image(ROOT / "resources" / "sample" / "coffee.png")
     c = w.canvas
     c.fit()
     c.set_brush_radius(22)
+    w.brush.hardness.setValue(70)  # a soft edge: the blend fades where the brush does
     path = [(414, 62), (402, 120), (388, 190), (372, 240), (366, 280), (360, 300)]
 
     def pt(x, y):
@@ -48,10 +49,7 @@ async def main() -> int:
     await w.runner.wait(job)
     while w.layers_panel.list.count() < 2:
         await asyncio.sleep(0.05)
-    from PySide6.QtGui import QColor
-
-    c.set_overlay_color(QColor(255, 40, 90, 70))  # lighter, so the variant shows through
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # the mask's tint steps aside while the variant is shown
     out = ROOT / "docs" / "screenshot.png"
     w.grab().save(str(out))
     print(out)

@@ -291,9 +291,10 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
         extra.update(session=session.session_id,
                      project_path=str(session.project_path) if session.project_path else None,
                      photo_path=str(session.photo_path) if session.photo_path else None)
+    mask, alpha = session.mask_snapshot()
     return ProjectState(
-        original=session.photo.source, original_name=name, mask=session.mask.copy(), accepted=list(session.accepted),
-        mask_alpha=session.mask_alpha.copy() if session.mask_alpha is not None else None,
+        original=session.photo.source, original_name=name, mask=mask, accepted=list(session.accepted),
+        mask_alpha=alpha,
         jobs=[job_record(session, j) for j in session.jobs.values()], variants=variants,
         panel=dict(session.parameters), extra=extra,
     )

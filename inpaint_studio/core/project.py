@@ -168,6 +168,16 @@ def safe_extension(name: str) -> str:
     return ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
 
 
+def _fingerprint(a: np.ndarray | None) -> tuple | None:
+    """Shape and CRC-32 of an array (~10 ms for 18 MP), to skip rewriting an unchanged mask
+    (its PNG takes ~0.3 s to encode)."""
+    import zlib
+
+    if a is None:
+        return None
+    return a.shape, a.dtype.str, zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+
+
 def _grey_png(a: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(a), "L").save(buf, "PNG", compress_level=1)
@@ -182,8 +192,9 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
     """Yield ``(name, bytes)`` for every file of the layout (``skip`` avoids rewriting)."""
     if not skip(manifest["photo"]["file"]):
         yield manifest["photo"]["file"], state.original
-    yield "mask.png", encode_mask(state.mask, edit_is_black=True)
-    if state.mask_alpha is not None:  # 8-bit grey: the soft mask's strength, white = replace
+    if not skip("mask.png"):
+        yield "mask.png", encode_mask(state.mask, edit_is_black=True)
+    if state.mask_alpha is not None and not skip("mask-strength.png"):  # 8-bit grey: white = replace
         yield "mask-strength.png", _grey_png(state.mask_alpha)
     for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
         if not skip(entry["file"]):
@@ -223,13 +234,15 @@ class RecoveryStore:
     """The recovery copy of the working state: the project layout in a folder.
 
     Files that never change (original, accepted edits, job masks, layers, raw results) are
-    written once; the mask and manifest are rewritten on change, the manifest last, each
-    atomically. A ``kill -9`` at any moment leaves the last complete manifest pointing at
+    written once; the mask files when the mask changed (a new snapshot array, see
+    :meth:`~inpaint_studio.core.session.EditSession.mask_snapshot`), the manifest every time
+    and last, each atomically. A ``kill -9`` at any moment leaves the last complete manifest pointing at
     files that exist.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self._masks: dict[str, tuple] = {}  # mask file -> fingerprint of what was last written to it
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "pid").write_text(str(os.getpid()))
 
@@ -243,10 +256,19 @@ class RecoveryStore:
         from .manifest import _member
 
         manifest = state.manifest()
-        for name, data in files_of(state, manifest, skip=lambda n: (self.folder / n).exists() and n not in ("mask.png", "mask-strength.png")):
+        masks = {"mask.png": _fingerprint(state.mask), "mask-strength.png": _fingerprint(state.mask_alpha)}
+
+        def skip(n: str) -> bool:
+            if not (self.folder / n).exists():
+                return False
+            return n not in masks or self._masks.get(n) == masks[n]  # the same pixels are on disk
+
+        for name, data in files_of(state, manifest, skip=skip):
             target = self.folder / _member(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data)
+            if name in masks:
+                self._masks[name] = masks[name]
         atomic_write(self.folder / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode())
 
     def discard(self) -> None:

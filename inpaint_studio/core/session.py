@@ -153,6 +153,7 @@ class EditSession:
         #: Providers get the two-level mask only.
         self.mask_alpha: np.ndarray | None = None
         self.mask_version = 0
+        self._snapshot: tuple | None = None  # (key, mask copy, soft mask copy)
         self.accepted: list[tuple[Rect, np.ndarray]] = []
         self.layers: list[VariantLayer] = []  # bottom to top
         self.jobs: dict[int, Job] = {}
@@ -272,6 +273,21 @@ class EditSession:
             self.mask_alpha = self.mask.view(np.uint8) * np.uint8(255)
         return self.mask_alpha
 
+    def mask_snapshot(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Read-only copies of the mask and the soft mask as they are now, shared by every
+        caller until the mask changes (a job's request and each recovery save would each copy
+        36 MB on 18 MP otherwise). Never write into them. Every change of the mask is
+        announced with :meth:`mask_changed` (which versions it), so the copies stay true."""
+        key = (id(self.mask), id(self.mask_alpha), self.mask_version)
+        if self._snapshot is None or self._snapshot[0] != key:
+            mask = self.mask.copy()
+            alpha = self.mask_alpha.copy() if self.mask_alpha is not None else None
+            for a in (mask, alpha):
+                if a is not None:
+                    a.flags.writeable = False
+            self._snapshot = (key, mask, alpha)
+        return self._snapshot[1], self._snapshot[2]
+
     async def prepare_soft_mask(self) -> None:
         """Make the soft mask off the loop's thread (~20 ms on 18 MP) before the first soft
         stroke needs it (the brush's hardness or opacity dropped below 100 %)."""
@@ -281,7 +297,10 @@ class EditSession:
         alpha = await asyncio.to_thread(lambda: mask.view(np.uint8) * np.uint8(255))
         if self.mask is mask and self.mask_alpha is None:
             self.mask_alpha = alpha
-            self.mask_changed(shown=True)  # views switch to the soft mask (it looks the same)
+            # views switch to the soft mask (it looks the same); the two-level mask, and so the
+            # upload and its preview, did not change: no new mask version
+            h, w = mask.shape
+            self._notify(Change(Change.MASK, rect=(0, 0, w, h), message="soft"))  # not an edit: nothing unsaved
 
     def _patch_command(self, patch: MaskPatch, text: str) -> FunctionCommand:
         def apply(undo: bool) -> None:
@@ -338,11 +357,8 @@ class EditSession:
         keyword arguments); the mask is copied unless ``snapshot`` is False."""
         if self.photo is None or self.mask is None:
             return None
-        alpha = self.mask_alpha
-        if alpha is not None and snapshot:
-            alpha = alpha.copy()
-        return EditRequest(photo=self.photo, mask=self.mask.copy() if snapshot else self.mask,
-                           mask_alpha=alpha, **values)
+        mask, alpha = self.mask_snapshot() if snapshot else (self.mask, self.mask_alpha)
+        return EditRequest(photo=self.photo, mask=mask, mask_alpha=alpha, **values)
 
     def generate(self, request: EditRequest, provider: Provider, *, prepared: Prepared | None = None,
                  draft_of: str | None = None) -> Job:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def make_two_variants(window, data_dir):
     await opened(window, data_dir / "coffee.png")
     fill_polygon(window.canvas.mask, [(330, 230), (420, 230), (420, 330), (330, 330)], True)
-    window.canvas.refresh_mask()
+    window.session.mask_changed()  # an in-place edit of the document's mask, announced
     job = await generate_with_ideogram(window, 2)
     await until(lambda: len(window.canvas.layers) == 2)
     return job
@@ -176,7 +176,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
     try:
         await opened(first, data_dir / "coffee.png")
         fill_polygon(first.canvas.mask, [(330, 230), (420, 330)], True)
-        first.canvas.refresh_mask()
+        first.session.mask_changed()
         p = first.panel
         p.provider_combo.setCurrentIndex(p.provider_combo.findData("magnific"))
         p.prompt_edit.setPlainText("a teaspoon")

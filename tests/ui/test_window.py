@@ -110,7 +110,7 @@ async def test_grow_shrink_and_mask_import_export(window, data_dir, tmp_path):
     await opened(window, data_dir / "chelsea.png")
     c = window.canvas
     fill_polygon(c.mask, [(100, 100), (140, 100), (140, 140), (100, 140)], True)
-    c.refresh_mask()
+    window.session.mask_changed()
     before = c.mask.sum()
     await window.grow_mask(5)
     assert c.mask.sum() > before
@@ -134,7 +134,7 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     assert not panel.generate_button.isEnabled()  # empty mask
     assert "mask is empty" in panel.generate_button.toolTip()
     fill_polygon(window.canvas.mask, [(10, 10), (60, 60)], True)
-    window.canvas.refresh_mask()
+    window.session.mask_changed()  # an in-place edit of the document's mask, announced
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     panel.prompt_edit.setPlainText("a cat")
     assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
@@ -223,7 +223,7 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
 async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
     await opened(window, data_dir / "coffee.png")
     fill_polygon(window.canvas.mask, [(200, 200), (260, 260)], True)
-    window.canvas.refresh_mask()
+    window.session.mask_changed()  # an in-place edit of the document's mask, announced
     panel = window.panel
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     panel.prompt_edit.setPlainText("x")
