@@ -27,7 +27,7 @@ async def main() -> int:
     await w.open_image(ROOT / "resources" / "sample" / "coffee.png")
     c = w.canvas
     c.fit()
-    c.set_brush_radius(22)
+    w.brush.size_spin.setValue(44)
     w.brush.hardness.setValue(70)  # a soft edge: the blend fades where the brush does
     path = [(414, 62), (402, 120), (388, 190), (372, 240), (366, 280), (360, 300)]
 
@@ -39,7 +39,7 @@ async def main() -> int:
     for x, y in path[1:]:
         QTest.mouseMove(c, pt(x, y))
     QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(*path[-1]))
-    c.set_brush_radius(46)
+    w.brush.size_spin.setValue(92)
     QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(366, 282))
     w.panel.provider_combo.setCurrentIndex(w.panel.provider_combo.findData("local"))
     w.panel.prompt_edit.setPlainText("remove the spoon")
