@@ -12,12 +12,17 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
+    QWidget,
 )
 
 from ..core import settings as cfg
@@ -31,26 +36,32 @@ class ProviderKeyRow:
     comes from, Test and Clear; the base URL field and the URL in effect with its source.
     Providers sharing an account (Ideogram 3.0 and 2.0) share one row."""
 
-    def __init__(self, dialog: PreferencesDialog, name: str, cls, label: str, form: QFormLayout, settings: dict) -> None:
+    def __init__(self, dialog: PreferencesDialog, name: str, cls, label: str, box_layout: QVBoxLayout, settings: dict) -> None:
         self.dialog, self.name, self.cls, self.label = dialog, name, cls, label
+        group = QGroupBox(label, objectName=f"account_{name}")
+        form = QFormLayout(group)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        box_layout.addWidget(group)
         self.key = QLineEdit(echoMode=QLineEdit.EchoMode.Password, objectName=f"key_{name}")
         self.source = QLabel(objectName=f"keySource_{name}", wordWrap=True)
         self.test = QPushButton("Test", objectName=f"testKey_{name}", toolTip="Check the key with one free request")
         self.clear = QPushButton("Clear", objectName=f"clearKey_{name}", toolTip="Remove the key stored in the system keyring")
         self.result = QLabel(objectName=f"testResult_{name}", wordWrap=True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result.setVisible(False)  # shown with the first Test or Clear
         row = QHBoxLayout()
         row.addWidget(self.key, 1)
         row.addWidget(self.test)
         row.addWidget(self.clear)
-        form.addRow(f"{label} API key", row)
+        form.addRow("API key", row)
         form.addRow("", self.source)
         form.addRow("", self.result)
         self.url = QLineEdit(settings.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
         self.url.setPlaceholderText(cls.default_base_url)
         self.url_source = QLabel(objectName=f"urlSource_{name}", wordWrap=True)
-        form.addRow(f"{label} base URL", self.url)
+        form.addRow("Base URL", self.url)
         form.addRow("", self.url_source)
+        self.extra_form = form
         self.test.clicked.connect(self.start_test)
         self.clear.clicked.connect(self.clear_key)
         self.url.textChanged.connect(lambda _: self.refresh())
@@ -67,8 +78,13 @@ class ProviderKeyRow:
         url, url_from = cfg.base_url_source(self.name, self.cls.default_base_url, self.url.text().strip() or None)
         self.url_source.setText(f"In effect: {url} (from {'this field' if url_from == 'the command line' else url_from}).")
 
+    def say(self, text: str, colour: str = "") -> None:
+        self.result.setStyleSheet(f"color: {colour};" if colour else "")
+        self.result.setText(text)
+        self.result.setVisible(True)
+
     def start_test(self) -> None:
-        self.result.setText("Testing…")
+        self.say("Testing…")
         self.test.setEnabled(False)
         self.dialog.tasks.add(asyncio.ensure_future(self.run_test()))
 
@@ -79,15 +95,13 @@ class ProviderKeyRow:
             ok, text = await provider.check_key()
         except Exception as exc:  # a check must never take the dialog down
             ok, text = False, f"The check failed: {exc}"
-        self.result.setStyleSheet("color: #2a2;" if ok else "color: #d33;" if ok is False else "")
-        self.result.setText(text)
+        self.say(text, "#2a2" if ok else "#d33" if ok is False else "")
         self.test.setEnabled(True)
 
     def clear_key(self) -> None:
         removed = cfg.delete_api_key(self.name)
         forget_keys()
-        self.result.setStyleSheet("")
-        self.result.setText("The stored key was removed." if removed else "No key was stored in the keyring.")
+        self.say("The stored key was removed." if removed else "No key was stored in the keyring.")
         self.refresh()
 
 
@@ -106,14 +120,23 @@ class PreferencesDialog(QDialog):
         self.tasks: set = set()
         s = cfg.load_settings()
         outer = QVBoxLayout(self)
+        tabs = QTabWidget(objectName="preferencesTabs")
+        outer.addWidget(tabs, 1)
+        accounts = QWidget()
+        accounts_lay = QVBoxLayout(accounts)
         problem = cfg.keyring_problem()
         self.keyring_label = QLabel(problem or "", objectName="keyringProblem", wordWrap=True)
         self.keyring_label.setVisible(bool(problem))
         self.keyring_label.setStyleSheet("background: #fff4d6; color: #5a4300; padding: 6px; border-radius: 3px;")
-        outer.addWidget(self.keyring_label)
-        form = QFormLayout()
+        accounts_lay.addWidget(self.keyring_label)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(accounts)
+        tabs.addTab(scroll, "Accounts")
+        general = QWidget()
+        form = QFormLayout(general)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        outer.addLayout(form)
+        tabs.addTab(general, "General")
         self.rows: dict[str, ProviderKeyRow] = {}
         shared = {}
         for name, target in cfg.SHARED_KEYS.items():
@@ -122,15 +145,16 @@ class PreferencesDialog(QDialog):
             if not cls.capabilities.needs_key or name in cfg.SHARED_KEYS:
                 continue
             label = " and ".join([cls.label, *shared.get(name, [])])
-            self.rows[name] = ProviderKeyRow(self, name, cls, label, form, s)
+            self.rows[name] = ProviderKeyRow(self, name, cls, label, accounts_lay, s)
         self.keys = {name: row.key for name, row in self.rows.items()}
         self.urls = {name: row.url for name, row in self.rows.items()}
-        for name in cfg.SHARED_KEYS:  # a shared account's base URL is its own setting
+        for name, target in cfg.SHARED_KEYS.items():  # a shared account's base URL is its own setting
             cls = PROVIDER_CLASSES[name]
             url = QLineEdit(s.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
             url.setPlaceholderText(cls.default_base_url)
             self.urls[name] = url
-            form.addRow(f"{cls.label} base URL", url)
+            self.rows[target].extra_form.addRow(f"{cls.label} base URL", url)
+        accounts_lay.addStretch(1)
         self.out_dir = QLineEdit(s.get("output_folder", ""), placeholderText="beside the photo")
         form.addRow("Output folder", self.out_dir)
         from PySide6.QtWidgets import QComboBox
@@ -157,7 +181,11 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(560)
+        screen = parent.screen() if parent is not None else None
+        if screen is not None:  # never larger than the screen it opens on
+            avail = screen.availableGeometry()
+            self.resize(min(720, avail.width() - 40), min(760, avail.height() - 60))
 
     def _pick_colour(self) -> None:
         c = QColorDialog.getColor(self.mask_colour, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)

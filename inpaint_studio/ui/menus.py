@@ -37,7 +37,7 @@ def build_menus(w) -> None:
     act(w, "&Import mask…", files.import_mask_dialog, None, f)
     f.addSeparator()
     act(w, "Result &journal…", w.show_journal, None, f)
-    act(w, "&Preferences…", w.preferences, QKeySequence.StandardKey.Preferences, f)
+    act(w, "&Preferences…", w.preferences, [QKeySequence.StandardKey.Preferences, "Ctrl+,"], f)
     act(w, "&Quit", w.close, QKeySequence.StandardKey.Quit, f)
     e = mb.addMenu("&Edit")
     w.undo_action = act(w, "&Undo", w.undo, "Ctrl+Z", e, name="undoAction")
