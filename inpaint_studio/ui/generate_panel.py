@@ -263,6 +263,7 @@ class GeneratePanel(QWidget):
             self.speed_buttons[speed] = b
             row.addWidget(b)
         self.speed_buttons[p.default].setChecked(True)
+        box.setMinimumHeight(box.sizeHint().height())  # never squeezed into the prompt above
         return Field(p, box, get=self.speed, set=lambda v: self.speed_buttons[v].setChecked(True),
                      changed=(self.speed_group.buttonClicked,))
 
