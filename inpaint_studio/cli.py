@@ -48,6 +48,8 @@ def _edit_parser(sub) -> None:
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--project", type=Path, metavar="OUT.inpaint",
+                   help="also save a project (photo, mask, variants as layers) that opens in the editor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--base-url")
     resume.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded images")
     resume.add_argument("--json", action="store_true")
-    project = sub.add_parser("project", help="check a project file without opening the editor")
-    project.add_argument("action", choices=("info",))
+    project = sub.add_parser("project", help="check a project, or export its layers, without opening the editor")
+    project.add_argument("action", choices=("info", "export"))
     project.add_argument("file", type=Path)
+    project.add_argument("--out", type=Path, help="export: X.psd (Photoshop), X.ora (OpenRaster: Krita, GIMP) or X.png (flat)")
     project.add_argument("--json", action="store_true")
     auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
     auth.add_argument("action", choices=("set", "status", "delete"))
@@ -107,7 +110,7 @@ def _build_request(args):
     from .core.params import values_from_args
     from .core.request import EditRequest
 
-    photo = load_image(args.image)
+    photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
     mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
     return EditRequest(photo=photo, mask=mask, **values_from_args(args))
 
@@ -122,6 +125,8 @@ async def _run_edit(args, request) -> int:
 
     name = args.provider or default_provider()
     out_dir = _output_folder(args.out or args.image.parent)  # before anything is paid for
+    if args.project is not None:
+        _output_folder(args.project.parent or Path("."))
     journal = default_journal(f"cli-{os.getpid()}")
     async with make_client() as client:
         provider = create_provider(name, client, base_url=args.base_url, **_provider_options(args, name))
@@ -147,6 +152,17 @@ async def _run_edit(args, request) -> int:
             written.append((v, path))
             n = int(path.stem.rsplit("-", 1)[1]) + 1
     withheld = sum(1 for v in job.variants if not v.safe)
+    project = None
+    if args.project is not None and job.variants:
+        from .core.persist import job_project
+        from .core.project import save_project
+
+        project = args.project if args.project.suffix == ".inpaint" else args.project.with_name(args.project.name + ".inpaint")
+        try:
+            await asyncio.to_thread(save_project, project, job_project(job, args.image.name))
+        except OSError as exc:
+            raise _WriteError(f"The project could not be written to {project} ({exc.strerror or exc}); "
+                              f"every result is kept in the result journal, {journal.root}.") from None
     if args.json:
         paths = {id(v): str(p) for v, p in written}
         print(json.dumps({
@@ -157,6 +173,7 @@ async def _run_edit(args, request) -> int:
             ],
             "sent": job.sent,
             "notes": job.notes,
+            "project": str(project) if project else None,
         }, ensure_ascii=False))
     if job.error is not None:
         assert isinstance(job.error, InpaintError)
@@ -164,6 +181,8 @@ async def _run_edit(args, request) -> int:
     if not args.json:
         for _, path in written:
             print(path)
+        if project:
+            print(project)
     if withheld:
         sys.stderr.write(f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n")
     return EXIT_OK
@@ -341,6 +360,8 @@ def cmd_project(args) -> int:
     from .core.errors import InpaintError
     from .core.project import inspect_project
 
+    if args.action == "export":
+        return cmd_project_export(args)
     try:
         info = inspect_project(args.file)
     except InpaintError as exc:
@@ -355,6 +376,39 @@ def cmd_project(args) -> int:
         p = info["photo"]
         print(f"{args.file.name}: project format {info['format']}, photo {p['name']} {p['width']}×{p['height']}, "
               f"{info['layers']} layers, {info['jobs']} jobs, {info['accepted']} accepted edits, {info['bytes'] / 1e6:.1f} MB")
+    return EXIT_OK
+
+
+def cmd_project_export(args) -> int:
+    """``project export FILE --out X.psd|X.ora|X.png``: the original, the accepted edits and
+    every variant as named layers (hidden ones hidden); exit 0, or 2 with one line on stderr."""
+    from .core.errors import InpaintError
+    from .core.layered import LAYERED_FORMATS, export_layers, stack_from_project
+    from .core.project import read_project
+
+    out = args.out
+    if out is None or out.suffix.lower() not in LAYERED_FORMATS:
+        sys.stderr.write("inpaint-studio: give --out X.psd, X.ora or X.png.\n")
+        return EXIT_INPUT
+    if not out.parent.is_dir():
+        sys.stderr.write(f"inpaint-studio: the folder “{out.parent}” does not exist.\n")
+        return EXIT_INPUT
+    try:
+        state = read_project(args.file)
+        photo, layers = stack_from_project(state)
+        export_layers(out, photo, layers, {"app": "Inpaint Studio", "source": args.file.name})
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except OSError as exc:
+        sys.stderr.write(f"inpaint-studio: cannot write {out.name}: {exc.strerror or exc}.\n")
+        return EXIT_INPUT
+    summary = {"out": str(out), "layers": [{"name": lay.name, "x": lay.x, "y": lay.y, "width": lay.rgba.shape[1],
+                                            "height": lay.rgba.shape[0], "visible": lay.visible} for lay in layers]}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"{out}: {len(layers)} layers ({sum(lay.visible for lay in layers)} visible)")
     return EXIT_OK
 
 

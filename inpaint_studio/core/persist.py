@@ -258,7 +258,8 @@ async def install(session: EditSession, loaded: Loaded) -> None:
         session.spawn(session.save_recovery())
 
 
-def job_record(session: EditSession, job: Job) -> JobRecord:
+def job_record(session: EditSession | None, job: Job) -> JobRecord:
+    """A job as a project keeps it (``session`` None: a job run on its own, from the CLI)."""
     region = job.prepared.region if job.prepared else None
     err = job.error
     opts = {k: getattr(job.provider, k) for k in type(job.provider).description.option_names if hasattr(job.provider, k)}
@@ -268,11 +269,29 @@ def job_record(session: EditSession, job: Job) -> JobRecord:
         details=getattr(err, "details", "") if err else "", sent=job.sent,
         region=[region.x0, region.y0, region.x1, region.y1, region.send_width, region.send_height, region.mode.value] if region else None,
         remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
-        draft_of=session.draft_of.get(job.id), notes=list(job.notes), model=opts.get("model"), options=opts,
-        results_saved=job.id in session.results_saved,
+        draft_of=session.draft_of.get(job.id) if session else None, notes=list(job.notes), model=opts.get("model"),
+        options=opts, results_saved=session is None or job.id in session.results_saved,
         mask=job.request.mask, style_references=list(job.request.style_references),
         character_references=list(job.request.character_references),
     )
+
+
+def job_project(job: Job, original_name: str) -> ProjectState:
+    """A project of one finished job (``inpaint-studio edit --project``): the photo's
+    unchanged bytes, the mask, the job in history and its variants as layers, the first
+    shown, the rest hidden, as the editor shows a new job's results."""
+    from .session import layer_name
+
+    photo = job.request.photo
+    variants = [VariantRecord(
+        id=f"j{job.id}-{v.index}", job=job.id, index=v.index, safe=v.safe, name=layer_name(job, v), seed=v.seed,
+        prompt=v.prompt, resolution=v.resolution, style_type=v.style_type, visible=i == 0, opacity=1.0,
+        feather=job.request.feather, colour_match=job.request.colour_match, layer=v.layer, raw=v.raw,
+    ) for i, v in enumerate(v for v in job.variants if v.layer is not None)]
+    return ProjectState(original=photo.source, original_name=original_name, mask=job.request.mask,
+                        jobs=[job_record(None, job)], variants=variants,
+                        panel=job.request.parameters() | {"provider": job.provider.name},
+                        mask_alpha=job.request.mask_alpha)
 
 
 def project_state(session: EditSession, *, for_recovery: bool = False) -> ProjectState | None:

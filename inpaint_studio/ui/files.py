@@ -221,6 +221,36 @@ class FileActions:
         if path:
             self.export_composite(path)
 
+    def export_layers(self, path: str | Path) -> asyncio.Task | None:
+        """File ▸ Export layers: the original, the accepted edits and every variant as named
+        layers (PSD, OpenRaster) or the visible composite (PNG) by the suffix
+        (:mod:`~inpaint_studio.core.layered`)."""
+        from ..core.layered import export_layers, stack_from_project
+
+        state = persist.project_state(self.session)
+        if state is None:
+            return None
+        path = Path(path)
+        meta = self.session.export_metadata()
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(lambda: export_layers(path, *stack_from_project(state), meta))
+            except (OSError, ValueError, InpaintError) as exc:
+                self.window.report_error(f"Cannot write {path.name}: {getattr(exc, 'strerror', None) or exc}.")
+                return
+            self.window.statusBar().showMessage(f"Exported layers to {path}", 5000)
+
+        return self.window.spawn(run())
+
+    def export_layers_dialog(self) -> None:
+        if self.session.photo is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export layers", self.default_out("-layers.psd"),
+                                              "Photoshop (*.psd);;OpenRaster: Krita, GIMP (*.ora);;Flat PNG (*.png)")
+        if path:
+            self.export_layers(path)
+
     def export_mask(self, path: str | Path) -> asyncio.Task:
         mask = self.session.mask.copy()
         return self.window.spawn(asyncio.to_thread(atomic_write, Path(path), encode_mask(mask, edit_is_black=True)))

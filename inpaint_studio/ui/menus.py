@@ -33,6 +33,7 @@ def build_menus(w) -> None:
     act(w, "&Paste image", files.paste, QKeySequence.StandardKey.Paste, f)
     f.addSeparator()
     act(w, "&Export composite…", files.export_dialog, "Ctrl+E", f)
+    act(w, "Export &layers (PSD, ORA)…", files.export_layers_dialog, "Ctrl+Alt+E", f, name="exportLayersAction")
     act(w, "Export &mask…", files.export_mask_dialog, "Ctrl+Shift+E", f)
     act(w, "&Import mask…", files.import_mask_dialog, None, f)
     f.addSeparator()

@@ -225,3 +225,16 @@ async def test_journal_dialog_shows_size_and_clears(window, data_dir):
     dlg.close()
     # the history row carries the first variant's thumbnail
     await until(lambda: not window.history_panel.list.item(0).icon().isNull())
+
+
+async def test_export_layers_from_the_editor(window, data_dir, tmp_path):
+    """File ▸ Export layers writes a PSD with the original and both variants, as shown."""
+    await make_two_variants(window, data_dir)
+    names = [lay.name for lay in window.session.layers]
+    shown = [lay.visible for lay in window.session.layers]
+    await window.files.export_layers(tmp_path / "two.psd")
+    from psd_tools import PSDImage
+
+    psd = PSDImage.open(tmp_path / "two.psd")
+    assert [lay.name for lay in psd] == ["Original", *names]
+    assert [lay.visible for lay in list(psd)[1:]] == shown
