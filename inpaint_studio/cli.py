@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("file", type=Path)
     project.add_argument("--out", type=Path, help="export: X.psd (Photoshop), X.ora (OpenRaster: Krita, GIMP) or X.png (flat)")
     project.add_argument("--json", action="store_true")
+    select = sub.add_parser("select", help="select the subject inside a rectangle (offline) and write its mask",
+                            description="Select the object inside --box (OpenCV GrabCut, no model download) and "
+                                        "write a black-on-white mask (black = the subject) at the photo's size.")
+    select.add_argument("image", type=Path)
+    select.add_argument("--box", required=True, metavar="X0,Y0,X1,Y1", help="the rectangle around the subject, photo pixels")
+    select.add_argument("--out", required=True, type=Path, metavar="MASK.png")
+    select.add_argument("--json", action="store_true")
     auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
     auth.add_argument("action", choices=("set", "status", "delete"))
     auth.add_argument("provider", nargs="?")
@@ -379,6 +386,42 @@ def cmd_project(args) -> int:
     return EXIT_OK
 
 
+def cmd_select(args) -> int:
+    """``select IMAGE --box X0,Y0,X1,Y1 --out MASK.png``: exit 0, or 2 with one line on stderr."""
+    from .core.errors import InpaintError
+    from .core.imaging import encode_mask, load_image
+    from .core.output import atomic_write
+    from .core.select import select_subject
+
+    try:
+        box = tuple(int(v) for v in args.box.split(","))
+        if len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]:
+            raise ValueError
+    except ValueError:
+        sys.stderr.write(f"inpaint-studio: --box takes X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, not “{args.box}”.\n")
+        return EXIT_INPUT
+    try:
+        photo = load_image(args.image)
+        w, h = photo.size
+        if box[0] >= w or box[1] >= h or box[2] <= 0 or box[3] <= 0:
+            sys.stderr.write(f"inpaint-studio: the box {args.box} lies outside the {w}×{h} photo.\n")
+            return EXIT_INPUT
+        sel = select_subject(photo.rgb, box)
+        atomic_write(args.out, encode_mask(sel, edit_is_black=True))
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except OSError as exc:
+        sys.stderr.write(f"inpaint-studio: cannot write {args.out}: {exc.strerror or exc}.\n")
+        return EXIT_INPUT
+    if args.json:
+        print(json.dumps({"out": str(args.out), "width": w, "height": h,
+                          "selected": int(sel.sum()), "box": list(box)}))
+    else:
+        print(args.out)
+    return EXIT_OK
+
+
 def cmd_project_export(args) -> int:
     """``project export FILE --out X.psd|X.ora|X.png``: the original, the accepted edits and
     every variant as named layers (hidden ones hidden); exit 0, or 2 with one line on stderr."""
@@ -414,7 +457,7 @@ def cmd_project_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("edit", "auth", "resume", "project", "-h", "--help", "--version"):
+    if not argv or argv[0] not in ("edit", "auth", "resume", "project", "select", "-h", "--help", "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     try:
@@ -436,6 +479,8 @@ def _dispatch(args) -> int:
         return cmd_resume(args)
     if args.command == "project":
         return cmd_project(args)
+    if args.command == "select":
+        return cmd_select(args)
     build_parser().print_help()
     return EXIT_OK
 

@@ -25,7 +25,7 @@ from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
 from .pyramid import block_max
 
-TOOLS = ("brush", "eraser", "rect", "lasso", "wand")
+TOOLS = ("brush", "eraser", "rect", "lasso", "wand", "subject")
 
 
 def rgb_qimage(arr: np.ndarray) -> QImage:
@@ -65,6 +65,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     cursor_moved = Signal(int, int)
     zoom_changed = Signal(float)
     wand_requested = Signal(int, int, bool)
+    subject_requested = Signal(object, bool)  # (x0, y0, x1, y1) photo px, add (False: Alt, subtract)
+    subject_marked = Signal(object, bool)  # [(x, y), …] a refining stroke, include (False: Alt, exclude)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +84,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.feather_preview: int | None = None  # px: the blend's band drawn inside the mask edge
         self.split: float | None = None  # before/after divider at this fraction of the width
         self._split_drag = False
+        self._marking = False  # the subject tool's Shift-stroke (refinement), not its rectangle
         self._stroking = False
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
@@ -443,9 +446,14 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             if self.variant_shown():
                 self.update()  # the mask's tint comes back while painting
             self._stamp((x, y), (x, y))
-        elif self.tool == "rect":
+        elif self.tool == "rect" or (self.tool == "subject" and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
             self._stroke_value = value
             self._shape_points = [(x, y), (x, y)]
+            self._marking = False
+        elif self.tool == "subject":  # Shift: a stroke that refines the last selection
+            self._stroke_value = value
+            self._shape_points = [(x, y)]
+            self._marking = True
         elif self.tool == "lasso":
             self._stroke_value = value
             if not self._shape_points:
@@ -479,7 +487,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         if self._stroke_last is not None and event.buttons() & Qt.MouseButton.LeftButton:
             self._stamp(self._stroke_last, (x, y))
             self._stroke_last = (x, y)
-        elif self.tool == "rect" and self._shape_points and event.buttons() & Qt.MouseButton.LeftButton:
+        elif self.tool == "subject" and self._marking and self._shape_points \
+                and event.buttons() & Qt.MouseButton.LeftButton:
+            self._shape_points.append((x, y))
+            self.update()
+        elif self.tool in ("rect", "subject") and self._shape_points and event.buttons() & Qt.MouseButton.LeftButton:
             self._shape_points[1] = (x, y)
             self.update()
         elif self.tool == "lasso" and self._shape_points:
@@ -509,6 +521,15 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
                 self.update()
         elif self.tool == "rect" and len(self._shape_points) == 2:
             self._commit_shape(self._stroke_value)
+        elif self.tool == "subject" and self._shape_points:
+            points, self._shape_points = self._shape_points, []
+            if self._marking:
+                self.subject_marked.emit(points, self._stroke_value)
+            else:
+                (ax, ay), (bx, by) = points
+                self.subject_requested.emit((int(min(ax, bx)), int(min(ay, by)), int(max(ax, bx)) + 1,
+                                             int(max(ay, by)) + 1), self._stroke_value)
+            self.update()
         elif self.tool == "lasso" and self._shape_drag:
             self._shape_drag = False
             if len(self._shape_points) >= 8:  # a dragged lasso closes on release

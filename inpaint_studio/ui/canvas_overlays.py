@@ -84,7 +84,7 @@ class CanvasOverlays:
         if self._shape_points:
             path = QPainterPath(self.to_screen(*self._shape_points[0]))
             pts = self._shape_points
-            if self.tool == "rect" and len(pts) == 2:
+            if (self.tool == "rect" or (self.tool == "subject" and not self._marking)) and len(pts) == 2:
                 (ax, ay), (bx, by) = pts
                 pts = [(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)]
             for pt in pts[1:]:

@@ -258,7 +258,8 @@ def show_journal(parent, journal) -> QDialog:
 
 SHORTCUTS = (
     ("Tools", (("B", "Brush"), ("E", "Eraser"), ("R", "Rectangle"), ("L", "Lasso (drag) / polygon (click, Enter)"),
-               ("W", "Magic wand"), ("Alt + any tool", "Subtract from the mask"), ("[  /  ]", "Smaller / larger brush"),
+               ("W", "Magic wand"), ("S", "Select subject: drag a rectangle; Shift-stroke to include, Shift+Alt to exclude"),
+               ("Alt + any tool", "Subtract from the mask"), ("[  /  ]", "Smaller / larger brush"),
                ("Shift + [  /  ]", "Brush size ×10"), ("Hardness, Opacity (toolbar)", "Soft brush: a soft mask"),
                ("M", "Show or hide the mask overlay"))),
     ("Mask", (("Ctrl+I", "Invert"), ("Delete", "Clear"), ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z, Ctrl+Y", "Redo"))),

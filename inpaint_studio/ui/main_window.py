@@ -50,6 +50,7 @@ from .layout import WindowLayout
 from .menus import build_menus
 from .pyramid import build_pyramid
 from .recovery import RecoveryBanner
+from .subject import SubjectTool
 
 
 class QtTimer:
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
         c.cursor_moved.connect(lambda x, y: self.cursor_label.setText(f"{x}, {y}" if x >= 0 and y >= 0 else ""))
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{c.device_zoom() * 100:.0f} %"))
         c.wand_requested.connect(self._wand)
+        self.subject = SubjectTool(self, self.session, self.canvas)
         self.feather_preview = FeatherPreview(self.canvas, self.panel.feather_spin, self.layers_panel.reblend_feather)
         lp = self.layers_panel
         lp.accept_requested.connect(self.accept_variant)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 TOOLS = (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("rect", "&Rectangle", "R"),
-         ("lasso", "&Lasso / polygon", "L"), ("wand", "Magic &wand", "W"))
+         ("lasso", "&Lasso / polygon", "L"), ("wand", "Magic &wand", "W"), ("subject", "Select &subject", "S"))
 
 
 def act(w, text: str, slot, shortcut=None, menu=None, checkable=False, name=None) -> QAction:

@@ -193,3 +193,34 @@ async def test_soft_mask_prepared_early_stays_in_step_with_hard_strokes(window, 
     assert np.array_equal(s.mask, s.mask_alpha > 0)
     window.undo_stack.undo()
     assert not s.mask.any() and not s.mask_alpha.any()
+
+
+async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tmp_path):
+    """S, drag a rectangle round an object: it is added to the mask; a Shift+Alt stroke
+    excludes part of it; each is one undo step."""
+    from inpaint_studio.core.imaging import load_image
+
+    from ..conftest import ellipse_mask
+
+    bg = load_image(data_dir / "coffee.png").rgb.copy()
+    obj = load_image(data_dir / "astronaut.png").rgb
+    truth = ellipse_mask(400, 600, 200, 300, 110, 80)
+    ys, xs = np.nonzero(truth)
+    bg[ys, xs] = obj[ys - 200 + 256, xs - 300 + 256]
+    Image.fromarray(bg).save(tmp_path / "object.png")
+    await opened(window, tmp_path / "object.png")
+    c, s = window.canvas, window.session
+    QTest.keyClick(c, Qt.Key.Key_S)
+    assert c.tool == "subject"
+    stroke(c, [(210, 80), (390, 320)])
+    await until(lambda: s.mask.any() and not s.busy)
+    assert (s.mask & truth).sum() / (s.mask | truth).sum() > 0.9
+    assert window.undo_stack.count() == 1
+    window.brush.size_spin.setValue(20)
+    stroke(c, [(240, 200), (360, 200)], Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
+    await until(lambda: window.undo_stack.count() == 2 and not s.busy)
+    assert not s.mask[200, 300] and s.mask[150, 300]  # the band is excluded, the rest stays
+    window.undo_stack.undo()
+    assert s.mask[200, 300]
+    window.undo_stack.undo()
+    assert not s.mask.any()
