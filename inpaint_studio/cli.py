@@ -29,14 +29,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def _edit_parser(sub) -> None:
+def _edit_parser(sub, command: str = "edit") -> None:
     from .core.params import add_arguments
     from .providers import descriptions, provider_names
 
-    p = sub.add_parser("edit", help="inpaint a photo from the terminal", description="Inpaint the masked area of a photo.")
-    p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
-    p.add_argument("--mask", type=Path, required=True, help="mask image, same size; black = edit")
-    p.add_argument("--mask-white-edits", action="store_true", help="the mask's white marks the area to edit")
+    if command == "expand":
+        p = sub.add_parser("expand", help="extend a photo's canvas and fill the new margin (outpainting)",
+                           description="Expand the canvas by --pad or to --aspect and let the provider fill the "
+                                       "new margin; the original's pixels stay exactly as they are.")
+        p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
+        how = p.add_mutually_exclusive_group(required=True)
+        how.add_argument("--pad", metavar="L,T,R,B", help="pixels to add on the left, top, right and bottom")
+        how.add_argument("--aspect", metavar="W:H", help="grow the canvas, centred, to this aspect ratio (e.g. 16:9)")
+    else:
+        p = sub.add_parser("edit", help="inpaint a photo from the terminal", description="Inpaint the masked area of a photo.")
+        p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
+        p.add_argument("--mask", type=Path, required=True, help="mask image, same size; black = edit")
+        p.add_argument("--mask-white-edits", action="store_true", help="the mask's white marks the area to edit")
     p.add_argument("--provider", choices=provider_names(), help="default: the first with a key, else local")
     p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
     for desc in descriptions():  # each provider's own options, from its description
@@ -57,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"inpaint-studio {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _edit_parser(sub)
+    _edit_parser(sub, "expand")
     resume = sub.add_parser("resume", help="fetch the results of a remote task (Magnific)")
     resume.add_argument("task_id")
     resume.add_argument("--provider", choices=("magnific",), default="magnific")
@@ -118,6 +128,16 @@ def _build_request(args):
     from .core.request import EditRequest
 
     photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
+    if args.command == "expand":
+        from .core.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
+
+        pad = parse_pad(args.pad) if args.pad else pad_for_aspect(photo.size, parse_aspect(args.aspect))
+        if not any(pad):
+            raise _UsageError(f"The photo already has the aspect ratio {args.aspect}; nothing to expand.")
+        w, h = photo.size
+        args.original = {"x": pad[0], "y": pad[1], "width": w, "height": h}
+        photo, mask = expand_photo(photo, pad)
+        return EditRequest(photo=photo, mask=mask, **values_from_args(args))
     mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
     return EditRequest(photo=photo, mask=mask, **values_from_args(args))
 
@@ -147,7 +167,7 @@ async def _run_edit(args, request) -> int:
     for note in job.notes:
         sys.stderr.write(f"Note: {note}\n")
     written = []
-    stem = args.image.stem
+    stem = args.image.stem + ("-expanded" if args.command == "expand" else "")
     n = next_index(out_dir, stem)
     for v in job.variants:
         if v.safe and v.layer is not None:
@@ -166,7 +186,8 @@ async def _run_edit(args, request) -> int:
 
         project = args.project if args.project.suffix == ".inpaint" else args.project.with_name(args.project.name + ".inpaint")
         try:
-            await asyncio.to_thread(save_project, project, job_project(job, args.image.name))
+            name = f"{args.image.stem}-expanded.png" if args.command == "expand" else args.image.name
+            await asyncio.to_thread(save_project, project, job_project(job, name))
         except OSError as exc:
             raise _WriteError(f"The project could not be written to {project} ({exc.strerror or exc}); "
                               f"every result is kept in the result journal, {journal.root}.") from None
@@ -181,7 +202,7 @@ async def _run_edit(args, request) -> int:
             "sent": job.sent,
             "notes": job.notes,
             "project": str(project) if project else None,
-        }, ensure_ascii=False))
+        } | ({"original": args.original} if args.command == "expand" else {}), ensure_ascii=False))
     if job.error is not None:
         assert isinstance(job.error, InpaintError)
         raise job.error
@@ -457,7 +478,7 @@ def cmd_project_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("edit", "auth", "resume", "project", "select", "-h", "--help", "--version"):
+    if not argv or argv[0] not in ("edit", "expand", "auth", "resume", "project", "select", "-h", "--help", "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     try:
@@ -471,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    if args.command == "edit":
+    if args.command in ("edit", "expand"):
         return cmd_edit(args)
     if args.command == "auth":
         return cmd_auth(args)

@@ -399,6 +399,10 @@ class EditSession:
         """Make a finished job's variants layers. The recovery copy is written with them
         *before* any view learns of them, so a crash from then on loses none. A QUALITY
         final hides the draft it was made from. Returns the new layers' keys."""
+        if self.photo is None or job.request.photo.size != self.photo.size:
+            self.error("Results of a job for the canvas before it was expanded are kept in the result "
+                       "journal (File ▸ Result journal), not as layers.")
+            return []
         draft_key = self.draft_of.get(job.id)
         draft = self.layer(draft_key)
         label = draft.name if draft is not None else draft_key
@@ -563,6 +567,66 @@ class EditSession:
             self._restore_layers(removed, lay.key)
 
         self.undo.push(FunctionCommand("Accept variant", redo, undo))
+        return True
+
+    async def expand(self, pad: tuple[int, int, int, int], prepare: Callable | None = None) -> bool:
+        """Expand the canvas by ``pad`` (left, top, right, bottom, pixels), undoably: the
+        working image at its offset, bit-identical, a pre-filled margin, and the margin as the
+        mask (:mod:`~inpaint_studio.core.expand`). Generate then outpaints it like any edit.
+
+        Refused, with an ``ERROR`` change, while variants are shown as layers (they belong to
+        the current size) or jobs run. ``prepare(photo, mask)`` runs in the same worker thread
+        once the new canvas exists (a view builds what it needs to show it there).
+
+        Raises:
+            InvalidInput: a pad that adds nothing or makes the canvas too large.
+        """
+        from .expand import expand_photo
+
+        if self.photo is None or self.mask is None:
+            return False
+        if self.layers:
+            self.error("Accept or discard the variants before expanding the canvas: they belong to its current size.")
+            return False
+        if any(j.is_active for j in self.runner.jobs.values()):
+            self.error("Wait for the running jobs (or cancel them) before expanding the canvas.")
+            return False
+        old = (self.photo, self.mask, self.mask_alpha, list(self.accepted), self.photo_path, dict(self.extra))
+        def work():
+            photo, mask = expand_photo(old[0], pad)
+            if prepare is not None:
+                prepare(photo, mask)
+            return photo, mask
+
+        photo, mask = await asyncio.to_thread(work)
+        if self.photo is not old[0] or self.layers:
+            return False  # the document changed meanwhile
+        w, h = old[0].size
+        path = old[4].with_name(f"{old[4].stem}-expanded.png") if old[4] else None
+        extra = dict(old[5]) | {"expanded": {"from": [w, h], "pad": list(pad)}}
+
+        def put(state) -> None:
+            self.photo, self.mask, self.mask_alpha, accepted, self.photo_path, extra_ = state
+            self.accepted, self.extra = list(accepted), dict(extra_)
+            self.mask_version += 1
+            self.unsaved = True
+            self._notify(Change(Change.STATUS))
+            self._notify(Change(Change.DOCUMENT, message="expanded"))
+
+        stash: list = []  # layers made on the expanded canvas, set aside while it is undone
+
+        def redo() -> None:
+            put((photo, mask, None, [], path, extra))
+            if stash:
+                self._restore_layers(stash, stash[-1][1].key)
+                stash.clear()
+
+        def undo() -> None:
+            if self.layers:  # they belong to the expanded size: they come back with a redo
+                stash[:] = self._remove_layers({lay.key for lay in self.layers})
+            put(old)
+
+        self.undo.push(FunctionCommand("Expand canvas", redo, undo))
         return True
 
     def _write_rgb(self, box: Rect, patch: np.ndarray) -> None:

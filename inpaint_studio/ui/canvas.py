@@ -66,7 +66,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     zoom_changed = Signal(float)
     wand_requested = Signal(int, int, bool)
     subject_requested = Signal(object, bool)  # (x0, y0, x1, y1) photo px, add (False: Alt, subtract)
-    subject_marked = Signal(object, bool)  # [(x, y), …] a refining stroke, include (False: Alt, exclude)
+    subject_marked = Signal(object, bool)
+    expand_frame_changed = Signal(object)  # (left, top, right, bottom) px, dragged by a handle  # [(x, y), …] a refining stroke, include (False: Alt, exclude)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +86,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.split: float | None = None  # before/after divider at this fraction of the width
         self._split_drag = False
         self._marking = False  # the subject tool's Shift-stroke (refinement), not its rectangle
+        self.expand_frame: tuple[int, int, int, int] | None = None  # Expand canvas preview (L, T, R, B)
+        self._frame_drag: str | None = None
         self._stroking = False
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
@@ -320,6 +323,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._paint_feather(p, f, x0, y0, x1, y1)
         if split_x is not None:
             self._paint_split(p, split_x)
+        if self.expand_frame is not None:
+            self._paint_expand_frame(p)
         if self.context_box is not None:
             pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
             p.setPen(pen)
@@ -418,11 +423,39 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         subtract = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
         return False if (subtract or self.tool == "eraser") else True
 
+    def set_expand_frame(self, pad: tuple[int, int, int, int] | None, *, fit: bool = False) -> None:
+        """Show the expanded canvas's outline with a drag handle on each side (None: hide)."""
+        self.expand_frame = tuple(pad) if pad is not None else None
+        if fit and pad is not None:
+            w, h = self.image_size
+            self.zoom_to_rect((-pad[0], -pad[1], w + pad[2], h + pad[3]), margin=0.04)
+        self.update()
+
+    def frame_handles(self) -> dict[str, QPointF]:
+        """Screen positions of the Expand frame's side handles."""
+        if self.expand_frame is None:
+            return {}
+        left, top, right, bottom = self.expand_frame
+        w, h = self.image_size
+        x0, y0, x1, y1 = -left, -top, w + right, h + bottom
+        return {"left": self.to_screen(x0, (y0 + y1) / 2), "right": self.to_screen(x1, (y0 + y1) / 2),
+                "top": self.to_screen((x0 + x1) / 2, y0), "bottom": self.to_screen((x0 + x1) / 2, y1)}
+
+    def _handle_at(self, pos: QPointF) -> str | None:
+        for side, p in self.frame_handles().items():
+            if abs(p.x() - pos.x()) <= 10 and abs(p.y() - pos.y()) <= 10:
+                return side
+        return None
+
     def _near_split(self, pos: QPointF) -> bool:
         return self.split is not None and abs(pos.x() - self.split * self.width()) <= 8
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
+        if event.button() == Qt.MouseButton.LeftButton and (side := self._handle_at(pos)) is not None:
+            self._frame_drag = side  # an Expand handle: the frame changes, nothing is painted
+            self._focus_click = False
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._near_split(pos):
             self._split_drag = True  # the divider is dragged, nothing is painted
             self._focus_click = False
@@ -472,6 +505,22 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self.split = min(1.0, max(0.0, pos.x() / max(1, self.width())))
             self.update()
             return
+        if self._frame_drag is not None and self.expand_frame is not None:
+            x, y = self.to_photo(pos)
+            w, h = self.image_size
+            left, top, right, bottom = self.expand_frame
+            if self._frame_drag == "left":
+                left = max(0, round(-x))
+            elif self._frame_drag == "right":
+                right = max(0, round(x - w))
+            elif self._frame_drag == "top":
+                top = max(0, round(-y))
+            else:
+                bottom = max(0, round(y - h))
+            self.expand_frame = (left, top, right, bottom)
+            self.expand_frame_changed.emit(self.expand_frame)
+            self.update()
+            return
         if self.split is not None and self.tool in ("brush", "eraser"):
             self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if self._near_split(pos) else Qt.CursorShape.BlankCursor))
         if self._pan_from is not None:
@@ -503,6 +552,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self.update(self._cursor_dirty(pos))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._frame_drag is not None:
+            self._frame_drag = None
+            return
         if self._split_drag:
             self._split_drag = False
             self.update()

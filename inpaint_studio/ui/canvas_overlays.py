@@ -57,6 +57,24 @@ class CanvasOverlays:
         img.setColorTable([qRgba(0, 0, 0, 0), qRgba(255, 210, 0, 150)])
         p.drawImage(QRectF(self.to_screen(sx0 * f, sy0 * f), self.to_screen((sx0 + w) * f, (sy0 + h) * f)), img)
 
+    def _paint_expand_frame(self, p: QPainter) -> None:
+        """The expanded canvas: its outline, the new margin shaded, a handle on each side."""
+        left, top, right, bottom = self.expand_frame
+        w, h = self.image_size
+        outer = QRectF(self.to_screen(-left, -top), self.to_screen(w + right, h + bottom))
+        inner = QRectF(self.to_screen(0, 0), self.to_screen(w, h))
+        margin = QPainterPath()
+        margin.addRect(outer)
+        margin.addRect(inner)  # odd-even fill: only the margin
+        p.fillPath(margin, QColor(120, 170, 255, 70))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(120, 170, 255), 1.5, Qt.PenStyle.DashLine))
+        p.drawRect(outer)
+        p.setPen(QPen(QColor(0, 0, 0, 180), 1))
+        p.setBrush(QColor(255, 255, 255))
+        for pt in self.frame_handles().values():
+            p.drawRect(QRectF(pt.x() - 6, pt.y() - 6, 12, 12))
+
     def _paint_split(self, p: QPainter, x: float) -> None:
         """The before/after divider with its handle and labels."""
         p.setPen(QPen(QColor(255, 255, 255, 230), 2))

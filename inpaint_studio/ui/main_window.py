@@ -388,6 +388,39 @@ class MainWindow(QMainWindow):
 
         return self.spawn(run())
 
+    def expand_dialog(self):
+        """Image ▸ Expand canvas…: the frame and its handles on the canvas, presets, sizes."""
+        from .expand_dialog import ExpandDialog
+
+        if self.session.photo is None:
+            return None
+        if self.session.layers:
+            self.report_error("Accept or discard the variants before expanding the canvas: they belong to its current size.")
+            return None
+        dlg = ExpandDialog(self, self.canvas)
+        dlg.expand_requested.connect(self.expand_canvas)
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.show()
+        return dlg
+
+    def expand_canvas(self, pad) -> asyncio.Task:
+        """Expand by ``pad`` (left, top, right, bottom px); the margin becomes the mask."""
+        from ..core.errors import InpaintError
+
+        def prepare(photo, mask) -> None:  # the new canvas's pyramid, built in the worker thread
+            self.files.pending_pyramid = (photo.rgb, build_pyramid(photo.rgb, mask))
+
+        async def run() -> None:
+            try:
+                if await self.session.expand(tuple(pad), prepare):
+                    w, h = self.session.photo.size
+                    self.statusBar().showMessage(f"Canvas expanded to {w} × {h}: describe what to add and Generate.", 8000)
+            except InpaintError as exc:
+                self.report_error(str(exc))
+
+        self.statusBar().showMessage("Expanding the canvas…")
+        return self.spawn(run())
+
     def toggle_split(self, on: bool) -> None:
         self.canvas.set_split(on)
 

@@ -48,6 +48,8 @@ def build_menus(w) -> None:
     act(w, "&Clear mask", w.clear_mask, "Delete", e)
     act(w, "&Grow mask…", lambda: w.grow_dialog(1), None, e)
     act(w, "&Shrink mask…", lambda: w.grow_dialog(-1), None, e)
+    img = mb.addMenu("&Image")
+    act(w, "E&xpand canvas…", w.expand_dialog, "Ctrl+Alt+C", img, name="expandAction")
     t = mb.addMenu("&Tools")
     w.tool_group = QActionGroup(w)
     w.tool_actions = {}

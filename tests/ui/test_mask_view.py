@@ -224,3 +224,32 @@ async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tm
     assert s.mask[200, 300]
     window.undo_stack.undo()
     assert not s.mask.any()
+
+
+async def test_expand_canvas_dialog_with_handles(window, data_dir):
+    """Image ▸ Expand canvas: a preset, then the right handle dragged on the canvas; Expand
+    makes the margin the mask; Generate fills it; the original stays exact."""
+    await opened(window, data_dir / "coffee.png")
+    c, s = window.canvas, window.session
+    original = s.photo.rgb.copy()
+    dlg = window.expand_dialog()
+    assert dlg.isVisible() and c.expand_frame == (150, 100, 150, 100)  # +25 % each side by default
+    dlg.preset.setCurrentText("16:9")
+    assert c.expand_frame == (55, 0, 56, 0) and dlg.result.text() == "711 × 400 px"
+    handle = c.frame_handles()["right"].toPoint()
+    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, handle)
+    target = c.to_screen(600 + 200, 200).toPoint()
+    QTest.mouseMove(c, target)
+    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
+    right = c.expand_frame[2]
+    assert abs(right - 200) <= 2 and dlg.spins["right"].value() == right and dlg.preset.currentText() == "Custom"
+    assert not s.mask.any()  # dragging a handle paints nothing
+    dlg.expand_button.click()
+    await until(lambda: s.photo.size == (600 + 55 + right, 400) and not s.busy)
+    assert c.expand_frame is None and c.image_size == s.photo.size
+    assert s.mask[:, :55].all() and not s.mask[:, 55:655].any()
+    assert np.array_equal(s.photo.rgb[:, 55:655], original)
+    await generate_with_ideogram(window, 1, "more table")
+    assert np.array_equal(s.composite()[:, 55:655], original)
+    window.undo_stack.undo()
+    assert s.photo.size == (600, 400) and c.image_size == (600, 400) and not c.layers
