@@ -181,6 +181,7 @@ class GeneratePanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(sections_box)
+        scroll.setMinimumHeight(28)  # the sections give way first; the top rows are never squeezed
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addWidget(self.problems_label)

@@ -401,6 +401,9 @@ class MainWindow(QMainWindow):
         dlg.expand_requested.connect(self.expand_canvas)
         dlg.finished.connect(dlg.deleteLater)
         dlg.show()
+        dock = self.docks["generateDock"]  # over the docks, so the canvas's handles stay in view
+        corner = dock.mapToGlobal(dock.rect().topLeft())
+        dlg.move(corner.x() + max(0, dock.width() - dlg.width()) // 2, corner.y() + 30)
         return dlg
 
     def expand_canvas(self, pad) -> asyncio.Task:
