@@ -170,3 +170,42 @@ def test_reference_conversion(data_dir, tmp_path):
     bad.write_bytes(b"GIF89a nonsense")
     with pytest.raises(ImageLoadError):
         load_reference(bad)
+
+
+def test_uploads_are_sent_at_the_models_resolution_as_jpeg_q95(data_dir):
+    """Issue 13: a 5 % mask on a large photo uploads exactly the size the model answers with
+    for that aspect ratio (~1 MP) as a quality-98 JPEG; the offline engine still gets the
+    photo's own pixels."""
+    from inpaint_studio.core.imaging import Photo
+    from inpaint_studio.core.jobs import prepare
+    from inpaint_studio.core.request import IDEOGRAM_ANSWER_SIZES, EditRequest
+
+    from .conftest import ellipse_mask
+
+    big = np.ascontiguousarray(np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1)))  # 3600 × 2400
+    mask = ellipse_mask(2400, 3600, 1200, 1800, 330, 470)  # ~5 %
+    assert 0.04 < mask.mean() < 0.06
+    req = EditRequest(prompt="x", photo=Photo(rgb=big), mask=mask)
+    p = prepare(req)
+    sent = p.encoded.width * p.encoded.height
+    assert (p.encoded.width, p.encoded.height) in IDEOGRAM_ANSWER_SIZES and sent <= 1.6e6
+    assert p.region.width * p.region.height > 1.2 * sent  # the crop itself is larger: it was scaled down
+    assert p.encoded.format == "JPEG" and p.encoded.quality == 98 and len(p.encoded.data) < 1_500_000
+    ratio = (p.encoded.width / p.encoded.height) / (p.region.width / p.region.height)
+    assert 0.9 < ratio < 1.12  # the answer size nearest the region's aspect ratio
+    local = prepare(req, uploads=False)
+    assert local.image.shape[:2] == (local.region.height, local.region.width)  # full resolution offline
+
+
+def test_lossless_when_it_costs_about_the_same(data_dir):
+    """A flat graphic (the README screenshot of the window) stays PNG: lossless is nearly free."""
+    from pathlib import Path
+
+    from inpaint_studio.core.imaging import encode_for_upload
+
+    shot = load_image(Path(__file__).resolve().parent.parent / "docs" / "screenshot.png").rgb
+    enc = encode_for_upload(np.ascontiguousarray(shot[40:800, 830:1280]), prefer_lossy=True)  # the docks: flat UI
+    assert enc.format == "PNG"
+    photo = load_image(data_dir / "coffee.png").rgb
+    assert encode_for_upload(photo, prefer_lossy=True).format == "JPEG"
+    assert encode_for_upload(photo).format == "PNG"  # without the preference: lossless when it fits

@@ -27,6 +27,8 @@ MAX_PIXELS = 200_000_000
 #: Upload limit per file, in bytes: "at most 10 MB" (shared/docs/providers.md), read as
 #: decimal megabytes so no provider reading of "MB" can refuse it.
 UPLOAD_LIMIT = 10_000_000
+#: JPEG quality of uploads to a model when lossless buys little (see encode_for_upload).
+UPLOAD_QUALITY = 98
 #: File types every provider accepts.
 UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -348,16 +350,23 @@ def _jpeg(img: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT) -> EncodedImage:
+def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT, *, prefer_lossy: bool = False) -> EncodedImage:
     """Encode ``rgb`` so the file stays under ``max_bytes``.
 
     Order (issue #2): lossless PNG when it fits, else JPEG at quality 95 then 90, else
     downscaled (area filter) until a quality-90 JPEG fits. PNG is not attempted when the raw
     pixels are over 3× the limit, since photographs do not compress that well losslessly.
 
+    With ``prefer_lossy`` (uploads to a model, issue 13) a quality-:data:`UPLOAD_QUALITY` JPEG
+    without chroma subsampling is sent unless PNG is at most 1.2× its size: lossless buys
+    little there (the pixels outside the mask come from the original, those inside are
+    replaced) and a photo's PNG is 2–3× larger. Quality 98, not 95: on the benchmark the
+    drift-free round trip loses 0.07 levels against PNG at 1.05 MB (q95: 0.23 at 0.76 MB).
+
     Args:
         rgb: ``(H, W, 3) uint8``.
         max_bytes: upload limit in bytes (providers: 10 MB).
+        prefer_lossy: JPEG q95 unless PNG costs about the same.
 
     Returns:
         An :class:`EncodedImage`; ``scale`` < 1 when it had to be downscaled.
@@ -365,6 +374,14 @@ def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT) -> Encoded
     h, w = rgb.shape[:2]
     img = Image.fromarray(rgb, "RGB")
     raw = w * h * 3
+    if prefer_lossy:
+        jpeg = _jpeg(img, UPLOAD_QUALITY)
+        if raw <= max_bytes:
+            png = _png(img, level=3)
+            if len(png) <= 1.2 * len(jpeg) and len(png) <= max_bytes:
+                return EncodedImage(png, "PNG", w, h)
+        if len(jpeg) <= max_bytes:
+            return EncodedImage(jpeg, "JPEG", w, h, quality=UPLOAD_QUALITY)
     if raw <= 3 * max_bytes:
         data = _png(img, level=3 if raw <= max_bytes else 6)
         if len(data) <= max_bytes:

@@ -22,6 +22,9 @@ from .imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
 
 MAX_SEED = 2_147_483_647
 MAX_IMAGES = 8
+#: The sizes Ideogram answers with (its resolutions near 1 MP; the loopback server's too).
+IDEOGRAM_ANSWER_SIZES = ((1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216), (1344, 768),
+                         (768, 1344), (1536, 640), (640, 1536))
 DEFAULT_FEATHER = 4  # px; see README "Compositing"
 
 
@@ -273,6 +276,11 @@ class Capabilities:
         prompt_required: the prompt may not be empty.
         needs_key: an API key is required.
         uploads: it sends the photo over the network (so upload encoding applies).
+        answer_sizes: the ``(width, height)`` sizes its model answers with (Ideogram snaps
+            its output to a fixed set near 1 MP, shared/docs/providers.md). A region larger
+            than the one nearest its aspect ratio is sent at exactly that size: the model
+            needs no further resampling and nothing it could use is lost. Empty: no limit
+            (the offline engine works at the photo's own resolution).
         Other flags: whether the field of that name is accepted.
     """
 
@@ -292,6 +300,7 @@ class Capabilities:
     uploads: bool = True
     max_style_references: int | None = None
     style_type_required_with_character: bool = False
+    answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES
 
     def problems(self, r: EditRequest, provider: str) -> list[Problem]:
         """One :class:`Problem` per field ``r`` sets that this provider cannot take."""

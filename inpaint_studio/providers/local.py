@@ -98,6 +98,7 @@ class LocalProvider(ProviderBase):
         prompt_required=False,
         needs_key=False,
         uploads=False,
+        answer_sizes=(),  # works at the photo's own resolution
     )
     description = ProviderDescription(
         name=name, label=label, capabilities=capabilities,

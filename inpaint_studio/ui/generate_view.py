@@ -100,9 +100,10 @@ class GenerateController:
         self.panel.show_problems(problems)
         return problems
 
-    def _prepared_key(self, request: EditRequest, uploads: bool) -> tuple:
-        """What a prepared upload depends on: mask, working image, context, provider kind."""
-        return (self.session.mask_version, id(request.photo.rgb), request.context, uploads)
+    def _prepared_key(self, request: EditRequest, caps) -> tuple:
+        """What a prepared upload depends on: mask, working image, context, and the provider's
+        kind and working resolution."""
+        return (self.session.mask_version, id(request.photo.rgb), request.context, caps.uploads, caps.answer_sizes)
 
     def schedule_preview(self) -> None:
         s = self.session
@@ -116,11 +117,12 @@ class GenerateController:
 
     async def _preview(self, gen: int) -> None:
         req = self.build_request()
-        uploads = describe(self.panel.provider_name()).capabilities.uploads
-        key = self._prepared_key(req, uploads)
+        caps = describe(self.panel.provider_name()).capabilities
+        uploads = caps.uploads
+        key = self._prepared_key(req, caps)
 
         def work():
-            prepared = prepare(req, uploads=uploads)
+            prepared = prepare(req, uploads=uploads, answer_sizes=caps.answer_sizes)
             mask_bytes = len(encode_mask(prepared.upload_mask)) if prepared.upload_mask is not None else 0
             return prepared, mask_bytes
 
@@ -160,7 +162,7 @@ class GenerateController:
         provider = self.provider()
         cached, prepared = self.preview_prepared, None
         # only a request built from the current mask may reuse the preview's upload
-        if from_panel and cached is not None and cached[0] == self._prepared_key(request, provider.capabilities.uploads):
+        if from_panel and cached is not None and cached[0] == self._prepared_key(request, provider.capabilities):
             prepared = replace(cached[1], remote_tasks=[])  # one list of remote tasks per job
         try:
             return self.session.generate(request, provider, prepared=prepared, draft_of=draft_of)
