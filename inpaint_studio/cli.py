@@ -33,7 +33,16 @@ def _edit_parser(sub, command: str = "edit") -> None:
     from .core.params import add_arguments
     from .providers import descriptions, provider_names
 
-    if command == "expand":
+    if command == "batch":
+        p = sub.add_parser("batch", help="the same edit on many photos, concurrently under the provider's limit",
+                           description="One job per photo, run concurrently under the provider's in-flight limit; "
+                                       "a re-run skips photos already done.")
+        p.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
+        how = p.add_mutually_exclusive_group(required=True)
+        how.add_argument("--mask", type=Path, help="one mask for every photo (same size); black = edit")
+        how.add_argument("--masks", type=Path, metavar="DIR", help="a folder with a mask per photo, named like it")
+        p.add_argument("--mask-white-edits", action="store_true", help="the masks' white marks the area to edit")
+    elif command == "expand":
         p = sub.add_parser("expand", help="extend a photo's canvas and fill the new margin (outpainting)",
                            description="Expand the canvas by --pad or to --aspect and let the provider fill the "
                                        "new margin; the original's pixels stay exactly as they are.")
@@ -57,8 +66,9 @@ def _edit_parser(sub, command: str = "edit") -> None:
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--project", type=Path, metavar="OUT.inpaint",
-                   help="also save a project (photo, mask, variants as layers) that opens in the editor")
+    if command != "batch":
+        p.add_argument("--project", type=Path, metavar="OUT.inpaint",
+                       help="also save a project (photo, mask, variants as layers) that opens in the editor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _edit_parser(sub)
     _edit_parser(sub, "expand")
+    _edit_parser(sub, "batch")
     resume = sub.add_parser("resume", help="fetch the results of a remote task (Magnific)")
     resume.add_argument("task_id")
     resume.add_argument("--provider", choices=("magnific",), default="magnific")
@@ -407,6 +418,135 @@ def cmd_project(args) -> int:
     return EXIT_OK
 
 
+MASK_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def _mask_for(args, photo: Path) -> Path | None:
+    if args.mask is not None:
+        return args.mask
+    return next((args.masks / f"{photo.stem}{s}" for s in MASK_SUFFIXES if (args.masks / f"{photo.stem}{s}").is_file()), None)
+
+
+def cmd_batch(args) -> int:
+    """``batch PHOTO... (--mask M | --masks DIR) …``: exit 0 when every photo is done (or was
+    done by an earlier run); else a line per failure on stderr and the worst exit status."""
+    from .core.errors import InpaintError
+
+    try:
+        return asyncio.run(_run_batch(args))
+    except _UsageError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except InpaintError as exc:
+        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("inpaint-studio: cancelled; a re-run continues where this one stopped.\n")
+        return 130
+
+
+async def _run_batch(args) -> int:
+    from .core.batch import BatchItem, InflightWindow, done_before, run_batch
+    from .core.errors import InvalidInput
+    from .core.imaging import load_image, load_mask
+    from .core.jobs import JobRunner
+    from .core.journal import default_journal
+    from .core.output import next_index, write_variant
+    from .core.params import to_json, values_from_args
+    from .core.request import EditRequest
+    from .providers import create_provider, default_provider
+    from .providers.base import make_client
+
+    values = values_from_args(args)
+    parameters = to_json(values)
+    out_dir = _output_folder(args.out or args.photos[0].parent)  # before anything is paid for
+    if args.masks is not None and not args.masks.is_dir():
+        raise _UsageError(f"The mask folder {args.masks} does not exist.")
+    items = []
+    for photo in dict.fromkeys(p.resolve() for p in args.photos):  # each photo once
+        item = BatchItem(photo, _mask_for(args, photo))
+        if item.mask is None:
+            item.status, item.error, item.exit_code = "failed", f"no mask named {photo.stem}.png in {args.masks}", 2
+        elif outputs := done_before(out_dir, photo, parameters):
+            item.status, item.outputs = "skipped", outputs
+        items.append(item)
+    name = args.provider or default_provider()
+    journal = default_journal(f"cli-{os.getpid()}")
+    images = int(values.get("num_images") or 1)
+    tty = sys.stderr.isatty() and not args.json
+
+    def progress() -> None:
+        if tty:
+            n = {s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed", "running")}
+            sys.stderr.write(f"\rbatch: {n['done'] + n['skipped']}/{len(items)} done, {n['running']} running, "
+                             f"{n['failed']} failed ")
+            sys.stderr.flush()
+
+    async with make_client() as client:
+        from .core.net import RetryPolicy
+
+        # a 429 inflight_limit is not retried blindly: the window shrinks and the photo waits its turn
+        provider = create_provider(name, client, base_url=args.base_url, retry=RetryPolicy(retry_inflight=False),
+                                   **_provider_options(args, name))
+        limit = provider.capabilities.max_inflight_images or 2 * images
+        window = InflightWindow(max(limit, images))
+        # the window, not a per-provider job count, bounds the batch; results reach the journal first
+        runner = JobRunner(client, journal=journal, concurrency=max(1, window.limit // images) + 1)
+
+        from .core.batch import ANSWERED
+
+        async def make_job(item: BatchItem, answered):
+            def load() -> EditRequest:
+                photo = load_image(item.photo)
+                mask = load_mask(item.mask, photo.size, white_edits=args.mask_white_edits)
+                return EditRequest(photo=photo, mask=mask, **values)
+
+            request = await asyncio.to_thread(load)
+            job = runner.submit(request, provider)
+
+            def watch(j) -> None:  # the images leave flight when the provider answers
+                if j is job and j.stage in ANSWERED:
+                    answered(j.error is None)
+
+            runner.listeners.append(watch)
+            try:
+                await runner.wait(job)
+            finally:
+                runner.listeners.remove(watch)
+            return job
+
+        async def write(item: BatchItem, job) -> list[str]:
+            paths = []
+            n = next_index(out_dir, item.photo.stem)
+            for v in job.variants:
+                if v.safe and v.layer is not None:
+                    try:
+                        path = await asyncio.to_thread(write_variant, job, v, out_dir, item.photo.stem, n)
+                    except OSError as exc:
+                        raise InvalidInput(f"cannot write to {out_dir} ({exc.strerror or exc}); the results are in "
+                                           f"the result journal, {journal.root}") from None
+                    paths.append(str(path))
+                    n = int(path.stem.rsplit("-", 1)[1]) + 1
+            return paths
+
+        progress()
+        await run_batch(items, make_job, write, window, images, on_change=progress)
+    if tty:
+        sys.stderr.write("\n")
+    for item in items:
+        if item.status == "failed":
+            sys.stderr.write(f"inpaint-studio: {item.photo.name}: {item.error}\n")
+    if args.json:
+        print(json.dumps({"provider": name, "photos": [
+            {"photo": str(i.photo), "status": i.status, "outputs": i.outputs, "error": i.error} for i in items]},
+            ensure_ascii=False))
+    elif not tty:
+        for item in items:
+            for path in item.outputs:
+                print(path)
+    return max((i.exit_code for i in items if i.status == "failed"), default=EXIT_OK)
+
+
 def cmd_select(args) -> int:
     """``select IMAGE --box X0,Y0,X1,Y1 --out MASK.png``: exit 0, or 2 with one line on stderr."""
     from .core.errors import InpaintError
@@ -478,7 +618,8 @@ def cmd_project_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("edit", "expand", "auth", "resume", "project", "select", "-h", "--help", "--version"):
+    if not argv or argv[0] not in ("edit", "expand", "batch", "auth", "resume", "project", "select", "-h", "--help",
+                                   "--version"):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     try:
@@ -494,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args) -> int:
     if args.command in ("edit", "expand"):
         return cmd_edit(args)
+    if args.command == "batch":
+        return cmd_batch(args)
     if args.command == "auth":
         return cmd_auth(args)
     if args.command == "resume":

@@ -139,7 +139,7 @@ class LoopbackServer:
         self.api_key = api_key
         self.script: list[tuple[int, dict, dict]] = []
         self.hang_after_upload = 0.0
-        self.answer_delay = 0.0  # seconds before a normal answer (a slow but honest provider)
+        self.answer_delay = 0.0  # seconds a normal answer takes in all (a slow but honest provider)
         self.requests: list[Received] = []
         self.downloads: list[Received] = []
         self.results: dict[str, bytes] = {}
@@ -162,6 +162,13 @@ class LoopbackServer:
 
     def api(self, rec: Received, body: bytes) -> tuple[int, dict, dict]:
         raise NotImplementedError
+
+    def admit(self, rec: Received, body: bytes) -> tuple[int, dict, dict] | None:
+        """Before a POST is worked on: an answer that refuses it now (429), or None."""
+        return None
+
+    def release(self, rec: Received) -> None:
+        """After a POST admitted by :meth:`admit` was answered."""
 
     def start(self):
         server = self
@@ -213,14 +220,22 @@ class LoopbackServer:
                 if server.hang_after_upload:
                     time.sleep(server.hang_after_upload)
                     return self._send(200, {"late": True})
-                if server.answer_delay:
-                    time.sleep(server.answer_delay)
-                with server.lock:
-                    scripted = server.script.pop(0) if server.script else None
-                if scripted:
-                    return self._send(scripted[0], scripted[1], dict(scripted[2]))
-                status, answer, headers = server.api(rec, body)
-                self._send(status, answer, dict(headers))
+                refused = server.admit(rec, body)
+                if refused is not None:
+                    return self._send(refused[0], refused[1], dict(refused[2]))
+                try:
+                    started = time.monotonic()
+                    with server.lock:
+                        scripted = server.script.pop(0) if server.script else None
+                    if scripted:
+                        status, answer, headers = scripted
+                    else:
+                        status, answer, headers = server.api(rec, body)
+                    if server.answer_delay:  # the whole request takes this long, its own work included
+                        time.sleep(max(0.0, server.answer_delay - (time.monotonic() - started)))
+                    self._send(status, answer, dict(headers))
+                finally:
+                    server.release(rec)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -248,6 +263,35 @@ class IdeogramServer(LoopbackServer):
         self.edit_gone = False
         self.colour_drift = (0, 0, 0)
         self.edit_requests: list[Received] = []
+        # Ideogram counts images in flight per organisation (default 10): a request whose
+        # images would pass the limit gets 429 inflight_limit (not billed)
+        self.inflight_limit: int | None = None
+        self.inflight = 0
+        self.max_inflight = 0
+        self.refused_inflight = 0
+        self._held: dict[int, int] = {}
+
+    def admit(self, rec: Received, body: bytes) -> tuple[int, dict, dict] | None:
+        if self.inflight_limit is None:
+            return None
+        try:
+            n = int(next((p.text for p in parse_multipart(rec.headers.get("content-type", ""), body)
+                          if p.name == "num_images"), "1"))
+        except ValueError:
+            n = 1
+        with self.lock:
+            if self.inflight + n > self.inflight_limit:
+                self.refused_inflight += 1
+                return 429, {"error": "Too many images in flight", "reject_reason": "inflight_limit",
+                             "max_inflight_requests": self.inflight_limit}, {"Retry-After": "1"}
+            self.inflight += n
+            self.max_inflight = max(self.max_inflight, self.inflight)
+            self._held[id(rec)] = n
+        return None
+
+    def release(self, rec: Received) -> None:
+        with self.lock:
+            self.inflight -= self._held.pop(id(rec), 0)
 
     def authorised(self, rec: Received) -> bool:
         if self.auth == "bearer":

@@ -86,6 +86,58 @@ def _map_result(result: np.ndarray, region: Region, box: tuple[int, int, int, in
     )
 
 
+#: A result upscaled by more than this to fit its region gets the photo's grain (``auto``).
+GRAIN_UPSCALE = 1.25
+#: Width of the ring outside the mask where the photo's grain is measured, px.
+GRAIN_RING = 16
+
+
+#: Standard deviation that white noise keeps through the high-pass of :func:`noise_level`
+#: (the image minus its 3×3 Gaussian blur, kernel [¼ ½ ¼]²): √(1 − 2·¼ + (⅜)²).
+HIGH_PASS_GAIN = float(np.sqrt(1 - 0.5 + 0.375**2))
+
+
+def noise_level(rgb: np.ndarray, where: np.ndarray, sample: int = 200_000) -> np.ndarray:
+    """``(3,)`` per-channel high-frequency level of ``rgb`` at the ``where`` pixels: a robust
+    standard deviation (1.4826 × median absolute value) of the image minus its 3×3 Gaussian
+    blur, in levels, from at most ``sample`` evenly spaced pixels. Zeros when fewer than 64
+    pixels are given."""
+    ys, xs = np.nonzero(where)
+    if len(ys) < 64:
+        return np.zeros(3)
+    step = max(1, len(ys) // sample)
+    ys, xs = ys[::step], xs[::step]
+    f = rgb.astype(np.float32)
+    hp = f - cv2.GaussianBlur(f, (3, 3), 0)
+    return 1.4826 * np.median(np.abs(hp[ys, xs]), axis=0)
+
+
+def match_grain(mapped: np.ndarray, original: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Add grain to ``mapped`` (the result over a working box, ``(h, w, 3) uint8``) so its
+    high-frequency level inside ``mask`` matches the photo's in a :data:`GRAIN_RING` px ring
+    outside it. A result upscaled 1.5–4× to fit a large photo is smoother than the photo
+    around it and the patch shows; this hides it. Gaussian grain per channel, only as much as
+    is missing (levels add in quadrature), the same for a given ``seed`` (re-blends repeat).
+
+    Args:
+        mapped, original: ``(h, w, 3) uint8`` over the same box.
+        mask: ``(h, w) bool`` edit area in the box.
+    """
+    outside = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 3)
+    ring = (~mask) & (outside <= GRAIN_RING)
+    target = noise_level(original, ring)
+    have = noise_level(mapped, mask)
+    missing = np.sqrt(np.maximum(0.0, target**2 - have**2))
+    if not missing.any():
+        return mapped
+    rng = np.random.default_rng(seed)
+    ys, xs = np.nonzero(mask)
+    noise = rng.standard_normal((len(ys), 3), dtype=np.float32) * (missing / HIGH_PASS_GAIN).astype(np.float32)
+    out = mapped.copy()
+    out[ys, xs] = np.clip(mapped[ys, xs] + noise + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def feather_alpha(mask: np.ndarray, feather: int, border: tuple[bool, bool, bool, bool]) -> np.ndarray:
     """Alpha ``(h, w) uint8`` for a mask crop: 0 outside, smoothstep up to 255 over ``feather`` px.
 
@@ -122,6 +174,7 @@ def build_layer(
     feather: int = 4,
     colour_match: bool = True,
     strength: np.ndarray | None = None,
+    grain: bool = True,
 ) -> Layer:
     """Map ``result`` back onto ``region`` and make the layer for ``mask``.
 
@@ -134,6 +187,8 @@ def build_layer(
         colour_match: remove the result's mean colour drift measured on the ring.
         strength: ``(H, W) uint8`` soft mask (a soft brush's strength), multiplied into the
             feathered alpha; ``None`` = full strength wherever ``mask`` is set.
+        grain: when the result was upscaled by more than :data:`GRAIN_UPSCALE` to fit the
+            region, add grain matching the photo's (:func:`match_grain`).
 
     Raises:
         MaskError: the mask is empty inside the region.
@@ -143,7 +198,10 @@ def build_layer(
     if bbox is None:
         raise MaskError("The mask is empty: paint the area to change first.")
     bx0, by0, bx1, by1 = bbox[0] + region.x0, bbox[1] + region.y0, bbox[2] + region.x0, bbox[3] + region.y0
-    ring = max(RING_WIDTH, 2 * feather) if colour_match else 0
+    upscale = max(region.width / result.shape[1], region.height / result.shape[0])
+    grain = grain and upscale > GRAIN_UPSCALE
+    colour_ring = max(RING_WIDTH, 2 * feather) if colour_match else 0
+    ring = max(colour_ring, GRAIN_RING if grain else 0)
     # working box: bbox plus ring, inside the region
     wx0, wy0 = max(region.x0, bx0 - ring), max(region.y0, by0 - ring)
     wx1, wy1 = min(region.x1, bx1 + ring), min(region.y1, by1 + ring)
@@ -152,12 +210,14 @@ def build_layer(
     orig = original[wy0:wy1, wx0:wx1]
     if colour_match:
         outside = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, 3)
-        ring_px = (~m) & (outside <= ring)
+        ring_px = (~m) & (outside <= colour_ring)
         if ring_px.sum() >= 16:
             diff = mapped[ring_px].astype(np.float32).mean(axis=0) - orig[ring_px].astype(np.float32).mean(axis=0)
             diff = np.clip(diff, -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT)
             if np.abs(diff).max() >= 0.5:
                 mapped = np.clip(mapped.astype(np.float32) - diff, 0, 255).round().astype(np.uint8)
+    if grain:
+        mapped = match_grain(mapped, orig, m, seed=bx0 * 7919 + by0)
     # cut the working box down to the bbox
     cx0, cy0 = bx0 - wx0, by0 - wy0
     cx1, cy1 = cx0 + (bx1 - bx0), cy0 + (by1 - by0)

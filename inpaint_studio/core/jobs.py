@@ -24,7 +24,7 @@ from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledE
 from .imaging import encode_for_upload, load_image
 from .net import download_image
 from .protocol import Prepared, Provider, RawVariant, Stage
-from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, check
+from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode, check
 
 #: Default number of jobs running at once per provider.
 DEFAULT_CONCURRENCY = 2
@@ -379,6 +379,7 @@ class JobRunner:
                 layer = build_layer(
                     req.photo.rgb, req.mask, job.prepared.region, raw.pixels,
                     feather=req.feather, colour_match=req.colour_match, strength=req.mask_alpha,
+                    grain=req.grain is GrainMode.AUTO,
                 )
             out.append(Variant(
                 index=i, safe=raw.safe, layer=layer, raw=raw.data,

@@ -55,6 +55,8 @@ class RetryPolicy:
     attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 30.0
+    #: retry a 429 ``inflight_limit`` here; a batch turns this off and shrinks its own window
+    retry_inflight: bool = True
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:

@@ -142,6 +142,7 @@ def _params() -> tuple[Param, ...]:
         MAX_IMAGES,
         MAX_SEED,
         ContextMode,
+        GrainMode,
         MagicPrompt,
         RenderingSpeed,
         StyleType,
@@ -195,6 +196,8 @@ def _params() -> tuple[Param, ...]:
               cli="--feather", cli_help="soft edge inside the mask, px (0 = hard)"),
         Param("colour_match", Kind.BOOL, True, "Colour match", widget="colourMatchCheck", cli="--no-colour-match",
               cli_help="do not match the edit's colour to its surroundings"),
+        Param("grain", Kind.CHOICE, GrainMode.AUTO, "Grain", choices=GrainMode, widget="grainCombo", cli="--grain",
+              cli_help="add the photo's grain to a result upscaled to fit its region (auto) or never (off)"),
     )
 
 

@@ -148,7 +148,8 @@ def _from_journal(journal, session: str, state: ProjectState, photo: Photo) -> d
                 pixels = load_image(raw).rgb
             except (OSError, InpaintError):
                 continue
-            layer = build_layer(photo.rgb, mask, region, pixels, feather=feather, colour_match=colour)
+            layer = build_layer(photo.rgb, mask, region, pixels, feather=feather, colour_match=colour,
+                                grain=params.get("grain", "auto") != "off")
             variants.append(Variant(index=int(meta.get("index", len(variants))), safe=True, layer=layer, raw=raw,
                                     seed=meta.get("seed"), prompt=meta.get("returned_prompt"),
                                     resolution=meta.get("resolution"), style_type=meta.get("style_type"),

@@ -57,6 +57,14 @@ class StyleType(StrEnum):
     ANIME = "ANIME"
 
 
+class GrainMode(StrEnum):
+    """Whether an upscaled result gets the photo's grain: see
+    :func:`inpaint_studio.core.composite.match_grain`."""
+
+    AUTO = "auto"
+    OFF = "off"
+
+
 class ContextMode(StrEnum):
     """Which part of the photo is sent: see :mod:`inpaint_studio.core.context`."""
 
@@ -146,6 +154,8 @@ class EditRequest:
         context: which region is sent (auto, full, crop).
         feather: width in px of the soft transition band inside the mask edge; 0 = hard.
         colour_match: shift the edited region's mean colour to match the ring around it.
+        grain: ``auto`` adds grain matching the photo's to a result upscaled by more than
+            :data:`~inpaint_studio.core.composite.GRAIN_UPSCALE` (``off``: never).
         mask_alpha: ``(H, W) uint8`` soft mask (blend strength 0–255, > 0 exactly where
             ``mask`` is set) painted with a soft or translucent brush, or ``None`` (hard).
             Providers never see it: they get the two-level ``mask``; the blend uses it.
@@ -168,6 +178,7 @@ class EditRequest:
     context: ContextMode = ContextMode.AUTO
     feather: int = DEFAULT_FEATHER
     colour_match: bool = True
+    grain: GrainMode = GrainMode.AUTO
     mask_alpha: np.ndarray | None = None
 
     def parameters(self) -> dict:
@@ -281,6 +292,8 @@ class Capabilities:
             than the one nearest its aspect ratio is sent at exactly that size: the model
             needs no further resampling and nothing it could use is lost. Empty: no limit
             (the offline engine works at the photo's own resolution).
+        max_inflight_images: images it lets an account have in flight at once (Ideogram: 10
+            per organisation by default, shared/docs/providers.md); ``None``: no such limit.
         Other flags: whether the field of that name is accepted.
     """
 
@@ -301,6 +314,7 @@ class Capabilities:
     max_style_references: int | None = None
     style_type_required_with_character: bool = False
     answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES
+    max_inflight_images: int | None = 10
 
     def problems(self, r: EditRequest, provider: str) -> list[Problem]:
         """One :class:`Problem` per field ``r`` sets that this provider cannot take."""

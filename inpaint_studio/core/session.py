@@ -101,6 +101,13 @@ class VariantLayer:
         return bool(self.variant.extra.get("colour_match", self.job.request.colour_match))
 
     @property
+    def grain(self) -> bool:
+        """Whether the blend adds the photo's grain (when the result was upscaled)."""
+        from .request import GrainMode
+
+        return bool(self.variant.extra.get("grain", self.job.request.grain is GrainMode.AUTO))
+
+    @property
     def is_draft(self) -> bool:
         return self.job.request.rendering_speed in (RenderingSpeed.TURBO, RenderingSpeed.FLASH)
 
@@ -637,7 +644,7 @@ class EditSession:
         self.photo = replace(self.photo, rgb=rgb)
         self.emit(Change(Change.IMAGE, rect=box))
 
-    async def reblend(self, key: str | None, feather: int, colour_match: bool) -> bool:
+    async def reblend(self, key: str | None, feather: int, colour_match: bool, grain: bool | None = None) -> bool:
         """Recompute a layer's edge feather (px) and colour match from its stored raw result."""
         lay = self.layer(key or self.selected)
         if lay is None:
@@ -650,13 +657,16 @@ class EditSession:
         def work():
             pixels = v.raw_pixels if v.raw_pixels is not None else load_image(v.raw).rgb
             return pixels, build_layer(job.request.photo.rgb, job.request.mask, job.prepared.region, pixels,
-                                       feather=feather, colour_match=colour_match, strength=job.request.mask_alpha)
+                                       feather=feather, colour_match=colour_match, strength=job.request.mask_alpha,
+                                       grain=lay.grain if grain is None else grain)
 
         pixels, layer = await asyncio.to_thread(work)
         v.layer = layer
         if v.raw is None:
             v.raw_pixels = pixels
         v.extra["feather"], v.extra["colour_match"] = feather, colour_match
+        if grain is not None:
+            v.extra["grain"] = bool(grain)
         self.emit(Change(Change.LAYER, key=lay.key, message="pixels"))
         return True
 

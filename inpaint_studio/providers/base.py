@@ -130,10 +130,13 @@ def error_for_response(label: str, resp: httpx.Response, key_hint: str | None = 
     if status == 429:
         reason = body.get("reject_reason") if isinstance(body, dict) else None
         extra = f" (limit: {body['max_inflight_requests']} images in flight)" if isinstance(body, dict) and body.get("max_inflight_requests") else ""
-        return RateLimitedError(
+        err = RateLimitedError(
             f"{label} is busy with too many requests{extra}; try again in a moment.",
             details=details, retry_after=retry_after_seconds(resp), reject_reason=reason,
         )
+        limit = body.get("max_inflight_requests") if isinstance(body, dict) else None
+        err.max_inflight = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+        return err
     if status == 422 and any(w in msg.lower() for w in ("safety", "unsafe", "inappropriate", "moderation", "policy")):
         return SafetyRefusalError(f"{label}'s safety filter refused this request{said}.", status=status, details=details)
     if status in (400, 404, 413, 415, 422):
@@ -244,7 +247,9 @@ class HttpTransport:
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise redact(type(err)(f"{self.label} asks to wait {_duration(wait)} before the next request; "
                                        "try again then.", details=err.details), secrets)
-            if not getattr(err, "retryable", False) or attempt >= self.retry.attempts:
+            inflight = getattr(err, "reject_reason", None) == "inflight_limit"
+            if not getattr(err, "retryable", False) or attempt >= self.retry.attempts or (
+                    inflight and not self.retry.retry_inflight):
                 raise redact(err, secrets)
             await asyncio.sleep(self.retry.delay(attempt - 1, wait))
 

@@ -99,6 +99,7 @@ class LocalProvider(ProviderBase):
         needs_key=False,
         uploads=False,
         answer_sizes=(),  # works at the photo's own resolution
+        max_inflight_images=None,
     )
     description = ProviderDescription(
         name=name, label=label, capabilities=capabilities,

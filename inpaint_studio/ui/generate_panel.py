@@ -126,7 +126,7 @@ class GeneratePanel(QWidget):
                 "magic_prompt": "Style", "style_type": "Style", "style_preset": "Style", "style_codes": "Style",
                 "negative_prompt": "Style", "style_references": "References", "character_references": "References",
                 "color_palette": "Palette", "seed": "Seed", "context": "Blend", "feather": "Blend",
-                "colour_match": "Blend"}
+                "colour_match": "Blend", "grain": "Blend"}
     sections_changed = Signal(dict)
 
     def __init__(self, open_sections: dict | None = None) -> None:

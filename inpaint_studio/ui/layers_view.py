@@ -41,7 +41,7 @@ class LayersPanel(QWidget):
     discard_others_requested = Signal()
     quality_requested = Signal()
     opacity_changed = Signal(float)
-    reblend_requested = Signal(int, bool)
+    reblend_requested = Signal(int, bool, bool)
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,6 +59,8 @@ class LayersPanel(QWidget):
         self.original_button = QPushButton("Original", objectName="originalButton", checkable=True, toolTip="Show the original (hold Tab)")
         self.reblend_feather = QSpinBox(objectName="reblendFeather", minimum=0, maximum=256, value=4, suffix=" px")
         self.reblend_colour = QCheckBox("Colour match", objectName="reblendColour", checked=True)
+        self.reblend_grain = QCheckBox("Grain", objectName="reblendGrain", checked=True,
+                                       toolTip="Add the photo's grain when the result was upscaled to fit")
         self.reblend_button = QPushButton("Re-blend", objectName="reblendButton",
                                           toolTip="Recompute the selected variant's edge and colour from its stored result")
         lay = QVBoxLayout(self)
@@ -71,6 +73,7 @@ class LayersPanel(QWidget):
         blend.addWidget(QLabel("Feather"))
         blend.addWidget(self.reblend_feather)
         blend.addWidget(self.reblend_colour)
+        blend.addWidget(self.reblend_grain)
         blend.addWidget(self.reblend_button)
         lay.addLayout(blend)
         row = QHBoxLayout()
@@ -88,7 +91,8 @@ class LayersPanel(QWidget):
         self.quality_button.clicked.connect(self.quality_requested.emit)
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
         self.reblend_button.clicked.connect(
-            lambda: self.reblend_requested.emit(self.reblend_feather.value(), self.reblend_colour.isChecked()))
+            lambda: self.reblend_requested.emit(self.reblend_feather.value(), self.reblend_colour.isChecked(),
+                                                self.reblend_grain.isChecked()))
         self.list.itemDoubleClicked.connect(lambda _: self.accept_requested.emit())
 
 
@@ -239,6 +243,7 @@ class LayersView:
             p.opacity.blockSignals(False)
             p.reblend_feather.setValue(lay.feather)
             p.reblend_colour.setChecked(lay.colour_match)
+            p.reblend_grain.setChecked(lay.grain)
 
     # -- view → model ---------------------------------------------------------------------------
 

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         lp.discard_requested.connect(self.discard_variant)
         lp.discard_others_requested.connect(self.discard_others)
         lp.quality_requested.connect(self.render_at_quality)
-        lp.reblend_requested.connect(lambda f, cm: self.reblend(f, cm))
+        lp.reblend_requested.connect(lambda f, cm, g: self.reblend(f, cm, g))
         lp.original_button.toggled.connect(self._show_original)
 
     # -- the session's changes -------------------------------------------------------------------
@@ -319,8 +319,8 @@ class MainWindow(QMainWindow):
     def discard_others(self) -> bool:
         return self.session.discard_others()
 
-    def reblend(self, feather: int, colour_match: bool) -> asyncio.Task:
-        return self.spawn(self.session.reblend(None, feather, colour_match))
+    def reblend(self, feather: int, colour_match: bool, grain: bool | None = None) -> asyncio.Task:
+        return self.spawn(self.session.reblend(None, feather, colour_match, grain))
 
     def undo(self) -> None:
         self.session.undo.undo()
