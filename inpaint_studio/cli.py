@@ -308,12 +308,12 @@ def cmd_resume(args) -> int:
     return EXIT_OK
 
 
-def cmd_edit(args) -> int:
+def _reported(run, cancelled: str = "cancelled.") -> int:
+    """``run()``'s exit status; every expected failure becomes one line on stderr."""
     from .core.errors import InpaintError
 
     try:
-        request = _build_request(args)
-        return asyncio.run(_run_edit(args, request))
+        return run()
     except _UsageError as exc:
         sys.stderr.write(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
@@ -321,7 +321,7 @@ def cmd_edit(args) -> int:
         sys.stderr.write(f"inpaint-studio: {exc.message}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("inpaint-studio: cancelled.\n")
+        sys.stderr.write(f"inpaint-studio: {cancelled}\n")
         return 130
     except _WriteError as exc:
         sys.stderr.write(f"inpaint-studio: {exc}\n")
@@ -329,6 +329,10 @@ def cmd_edit(args) -> int:
     except OSError as exc:
         sys.stderr.write(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
         return EXIT_PROVIDER
+
+
+def cmd_edit(args) -> int:
+    return _reported(lambda: asyncio.run(_run_edit(args, _build_request(args))))
 
 
 # --- auth -----------------------------------------------------------------------------------
@@ -430,19 +434,7 @@ def _mask_for(args, photo: Path) -> Path | None:
 def cmd_batch(args) -> int:
     """``batch PHOTO... (--mask M | --masks DIR) …``: exit 0 when every photo is done (or was
     done by an earlier run); else a line per failure on stderr and the worst exit status."""
-    from .core.errors import InpaintError
-
-    try:
-        return asyncio.run(_run_batch(args))
-    except _UsageError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
-        return EXIT_INPUT
-    except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("inpaint-studio: cancelled; a re-run continues where this one stopped.\n")
-        return 130
+    return _reported(lambda: asyncio.run(_run_batch(args)), "cancelled; a re-run continues where this one stopped.")
 
 
 async def _run_batch(args) -> int:
