@@ -195,3 +195,30 @@ async def test_unwritable_journal_keeps_the_result(data_dir, tmp_path):
             os.chmod(journal.root, 0o700)
     assert job.finished_ok and job.variants[0].layer is not None
     assert any("could not be written to the result journal" in n for n in job.notes)
+
+
+@pytest.mark.asyncio
+async def test_reference_images_are_stored_once_and_hidden_pixels_cost_nothing(state, tmp_path):
+    """Issue 13: two jobs with the same style reference store it once (by content); a layer's
+    pixels that are never shown (alpha 0) are zero, so its PNG is small."""
+    import copy
+    import zipfile
+
+    from inpaint_studio.core.project import read_project, save_project
+
+    st, _, _ = state
+    twin = copy.copy(st.jobs[0])
+    twin.id = st.jobs[0].id + 1
+    st.jobs.append(twin)
+    path = tmp_path / "twice.inpaint"
+    save_project(path, st)
+    with zipfile.ZipFile(path) as z:
+        refs = [n for n in z.namelist() if n.startswith("references/")]
+    assert len(refs) == 2  # one style and one character reference for both jobs
+    back = read_project(path)
+    assert [len(j.style_references) for j in back.jobs] == [1, 1]
+    assert back.jobs[0].style_references[0].data == back.jobs[1].style_references[0].data
+    for v in back.variants:
+        if v.layer is not None:
+            hidden = v.layer.alpha == 0
+            assert hidden.any() and not v.layer.rgb[hidden].any()

@@ -233,6 +233,7 @@ def build_layer(
     rgba = np.empty((by1 - by0, bx1 - bx0, 4), np.uint8)
     rgba[..., :3] = mapped[cy0:cy1, cx0:cx1]
     rgba[..., 3] = alpha
+    rgba[alpha == 0, :3] = 0  # never shown: a project stores the layer ~8× smaller without it
     return Layer.from_rgba(bx0, by0, rgba)
 
 
