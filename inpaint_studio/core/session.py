@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -545,27 +546,45 @@ class EditSession:
         x0, y0, x1, y1 = layer.box
         before = photo.rgb[y0:y1, x0:x1].copy()
 
-        def bake() -> np.ndarray:
+        def bake() -> tuple[np.ndarray, np.ndarray]:
             patch = before.copy()
             blend_into(patch, type(layer)(0, 0, layer.rgb, layer.alpha), opacity)
-            return patch
+            full = photo.rgb.copy()  # the new working image, made here, not on the GUI thread
+            full[y0:y1, x0:x1] = patch
+            return patch, full
 
-        after = await asyncio.to_thread(bake)
+        after, full = await asyncio.to_thread(bake)
         if self.photo is not photo or self.layer(lay.key) is not lay:
             return False  # the document changed meanwhile
         removed: list = []
         box = layer.box
+        # the arrays either side of this step, kept weakly: while they live (jobs keep theirs),
+        # redo and undo swap them instead of copying the whole image on the GUI thread
+        ends = {"before": weakref.ref(photo.rgb), "after": weakref.ref(full)}
+        first = [full]
 
         summary = self._layer_summary(lay) | {"box": list(box)}
 
         def redo() -> None:
-            self._write_rgb(box, after)
+            ready = first.pop() if first else ends["after"]()
+            if ready is not None and self.photo.rgb is ends["before"]():
+                self.photo = replace(self.photo, rgb=ready)
+                self.emit(Change(Change.IMAGE, rect=box))
+            else:
+                self._write_rgb(box, after)
+                ends["after"] = weakref.ref(self.photo.rgb)
             self.accepted.append((box, after))
             self.extra.setdefault("accepted_layers", []).append(summary)
             removed[:] = self._remove_layers({lay.key})
 
         def undo() -> None:
-            self._write_rgb(box, before)
+            old = ends["before"]()
+            if old is not None and self.photo.rgb is ends["after"]():
+                self.photo = replace(self.photo, rgb=old)
+                self.emit(Change(Change.IMAGE, rect=box))
+            else:
+                self._write_rgb(box, before)
+                ends["before"] = weakref.ref(self.photo.rgb)
             if self.accepted and self.accepted[-1][1] is after:
                 self.accepted.pop()
             done = self.extra.get("accepted_layers")
