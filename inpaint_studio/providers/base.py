@@ -50,9 +50,23 @@ def default_timeout() -> httpx.Timeout:
     return httpx.Timeout(connect=15.0, read=300.0, write=120.0, pool=30.0)
 
 
+#: Modules the first request would import (httpcore, anyio's asyncio backend, h11): imported
+#: with the client instead, so the first Generate does not stall the GUI for ~40 ms.
+TRANSPORT_MODULES = ("httpcore", "httpcore._backends.anyio", "anyio._backends._asyncio", "anyio.streams.tls",
+                     "anyio.streams.stapled", "anyio.to_thread", "h11", "certifi")
+
+
 def make_client(timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
     """The program's one HTTP client (no default auth headers: each call adds its own)."""
+    import importlib
+
     from .. import __version__
+
+    for name in TRANSPORT_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another transport version: it imports what it needs itself
+            pass
 
     return httpx.AsyncClient(
         timeout=timeout or default_timeout(),
