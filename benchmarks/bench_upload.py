@@ -3,10 +3,10 @@
     python benchmarks/bench_upload.py [PHOTO]
 
 Compares today's rule (a region larger than the model's answer is sent at exactly the
-answer size nearest its aspect ratio, as a q98 JPEG when lossless buys little) with the earlier one (the whole crop, lossless PNG). Quality is
+answer size nearest its aspect ratio, lossless when that fits 1.5 MB, else a q98 JPEG) with the earlier one (the whole crop, lossless PNG). Quality is
 measured with a drift-free emulated model: it returns exactly what it was sent, resampled
 to the Ideogram resolution nearest the region's aspect ratio (as the real model answers),
-and the result is composited back as usual (no feather, no colour match); the error is the
+and the result is composited back as usual (no feather, colour match or grain); the error is the
 mean absolute difference from the original inside the mask, in levels (0–255).
 """
 
@@ -38,7 +38,7 @@ def emulated_answer(encoded: bytes, width: int, height: int) -> np.ndarray:
 
 
 def error_inside(original: np.ndarray, mask: np.ndarray, region, answer: np.ndarray) -> float:
-    layer = build_layer(original, mask, region, answer, feather=0, colour_match=False)
+    layer = build_layer(original, mask, region, answer, feather=0, colour_match=False, grain=False)
     x0, y0, x1, y1 = layer.box
     m = mask[y0:y1, x0:x1]
     return float(np.abs(layer.rgb[m].astype(int) - original[y0:y1, x0:x1][m].astype(int)).mean())
@@ -66,7 +66,8 @@ def main(path: Path) -> None:
     t_before = time.perf_counter() - t
     err_before = error_inside(photo.rgb, mask, region, emulated_answer(before.data, before.width, before.height))
     print(f"5 % mask on {w}×{h}: region {region.width}×{region.height} px")
-    print(f"  now:     sent {e.width}×{e.height} ({e.width * e.height / 1e6:.2f} MP) {e.format} q{e.quality}, "
+    print(f"  now:     sent {e.width}×{e.height} ({e.width * e.height / 1e6:.2f} MP) {e.format} "
+          f"{'lossless' if e.quality is None else f'q{e.quality}'}, "
           f"{len(e.data) / 1e6:.2f} MB, prepared in {t_now * 1000:.0f} ms; error inside the mask {err_now:.2f} levels")
     print(f"  earlier: sent {before.width}×{before.height} ({before.width * before.height / 1e6:.2f} MP) {before.format}, "
           f"{len(before.data) / 1e6:.2f} MB, prepared in {t_before * 1000:.0f} ms; error inside the mask {err_before:.2f} levels")

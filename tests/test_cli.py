@@ -109,7 +109,7 @@ def test_ideogram_end_to_end(server, photo_and_mask, tmp_path):
     assert server.api_key not in res.stdout + res.stderr
     report = json.loads(res.stdout)
     assert [v["seed"] for v in report["variants"]] == [11, 12]
-    assert (report["sent"]["image"]["format"], report["sent"]["image"]["quality"]) == ("JPEG", 98)  # a photo: lossless buys nothing
+    assert (report["sent"]["image"]["format"], report["sent"]["image"]["quality"]) == ("PNG", None)  # fits 1.5 MB
     original = load_image(photo).rgb
     m = np.asarray(Image.open(mask).convert("L")) < 128
     for v in report["variants"]:

@@ -93,7 +93,7 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
     # image and mask: same size, mask black = edit at the right place
     img = Image.open(io.BytesIO(sent.get("image")[0].data))
     mask = np.asarray(Image.open(io.BytesIO(sent.get("mask")[0].data)).convert("L"))
-    assert img.size == (600, 400) and img.format == "JPEG"  # q95 4:4:4: a photo gains nothing from PNG
+    assert img.size == (600, 400) and img.format == "PNG"  # lossless fits the 1.5 MB budget
     assert mask[280, 370] == 0 and mask[10, 10] == 255
     # two variants, with the returned (MagicPrompt) prompt and seeds
     assert [v.seed for v in job.variants] == [4242, 4243]
@@ -116,7 +116,7 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
         assert stage in stages
     uploads = [(d, t) for s, d, t in job.stages if s == Stage.UPLOADING and t]
     assert uploads[-1][0] == uploads[-1][1]
-    assert job.sent["image"]["format"] == "JPEG" and job.sent["image"]["bytes"] > 50_000
+    assert job.sent["image"]["format"] == "PNG" and job.sent["image"]["bytes"] > 100_000
 
 
 @pytest.mark.asyncio
@@ -311,3 +311,25 @@ async def test_result_link_that_redirects_is_followed_without_credentials(server
     gets = [r for r in server.requests if r.method == "GET"]
     assert [g.path.split("/")[1] for g in gets] == ["go", "results"]
     assert all("api-key" not in g.headers for g in gets)
+
+
+@pytest.mark.asyncio
+async def test_large_photo_uploads_at_the_answer_size_and_the_result_is_exact_outside(server, data_dir):
+    """Issue 13 end to end: a 5 % mask on an 8.6 MP photo sends ~1 MP (lossless WebP or PNG
+    within 1.5 MB, or JPEG); the server takes it; outside the mask the result is the photo."""
+    from inpaint_studio.core.imaging import Photo
+
+    big = np.ascontiguousarray(np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1)))
+    mask = ellipse_mask(2400, 3600, 1200, 1800, 330, 470)
+    job = await run(server, EditRequest(prompt="a moon", photo=Photo(rgb=big), mask=mask, num_images=1))
+    assert job.finished_ok, job.error
+    sent = server.edit_requests[-1].get("image")[0]
+    img = Image.open(io.BytesIO(sent.data))
+    assert img.width * img.height <= 1.6e6 and len(sent.data) <= 1_500_000
+    assert img.format == job.sent["image"]["format"]
+    layer = job.variants[0].layer
+    out = big.copy()
+    from inpaint_studio.core.composite import blend_into
+
+    blend_into(out, layer)
+    assert np.array_equal(out[~mask], big[~mask])

@@ -174,7 +174,7 @@ def test_reference_conversion(data_dir, tmp_path):
 
 def test_uploads_are_sent_at_the_models_resolution_as_jpeg_q95(data_dir):
     """Issue 13: a 5 % mask on a large photo uploads exactly the size the model answers with
-    for that aspect ratio (~1 MP) as a quality-98 JPEG; the offline engine still gets the
+    for that aspect ratio (~1 MP), lossless within 1.5 MB; the offline engine still gets the
     photo's own pixels."""
     from inpaint_studio.core.imaging import Photo
     from inpaint_studio.core.jobs import prepare
@@ -190,15 +190,17 @@ def test_uploads_are_sent_at_the_models_resolution_as_jpeg_q95(data_dir):
     sent = p.encoded.width * p.encoded.height
     assert (p.encoded.width, p.encoded.height) in IDEOGRAM_ANSWER_SIZES and sent <= 1.6e6
     assert p.region.width * p.region.height > 1.2 * sent  # the crop itself is larger: it was scaled down
-    assert p.encoded.format == "JPEG" and p.encoded.quality == 98 and len(p.encoded.data) < 1_500_000
+    assert len(p.encoded.data) <= 1_500_000
+    assert p.encoded.format in ("PNG", "WEBP") and p.encoded.quality is None
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(p.encoded.data)).convert("RGB")), p.image)  # exact
     ratio = (p.encoded.width / p.encoded.height) / (p.region.width / p.region.height)
     assert 0.9 < ratio < 1.12  # the answer size nearest the region's aspect ratio
     local = prepare(req, uploads=False)
     assert local.image.shape[:2] == (local.region.height, local.region.width)  # full resolution offline
 
 
-def test_lossless_when_it_costs_about_the_same(data_dir):
-    """A flat graphic (the README screenshot of the window) stays PNG: lossless is nearly free."""
+def test_lossless_when_it_fits_the_budget_else_jpeg_q98(data_dir):
+    """Lossless (PNG, else lossless WebP) when it fits 1.5 MB, else a q98 JPEG."""
     from pathlib import Path
 
     from inpaint_studio.core.imaging import encode_for_upload
@@ -207,5 +209,8 @@ def test_lossless_when_it_costs_about_the_same(data_dir):
     enc = encode_for_upload(np.ascontiguousarray(shot[40:800, 830:1280]), prefer_lossy=True)  # the docks: flat UI
     assert enc.format == "PNG"
     photo = load_image(data_dir / "coffee.png").rgb
-    assert encode_for_upload(photo, prefer_lossy=True).format == "JPEG"
-    assert encode_for_upload(photo).format == "PNG"  # without the preference: lossless when it fits
+    assert encode_for_upload(photo, prefer_lossy=True).format == "PNG"  # 0.24 MP: fits
+    webp = encode_for_upload(photo, 400_000, prefer_lossy=True)  # its PNG (474 kB) is over this, its WebP under
+    assert webp.format == "WEBP" and np.array_equal(np.asarray(Image.open(io.BytesIO(webp.data)).convert("RGB")), photo)
+    small = encode_for_upload(photo, 300_000, prefer_lossy=True)  # neither lossless file fits: JPEG
+    assert (small.format, small.quality) == ("JPEG", 98) and len(small.data) <= 300_000
