@@ -565,26 +565,24 @@ class EditSession:
 
         summary = self._layer_summary(lay) | {"box": list(box)}
 
-        def redo() -> None:
-            ready = first.pop() if first else ends["after"]()
-            if ready is not None and self.photo.rgb is ends["before"]():
+        def step(frm: str, to: str, patch: np.ndarray, ready: np.ndarray | None) -> None:
+            """Go from the image ``ends[frm]`` to ``ends[to]``: swap in ``ready`` (that end,
+            while it lives) when the image is still ``frm``'s, else write ``patch`` in the box."""
+            if ready is not None and self.photo.rgb is ends[frm]():
                 self.photo = replace(self.photo, rgb=ready)
                 self.emit(Change(Change.IMAGE, rect=box))
             else:
-                self._write_rgb(box, after)
-                ends["after"] = weakref.ref(self.photo.rgb)
+                self._write_rgb(box, patch)
+                ends[to] = weakref.ref(self.photo.rgb)
+
+        def redo() -> None:
+            step("before", "after", after, first.pop() if first else ends["after"]())
             self.accepted.append((box, after))
             self.extra.setdefault("accepted_layers", []).append(summary)
             removed[:] = self._remove_layers({lay.key})
 
         def undo() -> None:
-            old = ends["before"]()
-            if old is not None and self.photo.rgb is ends["after"]():
-                self.photo = replace(self.photo, rgb=old)
-                self.emit(Change(Change.IMAGE, rect=box))
-            else:
-                self._write_rgb(box, before)
-                ends["before"] = weakref.ref(self.photo.rgb)
+            step("after", "before", before, ends["before"]())
             if self.accepted and self.accepted[-1][1] is after:
                 self.accepted.pop()
             done = self.extra.get("accepted_layers")

@@ -419,6 +419,22 @@ class NetworkProvider(ProviderBase):
     def auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
 
+    #: A free authenticated GET (a path under the base URL) that answers 404 for an accepted
+    #: key and 401 for a refused one, with what it asks for; None: the provider has none.
+    key_check: tuple[str, str] | None = None
+
+    async def check_key(self) -> tuple[bool | None, str]:
+        """One free authenticated request (:attr:`key_check`); else why none is sent."""
+        if self.key_check is None:
+            return await super().check_key()
+        path, what = self.key_check
+        try:
+            self.api_key()
+            resp = await self.http.request("GET", self.base_url + path, headers=self.auth_headers(), passthrough=(404,))
+        except ProviderError as exc:
+            return False, str(exc)
+        return True, f"{self.label} accepted the key (HTTP {resp.status_code} for {what}; nothing billed)."
+
 
 @dataclass
 class PollPolicy:

@@ -145,18 +145,8 @@ class MagnificProvider(NetworkProvider):
         groups = await asyncio.gather(*(one(t) for t in mine))
         return [v for g in groups for v in g]
 
-    async def check_key(self) -> tuple[bool | None, str]:
-        """Ask for the status of a task that does not exist (free): 404 means the key was
-        accepted, 401 that it was refused."""
-        from ..core.errors import ProviderError
-
-        try:
-            self.api_key()
-            resp = await self.http.request("GET", f"{self.base_url}{PATH}/00000000-0000-0000-0000-000000000000",
-                                           headers=self.auth_headers(), passthrough=(404,))
-        except ProviderError as exc:
-            return False, str(exc)
-        return True, f"{self.label} accepted the key (HTTP {resp.status_code} for a status request; nothing billed)."
+    #: the status of a task that does not exist (free)
+    key_check = (f"{PATH}/00000000-0000-0000-0000-000000000000", "a status request")
 
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
         """One status look-up: ``(status, generated URLs)``."""
