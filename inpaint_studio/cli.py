@@ -15,17 +15,27 @@ import json
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import __version__
 
 EXIT_OK, EXIT_PROVIDER, EXIT_INPUT, EXIT_WITHHELD = 0, 1, 2, 3
 
 
+def _say(text: str) -> None:
+    """Write one message line to stderr through the one sanitising path: keys redacted,
+    escape sequences and control characters removed, always exactly one line."""
+    from .core.textsafe import clean
+
+    lead = "\n" if text.startswith("\n") else ""
+    sys.stderr.write(lead + clean(text, limit=8000) + "\n")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"inpaint-studio: {message[0].upper() + message[1:]} (see --help).\n")
+        _say(f"inpaint-studio: {message[0].upper() + message[1:]} (see --help).\n")
         raise SystemExit(EXIT_INPUT)
 
 
@@ -134,10 +144,16 @@ class _ProgressBar:
 
 
 def _build_request(args):
-    from .core.imaging import load_image, load_mask
+    from .core.errors import MaskError
+    from .core.imaging import header_size, load_image, load_mask
     from .core.params import values_from_args
     from .core.request import EditRequest
 
+    if args.command != "expand":  # sizes from the headers first: nothing is decoded for a mismatch
+        size, mask_size = header_size(args.image), header_size(args.mask)
+        if size != mask_size:
+            raise MaskError(f"The mask {args.mask.name} is {mask_size[0]}×{mask_size[1]} pixels but the photo "
+                            f"{args.image.name} is {size[0]}×{size[1]}; they must be the same size.")
     photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
     if args.command == "expand":
         from .core.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
@@ -151,6 +167,43 @@ def _build_request(args):
         return EditRequest(photo=photo, mask=mask, **values_from_args(args))
     mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
     return EditRequest(photo=photo, mask=mask, **values_from_args(args))
+
+
+def _kept(job) -> list[str]:
+    """The journal files that hold a job's results, each checked to exist before it is named."""
+    out = []
+    for v in job.variants:
+        p = v.extra.get("journal") if isinstance(v.extra, dict) else None
+        if isinstance(p, str) and Path(p).is_file():
+            out.append(p)
+    return out
+
+
+def _where_kept(job) -> str:
+    """Where the paid results are, said only of files that exist."""
+    kept = _kept(job)
+    if kept:
+        return f"the results are kept in the result journal: {', '.join(kept)}"
+    return "the results could not be kept anywhere (the result journal could not be written either)"
+
+
+def paid_work(job) -> list[str]:
+    """One line per paid task or generation still running at the provider, with its resume
+    command (printed on Ctrl-C, a timeout or a failure before the results arrived)."""
+    if job is None or job.prepared is None or job.variants:
+        return []
+    lines = []
+    for t in job.prepared.remote_tasks:
+        if not isinstance(t, dict):
+            continue
+        provider = t.get("provider")
+        ident = t.get("task_id") or t.get("uuid")
+        from .providers.answers import valid_id
+
+        if isinstance(provider, str) and valid_id(ident) and valid_id(provider):
+            lines.append(f"{provider} task {ident} was paid for and may still finish: "
+                         f"inpaint-studio resume {ident} --provider {provider}")
+    return lines
 
 
 async def _run_edit(args, request) -> int:
@@ -171,12 +224,13 @@ async def _run_edit(args, request) -> int:
         bar = _ProgressBar(sys.stderr.isatty() and not args.json)
         runner = JobRunner(client, listener=bar, journal=journal)  # every result is kept before outputs are written
         job = runner.submit(request, provider)
+        _LAST_JOB["job"] = job  # so Ctrl-C can name the paid tasks
         try:
             await runner.wait(job)
         finally:
             bar.close()
     for note in job.notes:
-        sys.stderr.write(f"Note: {note}\n")
+        _say(f"Note: {note}\n")
     written = []
     stem = args.image.stem + ("-expanded" if args.command == "expand" else "")
     n = next_index(out_dir, stem)
@@ -186,7 +240,7 @@ async def _run_edit(args, request) -> int:
                 path = await asyncio.to_thread(write_variant, job, v, out_dir, stem, n, raw=args.raw)
             except OSError as exc:
                 raise _WriteError(f"The result could not be written to {out_dir} ({exc.strerror or exc}); "
-                                  f"every result is kept in the result journal, {journal.root}.") from None
+                                  f"{_where_kept(job)}.") from None
             written.append((v, path))
             n = int(path.stem.rsplit("-", 1)[1]) + 1
     withheld = sum(1 for v in job.variants if not v.safe)
@@ -201,10 +255,12 @@ async def _run_edit(args, request) -> int:
             await asyncio.to_thread(save_project, project, job_project(job, name))
         except OSError as exc:
             raise _WriteError(f"The project could not be written to {project} ({exc.strerror or exc}); "
-                              f"every result is kept in the result journal, {journal.root}.") from None
+                              f"{_where_kept(job)}.") from None
     if args.json:
+        from .core.textsafe import clean_json
+
         paths = {id(v): str(p) for v, p in written}
-        print(json.dumps({
+        print(json.dumps(clean_json({
             "provider": provider.name,
             "variants": [
                 {"path": paths.get(id(v)), "seed": v.seed, "prompt": v.prompt, "resolution": v.resolution, "safe": v.safe}
@@ -213,9 +269,12 @@ async def _run_edit(args, request) -> int:
             "sent": job.sent,
             "notes": job.notes,
             "project": str(project) if project else None,
-        } | ({"original": args.original} if args.command == "expand" else {}), ensure_ascii=False))
+        } | ({"original": args.original} if args.command == "expand" else {})), ensure_ascii=False))
     if job.error is not None:
         assert isinstance(job.error, InpaintError)
+        for line in paid_work(job):
+            if line.split(" ")[2] not in job.error.message:
+                _say(f"inpaint-studio: {line}")
         raise job.error
     if not args.json:
         for _, path in written:
@@ -223,12 +282,16 @@ async def _run_edit(args, request) -> int:
         if project:
             print(project)
     if withheld:
-        sys.stderr.write(f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n")
+        _say(f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n")
     return EXIT_OK
 
 
 class _UsageError(Exception):
     pass
+
+
+#: the job the running command submitted (Ctrl-C names its paid tasks)
+_LAST_JOB: dict = {}
 
 
 class _WriteError(Exception):
@@ -277,16 +340,30 @@ def cmd_resume(args) -> int:
     from .providers import create_provider
     from .providers.base import make_client
 
+    from .core.net import is_loopback
+    from .providers.answers import valid_id
+
+    if valid_id(args.task_id) is None:
+        _say(f"inpaint-studio: “{args.task_id}” is not a task id (letters, digits, '-' and '_' only).")
+        return EXIT_INPUT
+    if args.out.exists() and not args.out.is_dir():
+        _say(f"inpaint-studio: --out {args.out} is a file; give a folder for the downloaded images.")
+        return EXIT_INPUT
+
     async def run() -> list[Path]:
         async with make_client() as client:
             provider = create_provider(args.provider, client, base_url=args.base_url)
             status, urls = await provider.fetch(args.task_id)
             if status != "COMPLETED":
                 raise _UsageError(f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later.")
-            args.out.mkdir(parents=True, exist_ok=True)
+            try:
+                args.out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _UsageError(f"The folder {args.out} cannot be made ({exc.strerror or exc}).") from None
+            loopback = is_loopback(urlsplit(provider.base_url).hostname or "")
             paths = []
-            for i, url in enumerate(urls, 1):
-                data, _ = await download_image(client, url)
+            for i, url in enumerate(urls[:8], 1):
+                data, _ = await download_image(client, url, allow_loopback=loopback)
                 path = args.out / f"{args.task_id}-{i}.{file_extension(data)}"
                 atomic_write(path, data)
                 paths.append(path)
@@ -295,11 +372,14 @@ def cmd_resume(args) -> int:
     try:
         paths = asyncio.run(run())
     except _UsageError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_PROVIDER
     except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
+        _say(f"inpaint-studio: {exc.message}\n")
         return exc.exit_code
+    except OSError as exc:
+        _say(f"inpaint-studio: the images could not be written to {args.out} ({exc.strerror or exc}).")
+        return EXIT_PROVIDER
     if args.json:
         print(json.dumps({"task_id": args.task_id, "paths": [str(p) for p in paths]}))
     else:
@@ -315,19 +395,21 @@ def _reported(run, cancelled: str = "cancelled.") -> int:
     try:
         return run()
     except _UsageError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
     except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc.message}\n")
+        _say(f"inpaint-studio: {exc.message}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write(f"inpaint-studio: {cancelled}\n")
+        _say(f"inpaint-studio: {cancelled}\n")
+        for line in paid_work(_LAST_JOB.get("job")):
+            _say(f"inpaint-studio: {line}")
         return 130
     except _WriteError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_PROVIDER
     except OSError as exc:
-        sys.stderr.write(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
+        _say(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
         return EXIT_PROVIDER
 
 
@@ -353,7 +435,7 @@ def cmd_auth(args) -> int:
             print(f"{name:<12} {'set ' + where + ' (' + mask_key(key) + ')' if key else 'not set'}")
         return EXIT_OK
     if args.provider not in needing:
-        sys.stderr.write(f"inpaint-studio: name a provider that takes a key: {', '.join(needing)}.\n")
+        _say(f"inpaint-studio: name a provider that takes a key: {', '.join(needing)}.\n")
         return EXIT_INPUT
     if args.action == "delete":
         removed = delete_api_key(args.provider)
@@ -365,12 +447,12 @@ def cmd_auth(args) -> int:
         sys.stderr.write("\ninpaint-studio: no key entered.\n")
         return EXIT_INPUT
     if not key:
-        sys.stderr.write("inpaint-studio: no key entered.\n")
+        _say("inpaint-studio: no key entered.\n")
         return EXIT_INPUT
     try:
         set_api_key(args.provider, key)
     except RuntimeError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
     print(f"{args.provider}: key stored in the system keyring ({mask_key(key)}).")
     return EXIT_OK
@@ -386,13 +468,13 @@ def gui_main(argv: list[str] | None = None) -> int:
 
     if (sys.platform.startswith("linux") and "--smoke-quit" not in argv and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
-        sys.stderr.write("inpaint-studio: no display is available for the editor; "
+        _say("inpaint-studio: no display is available for the editor; "
                          "use `inpaint-studio edit …` on the command line, or set DISPLAY.\n")
         return EXIT_INPUT
     try:
         from .ui.app import run_app
     except ImportError as exc:
-        sys.stderr.write(f"inpaint-studio: the editor cannot start: {exc}.\n")
+        _say(f"inpaint-studio: the editor cannot start: {exc}.\n")
         return EXIT_INPUT
     return run_app(argv)
 
@@ -408,10 +490,10 @@ def cmd_project(args) -> int:
     try:
         info = inspect_project(args.file)
     except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
     except MemoryError:
-        sys.stderr.write(f"inpaint-studio: “{args.file.name}” is too large to check.\n")
+        _say(f"inpaint-studio: “{args.file.name}” is too large to check.\n")
         return EXIT_INPUT
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
@@ -527,7 +609,7 @@ async def _run_batch(args) -> int:
         sys.stderr.write("\n")
     for item in items:
         if item.status == "failed":
-            sys.stderr.write(f"inpaint-studio: {item.photo.name}: {item.error}\n")
+            _say(f"inpaint-studio: {item.photo.name}: {item.error}\n")
     if args.json:
         print(json.dumps({"provider": name, "photos": [
             {"photo": str(i.photo), "status": i.status, "outputs": i.outputs, "error": i.error} for i in items]},
@@ -551,21 +633,21 @@ def cmd_select(args) -> int:
         if len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]:
             raise ValueError
     except ValueError:
-        sys.stderr.write(f"inpaint-studio: --box takes X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, not “{args.box}”.\n")
+        _say(f"inpaint-studio: --box takes X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, not “{args.box}”.\n")
         return EXIT_INPUT
     try:
         photo = load_image(args.image)
         w, h = photo.size
         if box[0] >= w or box[1] >= h or box[2] <= 0 or box[3] <= 0:
-            sys.stderr.write(f"inpaint-studio: the box {args.box} lies outside the {w}×{h} photo.\n")
+            _say(f"inpaint-studio: the box {args.box} lies outside the {w}×{h} photo.\n")
             return EXIT_INPUT
         sel = select_subject(photo.rgb, box)
         atomic_write(args.out, encode_mask(sel, edit_is_black=True))
     except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
     except OSError as exc:
-        sys.stderr.write(f"inpaint-studio: cannot write {args.out}: {exc.strerror or exc}.\n")
+        _say(f"inpaint-studio: cannot write {args.out}: {exc.strerror or exc}.\n")
         return EXIT_INPUT
     if args.json:
         print(json.dumps({"out": str(args.out), "width": w, "height": h,
@@ -584,20 +666,20 @@ def cmd_project_export(args) -> int:
 
     out = args.out
     if out is None or out.suffix.lower() not in LAYERED_FORMATS:
-        sys.stderr.write("inpaint-studio: give --out X.psd, X.ora or X.png.\n")
+        _say("inpaint-studio: give --out X.psd, X.ora or X.png.\n")
         return EXIT_INPUT
     if not out.parent.is_dir():
-        sys.stderr.write(f"inpaint-studio: the folder “{out.parent}” does not exist.\n")
+        _say(f"inpaint-studio: the folder “{out.parent}” does not exist.\n")
         return EXIT_INPUT
     try:
         state = read_project(args.file)
         photo, layers = stack_from_project(state)
         export_layers(out, photo, layers, {"app": "Inpaint Studio", "source": args.file.name})
     except InpaintError as exc:
-        sys.stderr.write(f"inpaint-studio: {exc}\n")
+        _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT
     except OSError as exc:
-        sys.stderr.write(f"inpaint-studio: cannot write {out.name}: {exc.strerror or exc}.\n")
+        _say(f"inpaint-studio: cannot write {out.name}: {exc.strerror or exc}.\n")
         return EXIT_INPUT
     summary = {"out": str(out), "layers": [{"name": lay.name, "x": lay.x, "y": lay.y, "width": lay.rgba.shape[1],
                                             "height": lay.rgba.shape[0], "visible": lay.visible} for lay in layers]}
@@ -619,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: a sentence and a crash report, never a traceback
         from .core.crash import write_crash_report
 
-        sys.stderr.write(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
+        _say(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
                          f"{write_crash_report(exc)}.\n")
         return EXIT_PROVIDER
 

@@ -76,7 +76,7 @@ def test_invalid_input_exit_2(photo_and_mask, tmp_path, data_dir):
     Image.new("L", (100, 100), 0).save(wrong)
     res = cli("edit", photo, "--mask", wrong, "--provider", "local")
     assert res.returncode == 2
-    assert res.stderr.strip() == "inpaint-studio: The mask is 100×100 pixels but the photo is 640×427; they must be the same size."
+    assert res.stderr.strip() == "inpaint-studio: The mask wrong.png is 100×100 pixels but the photo rocket.jpg is 640×427; they must be the same size."
     empty = tmp_path / "empty.png"
     Image.new("L", (640, 427), 255).save(empty)
     res = cli("edit", photo, "--mask", empty, "--provider", "local")

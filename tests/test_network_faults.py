@@ -109,13 +109,13 @@ def faults():
 @pytest.mark.asyncio
 async def test_a_stalled_or_trickling_download_ends_with_a_sentence(faults):
     async with httpx.AsyncClient() as client:
-        data, pixels = await download_image(client, faults.base + "/ok")
+        data, pixels = await download_image(client, faults.base + "/ok", allow_loopback=True)
         assert pixels.shape == (8, 8, 3)
         t = time.monotonic()
         with pytest.raises(DownloadError, match="stalled: no data for 1 s"):
-            await download_image(client, faults.base + "/stall", stall=1.0, attempts=1)
+            await download_image(client, faults.base + "/stall", stall=1.0, attempts=1, allow_loopback=True)
         with pytest.raises(DownloadError, match="had not finished after 2 s"):
-            await download_image(client, faults.base + "/trickle", stall=1.0, deadline=2.0)
+            await download_image(client, faults.base + "/trickle", stall=1.0, deadline=2.0, allow_loopback=True)
         assert time.monotonic() - t < 6
 
 
@@ -123,16 +123,34 @@ async def test_a_stalled_or_trickling_download_ends_with_a_sentence(faults):
 async def test_redirects_are_checked_before_they_are_followed(faults):
     async with httpx.AsyncClient() as client:
         ok = f"{faults.base}/redirect?to={faults.base}/ok"
-        assert (await download_image(client, ok))[1].shape == (8, 8, 3)
+        assert (await download_image(client, ok, allow_loopback=True))[1].shape == (8, 8, 3)
         faults.hits.clear()
         for target in ("http://198.51.100.7/x.png", "file:///etc/passwd", "ftp://example.com/a"):
             with pytest.raises(DownloadError, match="cannot be used safely"):
-                await download_image(client, f"{faults.base}/redirect?to={target}")
+                await download_image(client, f"{faults.base}/redirect?to={target}", allow_loopback=True)
         assert all(h.startswith("/redirect") for h in faults.hits)  # nothing else was requested
         for link in ("http://198.51.100.7/r.png", "file:///etc/passwd", "data:image/png;base64,AAAA"):
             with pytest.raises(DownloadError) as exc:  # a provider failure (exit 1), not the user's input
                 await download_image(client, link)
             assert exc.value.exit_code == 1
+
+
+@pytest.mark.asyncio
+async def test_links_to_private_and_link_local_hosts_are_never_connected_to(faults):
+    """Issue 17: a result link to 169.254.169.254 (cloud metadata) was connected to three times."""
+    async with httpx.AsyncClient() as client:
+        faults.hits.clear()
+        for link in ("https://169.254.169.254/latest/meta-data", "https://10.0.0.1/r.png", "https://[fe80::1]/r.png",
+                     "https://[::ffff:169.254.169.254]/x", "https://0.0.0.0/x"):
+            with pytest.raises(DownloadError, match="private or local address"):
+                await download_image(client, link)
+        # loopback only when the provider itself is on this computer, and never by a redirect otherwise
+        with pytest.raises(DownloadError, match="private or local address"):
+            await download_image(client, faults.base + "/ok")
+        target = "https://169.254.169.254/x"
+        with pytest.raises(DownloadError, match="private or local address"):
+            await download_image(client, f"{faults.base}/redirect?to={target}", allow_loopback=True)
+        assert all(h.startswith("/redirect") for h in faults.hits)
 
 
 @pytest.mark.asyncio

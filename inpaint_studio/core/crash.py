@@ -22,6 +22,9 @@ def write_crash_report(exc: BaseException) -> Path | str:
 
     text = (f"Inpaint Studio {__version__}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n"
             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    from .textsafe import clean
+
+    text = clean(text, limit=1_000_000, one_line=False)  # no key, no escape sequence in a report
     try:
         path = crash_folder() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{id(exc) & 0xFFFF:04x}.txt"
         path.write_text(text, "utf-8")

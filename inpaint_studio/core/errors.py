@@ -24,6 +24,32 @@ class InpaintError(Exception):
         self.message = message
         self.details = details
 
+    # Every sentence and its details pass the one sanitising path (core/textsafe.py): keys
+    # redacted, control characters removed, the sentence on one line — whoever sets them.
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        from .textsafe import clean
+
+        self._message = clean(value, limit=4000)
+        self.args = (self._message,)
+
+    @property
+    def details(self) -> str:
+        return self._details
+
+    @details.setter
+    def details(self, value: str) -> None:
+        from .textsafe import clean
+
+        self._details = clean(value, limit=200_000, one_line=False)
+
+    def __str__(self) -> str:
+        return self._message
+
 
 # --- invalid input (exit 2) -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +78,30 @@ def _describe(source: str | Path | bytes) -> str:
     return "The data" if isinstance(source, bytes | bytearray) else f"“{Path(source).name}”"
 
 
+def check_regular(path, name: str) -> None:
+    """Refuse anything but a regular file before it is opened: a FIFO or a device would block
+    a read forever (or never end).
+
+    Raises:
+        ImageLoadError: it does not exist, is a folder, or is not a regular file.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name} does not exist.") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    if stat.S_ISDIR(mode):
+        raise ImageLoadError(f"{name} is a folder, not an image file.")
+    if not stat.S_ISREG(mode):
+        raise ImageLoadError(f"{name} is not a regular file (a pipe or a device), so it was not read.")
+
+
 def _file(path, name: str, read):
     """``read(path)``, with every file-system failure as one :class:`ImageLoadError` sentence."""
+    check_regular(path, name)
     try:
         return read(path)
     except FileNotFoundError:
@@ -103,6 +126,7 @@ def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
                     f"{name} is {w}×{h} pixels, more than the {MAX_PIXELS // 1_000_000} MP "
                     "this program opens safely."
                 )
+            _check_plausible(img, fp, name)
             img.load()
         return img
     except ImageLoadError:
@@ -123,6 +147,61 @@ def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
         if "truncated" in text or "broken data stream" in text or isinstance(exc, EOFError):
             raise ImageLoadError(f"{name} is truncated or damaged and cannot be opened.") from None
         raise ImageLoadError(f"{name} is damaged and cannot be opened ({text}).") from None
+
+
+#: Fewest bits per pixel a whole JPEG can have: a flat grey picture needs about 0.06 (its
+#: entropy-coded blocks alone), so a file far below this holds only part of its image, and
+#: libjpeg would pad the rest with grey instead of failing.
+MIN_JPEG_BITS_PER_PIXEL = 0.008
+
+
+def _check_plausible(img: Image.Image, fp, name: str) -> None:
+    """Refuse a JPEG whose header claims far more pixels than its data can hold (a 48 KB file
+    claiming 14000×14000): it is truncated or damaged, never padded and sent.
+
+    Raises:
+        ImageLoadError: the file is too small for its size.
+    """
+    if img.format != "JPEG":
+        return
+    try:
+        pos = fp.tell()
+        size = fp.seek(0, io.SEEK_END)
+        fp.seek(pos)
+    except (OSError, AttributeError):
+        return
+    w, h = img.size
+    if size * 8 < MIN_JPEG_BITS_PER_PIXEL * w * h:
+        raise ImageLoadError(f"{name} is truncated or damaged: its {size / 1000:.0f} KB cannot hold the "
+                             f"{w}×{h} pixels its header claims.")
+
+
+def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[int, int]:
+    """An image's upright ``(width, height)`` in pixels from its header, decoding nothing
+    (EXIF orientations 5–8 swap the two, as :func:`load_image` will).
+
+    Raises:
+        ImageLoadError: not a readable image, or not a regular file.
+    """
+    name = label or _describe(source)
+    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else _file(source, name, lambda p: open(p, "rb"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fp) as img:
+                w, h = img.size
+                try:
+                    orientation = img.getexif().get(0x0112, 1)
+                except Exception:  # a damaged EXIF block: load_image ignores it too
+                    orientation = 1
+    except (Image.DecompressionBombError,):
+        raise ImageLoadError(f"{name} claims an enormous pixel size and was refused as a possible "
+                             "decompression bomb.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ImageLoadError(f"{name} is not an image file Inpaint Studio can read.") from None
+    finally:
+        fp.close()
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:
@@ -458,10 +537,7 @@ def load_reference(source: str | Path | bytes, name: str | None = None) -> Refer
         data = bytes(source)
         name = name or "reference"
     else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError:
-            raise ImageLoadError(f"“{Path(source).name}” cannot be read.") from None
+        data = _file(source, f"“{Path(source).name}”", lambda p: Path(p).read_bytes())
         name = name or Path(source).name
     img = _open(data, f"“{name}”")
     if img.format in UPLOAD_FORMATS:

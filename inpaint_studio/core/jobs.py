@@ -14,6 +14,8 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -21,8 +23,8 @@ import numpy as np
 from .composite import Layer, build_layer
 from .context import Region, extract, plan_region, resize_mask
 from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
-from .imaging import encode_for_upload, load_image
-from .net import download_image
+from .imaging import encode_for_upload, header_size, load_image
+from .net import download_image, is_loopback
 from .protocol import Prepared, Provider, RawVariant, Stage
 from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode, check
 
@@ -307,7 +309,8 @@ class JobRunner:
                 self._set(job, Stage.WAITING)
             raws = await provider.generate(request, prepared, report)
             job.sent_info = prepared.describe()
-            await self._fetch_and_journal(job, raws)
+            raws = self._bounded(job, raws, request.num_images)
+            raws = await self._fetch_and_journal(job, raws)
         await self._finish(job, raws)
 
     async def _resumed_pipeline(self, job: Job) -> None:
@@ -319,22 +322,63 @@ class JobRunner:
                 self._set(job, stage, done, total)
 
             raws = await provider.resume(job.prepared.remote_tasks, report)
-            await self._fetch_and_journal(job, raws)
+            raws = self._bounded(job, raws, max(job.request.num_images, len(job.prepared.remote_tasks)))
+            raws = await self._fetch_and_journal(job, raws)
         await self._finish(job, raws)
 
-    async def _fetch_and_journal(self, job: Job, raws: list[RawVariant]) -> None:
-        await self._download(job, raws)
+    @staticmethod
+    def _bounded(job: Job, raws: list[RawVariant], wanted: int) -> list[RawVariant]:
+        """At most the number of images asked for (a provider that answers 300 results for
+        one is not believed); the provider's notes join the job's."""
+        if job.prepared is not None:
+            job.notes.extend(n for n in job.prepared.notes if n not in job.notes)
+        if len(raws) > wanted:
+            job.notes.append(f"{job.provider.label} answered {len(raws)} results for {wanted} requested; "
+                             f"only the first {wanted} were kept.")
+            return raws[:wanted]
+        return raws
+
+    async def _fetch_and_journal(self, job: Job, raws: list[RawVariant]) -> list[RawVariant]:
+        """Download every result and journal each the moment it arrives, whatever happens to
+        its siblings. Returns the results that can be shown (withheld ones included).
+
+        Raises:
+            DownloadError: no result could be downloaded (the first failure's sentence).
+        """
+        failures = await self._download(job, raws)
         if self.journal is not None:
             for i, raw in enumerate(raws):
-                if raw.safe and (raw.data is not None or raw.pixels is not None):
-                    try:
-                        path = await asyncio.to_thread(self.journal.record, job, i, raw)
-                    except OSError as exc:  # a full or read-only disk must not cost the result itself
-                        note = f"A result could not be written to the result journal ({exc.strerror or exc}); save the project to keep it."
-                        if note not in job.notes:
-                            job.notes.append(note)
-                        continue
-                    raw.extra["journal"] = str(path)
+                if raw.safe and (raw.data is not None or raw.pixels is not None) and "journal" not in raw.extra:
+                    await self._journal(job, i, raw)
+        if not failures:
+            return raws
+        arrived = [r for r in raws if r.safe and r.pixels is not None]
+        missing = len(failures)
+        total = missing + len(arrived)
+        if not arrived:
+            first = failures[0]
+            if isinstance(first, InpaintError):
+                if total > 1:
+                    first.message = f"None of the {total} results could be downloaded: {first.message}"
+                raise first
+            raise first
+        kept = [Path(r.extra["journal"]) for r in arrived if r.extra.get("journal")]
+        kept = [p for p in kept if p.is_file()]  # said only of files that exist
+        where = (f"; they are kept in the result journal: {', '.join(str(p) for p in kept)}" if kept else "")
+        job.notes.append(f"{len(arrived)} of {total} results arrived{where}; the other {missing} could not be "
+                         f"downloaded ({str(failures[0]).rstrip('.')}).")
+        return [r for r in raws if not r.safe or r.pixels is not None]
+
+    async def _journal(self, job: Job, index: int, raw: RawVariant) -> None:
+        try:
+            path = await asyncio.to_thread(self.journal.record, job, index, raw)
+        except OSError as exc:  # a full or read-only disk must not cost the result itself
+            note = (f"A result could not be written to the result journal ({exc.strerror or exc}); "
+                    "save the project to keep it.")
+            if note not in job.notes:
+                job.notes.append(note)
+            return
+        raw.extra["journal"] = str(path)
 
     async def _finish(self, job: Job, raws: list[RawVariant]) -> None:
         provider = job.provider
@@ -347,26 +391,58 @@ class JobRunner:
         if not raws:
             raise ProviderError(f"{provider.label} returned no image.")
 
-    async def _download(self, job: Job, raws: list[RawVariant]) -> None:
+    async def _download(self, job: Job, raws: list[RawVariant]) -> list[BaseException]:
+        """Download every pending result; each is journaled as soon as it arrives. Returns the
+        failures (a failed sibling never costs the images that did arrive)."""
         pending = [r for r in raws if r.safe and r.pixels is None]
         if not pending:
-            return
-        if self.client is None:
+            return []
+        if self.client is None and any(r.data is None for r in pending):
             raise DownloadError("No HTTP client is available to download the results.")
         done = 0
         self._set(job, Stage.DOWNLOADING, 0, len(pending))
+        base = getattr(job.provider, "base_url", "") or ""
+        allow_loopback = is_loopback(urlsplit(base).hostname or "")
+        cap = self._pixel_cap(job)
 
         async def one(raw: RawVariant) -> None:
             nonlocal done
             if raw.data is not None:
+                w, h = header_size(raw.data)
+                if w * h > cap:
+                    raise DownloadError(f"A result image is {w}×{h} pixels, far larger than what was sent; "
+                                        "it was not decoded.")
                 raw.pixels = (await asyncio.to_thread(load_image, raw.data)).rgb
             else:
                 assert raw.url is not None
-                raw.data, raw.pixels = await download_image(self.client, raw.url)
+                raw.data, raw.pixels = await download_image(self.client, raw.url, allow_loopback=allow_loopback,
+                                                            max_pixels=cap)
+            if self.journal is not None:
+                await self._journal(job, raws.index(raw), raw)
             done += 1
             self._set(job, Stage.DOWNLOADING, done, len(pending))
 
-        await asyncio.gather(*(one(r) for r in pending))
+        results = await asyncio.gather(*(one(r) for r in pending), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for f in failures:
+            if not isinstance(f, Exception):  # cancellation: the job ends
+                raise f
+        for raw, result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                raw.pixels = None
+        return failures
+
+    @staticmethod
+    def _pixel_cap(job: Job) -> int:
+        """Most pixels one answer may have: 4× what was sent (at least 16.7 MP; models answer at
+        about the sent size or near 1 MP), never over the photo limit."""
+        from .imaging import MAX_PIXELS
+
+        sent = job.prepared.encoded if job.prepared is not None else None
+        sent_px = sent.width * sent.height if sent is not None else 0
+        if sent_px == 0 and job.prepared is not None:
+            sent_px = job.prepared.region.send_width * job.prepared.region.send_height
+        return min(MAX_PIXELS, max(16_777_216, 4 * sent_px))
 
     @staticmethod
     def _composite_all(job: Job, raws: list[RawVariant]) -> list[Variant]:

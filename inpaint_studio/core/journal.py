@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .output import atomic_write, encode_png, file_extension
+from .textsafe import clean_json
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Journal:
             "source": str(job.request.photo.path) if job.request.photo.path else None,
             "extra": raw.extra,
         }
+        meta = clean_json(meta)  # no key, no escape sequence from a provider reaches the disk
         atomic_write(image, data)
         atomic_write(image.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())
         return image

@@ -17,10 +17,12 @@ import httpx
 import numpy as np
 
 from .errors import DownloadError, ImageLoadError, InsecureURLError
-from .imaging import load_image
+from .imaging import header_size, load_image
 
 #: Largest result file accepted, bytes.
 MAX_RESULT_BYTES = 64 * 1024 * 1024
+#: Largest result image decoded by default, pixels (the runner passes a bound from what was sent).
+MAX_RESULT_PIXELS = 50_000_000
 
 
 def is_loopback(host: str) -> bool:
@@ -73,22 +75,50 @@ DOWNLOAD_DEADLINE = 120.0
 MAX_REDIRECTS = 5
 
 
-def usable_link(url: str) -> str:
-    """``url`` if a result may be fetched from it (https, or http on this computer).
+def is_internal(host: str) -> bool:
+    """Whether ``host`` names this computer or a private, link-local (169.254.x.x: cloud
+    metadata), multicast, reserved or unspecified address — never a provider's result host."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+                or ip.is_unspecified)
+
+
+def usable_link(url: str, *, allow_loopback: bool = False) -> str:
+    """``url`` if a result may be fetched from it: https (or http on this computer) to a
+    public host; loopback only when ``allow_loopback`` (the provider itself is on this
+    computer: a test server).
 
     Raises:
         DownloadError: the provider gave a link that cannot be used (plain http to another
-            host, ``file:``, ``data:``…): a provider failure, not the user's input.
+            host, ``file:``, ``data:``, a private or link-local host…): a provider failure,
+            not the user's input. Nothing is connected to.
     """
+    from .textsafe import clean
+
     try:
-        return check_url(url, "The result link")
-    except InsecureURLError as exc:
-        raise DownloadError(f"The provider gave a result link that cannot be used safely: {exc}") from None
+        check_url(url, "The result link")
+    except InsecureURLError:
+        raise DownloadError("The provider gave a result link that cannot be used safely "
+                            f"(“{clean(url, limit=80)}”); it was not opened.") from None
+    host = urlsplit(url).hostname or ""
+    if is_internal(host) and not (allow_loopback and is_loopback(host)):
+        raise DownloadError(f"The provider gave a result link to a private or local address ({clean(host, limit=60)}); "
+                            "it was not opened.")
+    return url
 
 
 async def download_image(
     client: httpx.AsyncClient, url: str, *, max_bytes: int = MAX_RESULT_BYTES, attempts: int = 3,
     retry: RetryPolicy | None = None, stall: float = STALL_SECONDS, deadline: float = DOWNLOAD_DEADLINE,
+    allow_loopback: bool = False, max_pixels: int = MAX_RESULT_PIXELS,
 ) -> tuple[bytes, np.ndarray]:
     """Download a result image **without credentials** and check it is an image.
 
@@ -96,22 +126,31 @@ async def download_image(
     download that sends nothing for ``stall`` s (30), or has not finished after ``deadline``
     s (120, retries included), fails with a sentence saying so.
 
+    The image's pixel size is read from its header and compared with ``max_pixels`` before
+    it is decoded (a 600 KB file may claim 196 MP).
+
     Returns:
         ``(file bytes, (h, w, 3) uint8 pixels)``.
 
     Raises:
-        DownloadError: the link failed (unusable, expired, 404, too large, stalled, too slow)
-            or held no valid image.
+        DownloadError: the link failed (unusable, private host, expired, 404, too large,
+            stalled, too slow) or held no valid image, or one larger than ``max_pixels``.
     """
-    usable_link(url)
+    usable_link(url, allow_loopback=allow_loopback)
     retry = retry or RetryPolicy(attempts=attempts, base_delay=0.5)
     timeout = httpx.Timeout(connect=15.0, read=stall, write=stall, pool=stall)
     try:
         async with asyncio.timeout(deadline):
-            data = await _fetch(client, url, max_bytes, retry, timeout, stall)
+            data = await _fetch(client, url, max_bytes, retry, timeout, stall, allow_loopback)
     except TimeoutError:
         raise DownloadError(f"A result download had not finished after {deadline:.0f} s and was stopped; "
                             "the result journal keeps what arrived before.") from None
+    try:
+        w, h = header_size(data)
+    except ImageLoadError:
+        raise DownloadError("A result link did not hold a valid image.") from None
+    if w * h > max_pixels:
+        raise DownloadError(f"A result image is {w}×{h} pixels, far larger than what was sent; it was not decoded.")
     try:
         pixels = (await asyncio.to_thread(load_image, data)).rgb
     except ImageLoadError:
@@ -119,7 +158,8 @@ async def download_image(
     return data, pixels
 
 
-async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, stall: float) -> bytes:
+async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, stall: float,
+                 allow_loopback: bool = False) -> bytes:
     too_large = f"A result file is larger than {max_bytes // 1_048_576} MB and was refused."
     attempt = 0
     while True:
@@ -130,7 +170,7 @@ async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, 
                 async with client.stream("GET", target, headers={"Accept": "image/*"}, follow_redirects=False,
                                          timeout=timeout) as resp:
                     if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                        target = usable_link(str(resp.url.join(resp.headers["Location"])))
+                        target = usable_link(str(resp.url.join(resp.headers["Location"])), allow_loopback=allow_loopback)
                         continue
                     if resp.status_code == 200:
                         declared = resp.headers.get("Content-Length")

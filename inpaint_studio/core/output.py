@@ -153,22 +153,92 @@ def file_extension(data: bytes) -> str:
 
 
 def next_index(out_dir: Path, stem: str) -> int:
-    """The first free number ``n`` for ``<stem>-edit-<n>.png`` in ``out_dir``."""
-    pattern = re.compile(rf"^{re.escape(stem)}-edit-(\d+)\.png$")
-    used = [int(m.group(1)) for p in out_dir.glob(f"{stem}-edit-*.png") if (m := pattern.match(p.name))]
+    """The first free number ``n`` for ``<stem>-edit-<n>.png`` in ``out_dir`` (after the
+    highest result or sidecar already there)."""
+    pattern = re.compile(rf"^{re.escape(stem)}-edit-(\d+)(?:\.png|\.json|-raw\.[a-z]+)$")
+    used = [int(m.group(1)) for p in out_dir.glob(f"{stem}-edit-*") if (m := pattern.match(p.name))]
     return max(used, default=0) + 1
 
 
-def claim(out_dir: Path, stem: str, index: int) -> tuple[int, Path]:
-    """Reserve ``<stem>-edit-<n>.png`` for the first free ``n >= index`` by creating it
-    exclusively, so runs writing into one folder at once never take the same name."""
-    while True:
-        path = out_dir / f"{stem}-edit-{index}.png"
+def _link_exclusive(tmp: str, target: Path) -> None:
+    """Give the finished temporary file ``tmp`` the name ``target`` only if no file has it
+    (a hard link is created atomically or not at all: never an empty or half file).
+
+    Raises:
+        FileExistsError: ``target`` exists.
+        OSError: the file system cannot link (then the caller falls back to exclusive create).
+    """
+    os.link(tmp, target)
+
+
+def _write_new(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``target``, which must not exist, so that no other writer and no
+    crash leaves an empty or partial file under that name.
+
+    Raises:
+        FileExistsError: ``target`` exists (nothing was changed).
+        OSError: it could not be written (nothing is left behind).
+    """
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
         try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            return index, path
+            _link_exclusive(tmp, target)
         except FileExistsError:
+            raise
+        except OSError:  # no hard links here (some network and FAT file systems): exclusive create
+            fd2 = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+            try:
+                with os.fdopen(fd2, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_set(out_dir: Path, stem: str, index: int, files) -> tuple[int, dict[str, Path]]:
+    """Claim ``<stem>-edit-<n>`` for the first ``n >= index`` whose every file is free and
+    write them: ``files(n)`` gives ``{suffix: bytes}`` (``".png"``, ``".json"``, ``"-raw.jpg"``).
+    A result and its sidecars are claimed together, so runs writing into one folder at once
+    never share a number, a file of the user's is never overwritten, and a failure or a kill
+    leaves no empty file behind.
+
+    Returns:
+        ``(n, {suffix: path})``.
+
+    Raises:
+        OSError: a file could not be written (the ones of this set already written are removed).
+    """
+    while True:
+        content = files(index)
+        paths = {suffix: out_dir / f"{stem}-edit-{index}{suffix}" for suffix in content}
+        if any(p.exists() or p.is_symlink() for p in paths.values()):
             index += 1
+            continue
+        written: list[Path] = []
+        try:
+            for suffix, data in content.items():
+                _write_new(paths[suffix], data)
+                written.append(paths[suffix])
+        except FileExistsError:  # another run took this number meanwhile
+            for p in written:
+                p.unlink(missing_ok=True)
+            index += 1
+            continue
+        except BaseException:
+            for p in written:
+                p.unlink(missing_ok=True)
+            raise
+        return index, paths
 
 
 def variant_metadata(job, variant) -> dict:
@@ -193,21 +263,34 @@ def variant_metadata(job, variant) -> dict:
 
 
 def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bool = False) -> Path:
-    """Write one variant's composite PNG and JSON sidecar (and the raw provider file if ``raw``).
+    """Write one variant's composite PNG and JSON sidecar (and the raw provider file if
+    ``raw``) as one claimed set (:func:`write_set`).
 
     Returns:
         The PNG's path.
+
+    Raises:
+        OSError: it could not be written (nothing of the set is left behind).
     """
+    from .textsafe import clean_json
+
     photo: Photo = job.request.photo
-    meta = variant_metadata(job, variant)
+    meta = clean_json(variant_metadata(job, variant))
     composite = apply_layer(photo.rgb, variant.layer)
-    index, path = claim(out_dir, stem, index)
-    atomic_write(path, encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta,
-                                  exif=photo.exif, dpi=photo.dpi))
+    png = encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta, exif=photo.exif, dpi=photo.dpi)
+    raw_data = None
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
-        data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)
-        raw_path = out_dir / f"{stem}-edit-{index}-raw.{file_extension(data)}"
-        atomic_write(raw_path, data)
-        meta["raw_path"] = raw_path.name
-    atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())
-    return path
+        raw_data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)
+
+    def files(n: int) -> dict[str, bytes]:
+        out = {".png": png}
+        side = dict(meta)
+        if raw_data is not None:
+            suffix = f"-raw.{file_extension(raw_data)}"
+            out[suffix] = raw_data
+            side["raw_path"] = f"{stem}-edit-{n}{suffix}"
+        out[".json"] = json.dumps(side, indent=2, ensure_ascii=False).encode()
+        return out
+
+    _, paths = write_set(out_dir, stem, index, files)
+    return paths[".png"]

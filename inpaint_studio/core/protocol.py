@@ -37,6 +37,9 @@ class Prepared:
     encoded: EncodedImage | None = None
     upload_mask: np.ndarray | None = None
     remote_tasks: list[dict] = field(default_factory=list)
+    #: sentences for the user from the provider (e.g. "1 of 3 tasks did not finish; …"),
+    #: copied to the job's notes
+    notes: list[str] = field(default_factory=list)
     #: set by the runner: ``await persist()`` writes the job's remote task ids durably; a
     #: provider calls it after each task it creates, before creating the next (paid) one
     persist: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)

@@ -123,10 +123,15 @@ def get_api_key(provider: str, env_var: str | None = None) -> str | None:
 
     A keyring that is missing or locked counts as "no key" (never an exception).
     """
+    from .textsafe import register_secret
+
     value = os.environ.get(env_var or key_env_var(provider))
     if value:
+        register_secret(value)  # redacted wherever it could appear from now on
         return value.strip()
-    return stored_key(provider)
+    stored = stored_key(provider)
+    register_secret(stored)
+    return stored
 
 
 def set_api_key(provider: str, key: str) -> None:

@@ -83,7 +83,10 @@ def retry_after_seconds(resp: httpx.Response) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        if seconds != seconds:  # NaN: no usable value
+            return None
+        return min(max(0.0, seconds), 1e9)  # "1e400" is infinity: a very long wait, never "inf hours"
     except ValueError:
         from datetime import datetime
         from email.utils import parsedate_to_datetime
@@ -326,6 +329,8 @@ def redact(err: InpaintErrorT, secrets: list[str]) -> InpaintErrorT:
 
 
 def _duration(seconds: float) -> str:
+    if seconds >= 86400 * 2:
+        return "more than a day"
     if seconds >= 5400:
         return f"{seconds / 3600:.0f} hours"
     if seconds >= 90:
@@ -396,9 +401,12 @@ class NetworkProvider(ProviderBase):
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
+        from ..core.textsafe import register_secret
+
         self.client = client
         self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
         self._api_key = api_key
+        register_secret(api_key)
         self.retry = retry or RetryPolicy()
         self.http = HttpTransport(client, self.label, self.retry,
                                   key_hint=lambda: None if self._api_key else wrong_key_hint(type(self)))
@@ -502,7 +510,10 @@ def find_key(cls) -> str | None:
     """A provider class's key: its variable, its other variables, then the keyring."""
     import os
 
+    from ..core.textsafe import register_secret
+
     for env in cls.alt_key_envs:
+        register_secret(os.environ.get(env))
         if not os.environ.get(cls.key_env) and os.environ.get(env):
             return os.environ[env].strip()
     return get_api_key(cls.name, cls.key_env)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 
-from ..core.errors import ProviderError
 from ..core.imaging import encode_mask
 from ..core.params import wire_values
 from ..core.protocol import Prepared, RawVariant, Reporter
 from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from .answers import ideogram_variants
 from .base import NetworkProvider, json_part, parse_json, set_fields
 
 V3_STYLE_TYPES = frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION})
@@ -45,29 +45,13 @@ def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = 
 
 
 def parse_generation(body: object, label: str) -> list[RawVariant]:
-    """Read Ideogram's ``{"data": [...]}`` answer (3.0 and 2.0 share it).
+    """Read Ideogram's ``{"data": [...]}`` answer (3.0 and 2.0 share it); see
+    :func:`~inpaint_studio.providers.answers.ideogram_variants`.
 
     Raises:
         ProviderError: the answer does not have that shape.
     """
-    items = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise ProviderError(f"{label} sent an answer without images.", details=str(body)[:300])
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        safe = item.get("is_image_safe", True) is not False and bool(item.get("url"))
-        seed = item.get("seed")
-        out.append(RawVariant(
-            safe=safe,
-            url=item.get("url") or None,
-            seed=int(seed) if isinstance(seed, int | str) and str(seed).isdigit() else None,
-            prompt=item.get("prompt"),
-            resolution=item.get("resolution"),
-            style_type=item.get("style_type"),
-        ))
-    return out
+    return ideogram_variants(body, label)
 
 
 class IdeogramProvider(NetworkProvider):

@@ -33,6 +33,8 @@ from ..core.request import (
     StyleType,
     random_seed,
 )
+from ..core.textsafe import clean
+from .answers import checked_id, magnific_task
 from .base import NetworkProvider, PollPolicy, set_fields
 
 PATH = "/v1/ai/ideogram-image-edit"
@@ -103,18 +105,12 @@ class MagnificProvider(NetworkProvider):
 
             try:
                 answer = await self.http.post_json(self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part)
-                task_id = _task(answer).get("task_id")
-                if not isinstance(task_id, str) or not task_id:
-                    raise ProviderError(f"{self.label} did not return a task id.", details=str(answer)[:300])
+                task_id = magnific_task(answer).task_id
+                if not task_id:
+                    raise ProviderError(f"{self.label} did not return a task id.", details=clean(answer, limit=300))
+                task_id = checked_id(task_id, self.label)
             except InpaintError as exc:
-                if tasks:  # some tasks were created (and paid): say how to fetch them
-                    ids = " ".join(t for t, _ in tasks)
-                    exc.message = (f"{exc.message.rstrip('.')}. {len(tasks)} task{'s were' if len(tasks) > 1 else ' was'} "
-                                   f"already created; fetch {'them' if len(tasks) > 1 else 'it'} with "
-                                   + "; ".join(f"`inpaint-studio resume {t} --provider magnific`" for t, _ in tasks) + ".")
-                    exc.args = (exc.message,)
-                    exc.details = f"created task ids: {ids}\n{exc.details}"
-                raise
+                raise with_resume_hint(exc, self.name, [t for t, _ in tasks]) from None
             tasks.append((task_id, seed))
             # written durably at once, before the next (paid) task is created
             prepared.remote_tasks.append({"provider": self.name, "task_id": task_id, "seed": seed})
@@ -130,34 +126,38 @@ class MagnificProvider(NetworkProvider):
             report(Stage.WAITING, done, n)
             return [RawVariant(url=u, seed=seed, extra={"task_id": task_id}) for u in urls]
 
-        results = await asyncio.gather(*(one(t, s) for t, s in tasks))
-        return [v for group in results for v in group]
+        results = await asyncio.gather(*(one(t, s) for t, s in tasks), return_exceptions=True)
+        return _gathered(results, [t for t, _ in tasks], self.name, prepared.notes)
 
     async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
         """Poll the tasks of an earlier session to the end (nothing is re-submitted)."""
-        mine = [t for t in remote_tasks if t.get("provider") == self.name and t.get("task_id")]
+        mine = [t for t in remote_tasks if isinstance(t, dict) and t.get("provider") == self.name and t.get("task_id")]
+        for t in mine:  # ids read from a project or recovery file go into a URL: check them first
+            checked_id(t["task_id"], self.label)
 
         async def one(t: dict) -> list[RawVariant]:
             urls = await self.wait_for(t["task_id"])
-            return [RawVariant(url=u, seed=t.get("seed"), extra={"task_id": t["task_id"]}) for u in urls]
+            seed = t.get("seed") if isinstance(t.get("seed"), int) else None
+            return [RawVariant(url=u, seed=seed, extra={"task_id": t["task_id"]}) for u in urls]
 
         report(Stage.WAITING, 0, len(mine))
-        groups = await asyncio.gather(*(one(t) for t in mine))
-        return [v for g in groups for v in g]
+        groups = await asyncio.gather(*(one(t) for t in mine), return_exceptions=True)
+        return _gathered(groups, [t["task_id"] for t in mine], self.name, [])
 
     #: the status of a task that does not exist (free)
     key_check = (f"{PATH}/00000000-0000-0000-0000-000000000000", "a status request")
 
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
         """One status look-up: ``(status, generated URLs)``."""
+        task_id = checked_id(task_id, self.label)
         answer = await self.http.get_json(f"{self.base_url}{PATH}/{task_id}", headers=self.auth_headers())
-        data = _task(answer)
-        status = str(data.get("status", "")).upper()
-        generated = [g for g in data.get("generated") or [] if isinstance(g, str)]
-        if status == "FAILED":
-            reason = data.get("error") or data.get("message") or "the task failed"
-            raise InvalidRequestError(f"{self.label} could not complete the edit: {str(reason).rstrip('.')}.", details=str(answer)[:300])
-        return status, generated
+        task = magnific_task(answer)
+        if task.status == "FAILED":
+            raise InvalidRequestError(f"{self.label} could not complete the edit: {task.reason().rstrip('.')}.",
+                                      details=clean(answer, limit=300))
+        if task.status == "COMPLETED":
+            return task.status, task.urls(self.label)
+        return task.status, []
 
     async def wait_for(self, task_id: str) -> list[str]:
         """Poll ``task_id`` until COMPLETED (its image URLs) or FAILED, with backoff.
@@ -168,20 +168,45 @@ class MagnificProvider(NetworkProvider):
         """
         async def check() -> list[str] | None:
             status, generated = await self.fetch(task_id)
-            if status != "COMPLETED":
-                return None
-            if not generated:
-                raise ProviderError(f"{self.label} finished the task without an image.")
-            return generated
+            return generated if status == "COMPLETED" else None
 
         return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
-            f"{self.label} has not finished after {limit:.0f} s; resume later with "
-            f"`inpaint-studio resume {task_id} --provider magnific`."))
+            f"{self.label} has not finished after {limit:.0f} s."))
 
 
-def _task(answer: object) -> dict:
-    """The task object, with or without the ``data`` wrapper (webhooks omit it)."""
-    if isinstance(answer, dict):
-        inner = answer.get("data")
-        return inner if isinstance(inner, dict) else answer
-    return {}
+def resume_hint(provider: str, ids: list[str]) -> str:
+    """``fetch it with `inpaint-studio resume ID --provider P`; …`` for every paid task id."""
+    return "; ".join(f"`inpaint-studio resume {i} --provider {provider}`" for i in ids)
+
+
+def with_resume_hint(exc: InpaintError, provider: str, ids: list[str]) -> InpaintError:
+    """``exc`` with every already created (paid) task named with its resume command."""
+    if ids:
+        n = len(ids)
+        exc.message = (f"{exc.message.rstrip('.')}. {n} task{'s were' if n > 1 else ' was'} already created; "
+                       f"fetch {'them' if n > 1 else 'it'} with {resume_hint(provider, ids)}.")
+        exc.details = f"created task ids: {' '.join(ids)}\n{exc.details}"
+    return exc
+
+
+def _gathered(results: list, ids: list[str], provider: str, notes: list[str]) -> list[RawVariant]:
+    """The variants of every task that finished; the others named with their resume command
+    (in ``notes`` when some finished, in the error when none did)."""
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    failed = [(i, r) for i, r in zip(ids, results, strict=True) if isinstance(r, BaseException)]
+    for _, r in failed:
+        if not isinstance(r, Exception):  # cancellation and the like are not a task's failure
+            raise r
+    if failed and not ok:
+        first = failed[0][1]
+        if not isinstance(first, InpaintError):
+            raise first
+        raise with_resume_hint(first, provider, [i for i, r in failed if not isinstance(r, InvalidRequestError)])
+    if failed:
+        pending = [i for i, r in failed if not isinstance(r, InvalidRequestError)]
+        first = failed[0][1]
+        reason = first.message if isinstance(first, InpaintError) else "an unexpected failure"
+        notes.append(f"{len(failed)} of {len(ids)} tasks did not finish ({reason.rstrip('.')})"
+                     + (f"; fetch {'them' if len(pending) > 1 else 'it'} later with {resume_hint(provider, pending)}."
+                        if pending else "."))
+    return [v for group in ok for v in group]

@@ -16,11 +16,13 @@ import asyncio
 
 import httpx
 
-from ..core.errors import InvalidRequestError, ProviderError, ProviderTimeoutError
+from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.imaging import encode_mask
 from ..core.params import wire_values
 from ..core.protocol import Prepared, RawVariant, Reporter, Stage
-from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.request import MAX_SEED, Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.textsafe import clean
+from .answers import OneMinRecord, checked_id, onemin_record, valid_id
 from .base import NetworkProvider, PollPolicy, set_fields
 
 DONE = {"SUCCESS", "COMPLETED"}
@@ -63,9 +65,11 @@ class OneMinProvider(NetworkProvider):
         try:
             body = answer.json()
             path = body["fileContent"]["path"]
-        except (ValueError, KeyError, TypeError):
-            raise ProviderError(f"{self.label} did not accept the upload.", details=answer.text[:300]) from None
-        return str(path)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise ProviderError(f"{self.label} did not accept the upload.", details=clean(answer.text, limit=300)) from None
+        if not isinstance(path, str) or not path or len(path) > 1000:
+            raise ProviderError(f"{self.label} did not accept the upload.", details=clean(path, limit=300))
+        return path
 
     async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
         assert prepared.encoded is not None and prepared.upload_mask is not None
@@ -92,7 +96,7 @@ class OneMinProvider(NetworkProvider):
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
         answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
-        return await self._follow(_record(answer), answer, request.seed, prepared.remote_tasks, prepared.persist)
+        return await self._follow(onemin_record(answer), answer, request.seed, prepared.remote_tasks, prepared.persist)
 
     #: a result record that does not exist (free; the route is from community notes, unconfirmed)
     key_check = (f"/api/results/{'0' * 32}", "a result look-up")
@@ -102,56 +106,53 @@ class OneMinProvider(NetworkProvider):
         out: list[RawVariant] = []
         report(Stage.WAITING, None, None)
         for t in remote_tasks:
-            if t.get("provider") == self.name and t.get("uuid"):
-                answer = await self.http.get_json(f"{self.base_url}/api/results/{t['uuid']}", headers=self.auth_headers())
-                out += await self._follow(_record(answer), answer, t.get("seed"), remote_tasks)
+            if isinstance(t, dict) and t.get("provider") == self.name and t.get("uuid"):
+                uuid = checked_id(t["uuid"], self.label, "record id")
+                answer = await self.http.get_json(f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers())
+                seed = t.get("seed") if isinstance(t.get("seed"), int) else None
+                out += await self._follow(onemin_record(answer), answer, seed, remote_tasks)
         return out
 
-    async def _follow(self, record: dict, answer: object, seed: int | None, remote_tasks: list[dict],
+    async def _follow(self, record: OneMinRecord, answer: object, seed: int | None, remote_tasks: list[dict],
                       persist=None) -> list[RawVariant]:
-        current = {"record": record, "answer": answer, "uuid": record.get("uuid"), "first": True}
+        current = {"record": record, "answer": answer, "uuid": valid_id(record.uuid), "first": True}
 
         async def check() -> list[RawVariant] | None:
             if not current["first"]:
-                current["answer"] = await self.http.get_json(f"{self.base_url}/api/results/{current['uuid']}",
+                uuid = checked_id(current["uuid"], self.label, "record id")
+                current["answer"] = await self.http.get_json(f"{self.base_url}/api/results/{uuid}",
                                                              headers=self.auth_headers())
-                current["record"] = _record(current["answer"])
-                current["uuid"] = current["record"].get("uuid") or current["uuid"]
+                current["record"] = onemin_record(current["answer"])
+                current["uuid"] = valid_id(current["record"].uuid) or current["uuid"]
             current["first"] = False
             rec, uuid = current["record"], current["uuid"]
-            status = str(rec.get("status", "")).upper()
-            if status in DONE:
+            if rec.status in DONE:
                 return self._variants(rec, seed)
-            if status in FAILED:
-                detail = (rec.get("aiRecordDetail") or {}).get("errorMessage") or "the job failed"
-                raise InvalidRequestError(f"{self.label} could not complete the edit: {str(detail).rstrip('.')}.",
-                                          details=str(current["answer"])[:300])
+            if rec.status in FAILED:
+                raise InvalidRequestError(f"{self.label} could not complete the edit: {rec.error_text().rstrip('.')}.",
+                                          details=clean(current["answer"], limit=300))
             if not uuid:
-                raise ProviderError(f"{self.label} sent an answer without a result.", details=str(current["answer"])[:300])
+                raise ProviderError(f"{self.label} sent an answer without a result.",
+                                    details=clean(current["answer"], limit=300))
             if not any(t.get("uuid") == uuid for t in remote_tasks):
                 remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
                 if persist is not None:
                     await persist()
             return None
 
-        return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
-            f"{self.label} has not finished after {limit:.0f} s."))
+        try:
+            return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
+                f"{self.label} has not finished after {limit:.0f} s."))
+        except InpaintError as exc:
+            ids = [t["uuid"] for t in remote_tasks if t.get("provider") == self.name and valid_id(t.get("uuid"))]
+            if ids and not isinstance(exc, InvalidRequestError):
+                exc.message = (f"{exc.message.rstrip('.')}; the paid job keeps running: fetch it later with "
+                               + "; ".join(f"`inpaint-studio resume {i} --provider 1min`" for i in ids) + ".")
+            raise
 
-    def _variants(self, record: dict, seed0: int | None) -> list[RawVariant]:
-        urls = record.get("temporaryUrl")
-        if isinstance(urls, str):
-            urls = [urls]
-        if not isinstance(urls, list) or not urls:
-            raise ProviderError(f"{self.label} finished without a download link.", details=str(record)[:300])
+    def _variants(self, record: OneMinRecord, seed0: int | None) -> list[RawVariant]:
         out = []
-        for i, url in enumerate(u for u in urls if isinstance(u, str)):
-            seed = seed0 + i if seed0 is not None else None
-            out.append(RawVariant(url=url, seed=seed, extra={"uuid": record.get("uuid")}))
+        for i, url in enumerate(record.urls(self.label)):
+            seed = (seed0 + i) % (MAX_SEED + 1) if seed0 is not None else None
+            out.append(RawVariant(url=url, seed=seed, extra={"uuid": valid_id(record.uuid)}))
         return out
-
-
-def _record(answer: object) -> dict:
-    if isinstance(answer, dict):
-        rec = answer.get("aiRecord")
-        return rec if isinstance(rec, dict) else answer
-    return {}
