@@ -129,6 +129,9 @@ class Job:
     finished: float | None = None
     task: asyncio.Task | None = field(default=None, repr=False)
     sent_info: dict | None = None
+    #: where the top-left corner of the canvas the job was made on (its mask's size) lies on
+    #: the document's canvas now, pixels; Expand moves it, None when unknown
+    offset: tuple[int, int] | None = (0, 0)
 
     @property
     def provider_name(self) -> str:
@@ -449,9 +452,13 @@ class JobRunner:
         req = job.request
         assert job.prepared is not None
         out = []
+        fits = req.mask.shape == req.photo.rgb.shape[:2]
+        if not fits:  # a resumed job of the canvas before an Expand: its files stay in the journal
+            job.notes.append("These results were made for the canvas before it was expanded; they are kept in the "
+                             "result journal (File ▸ Result journal), not as layers.")
         for i, raw in enumerate(raws):
             layer = None
-            if raw.safe and raw.pixels is not None:
+            if raw.safe and raw.pixels is not None and fits:
                 layer = build_layer(
                     req.photo.rgb, req.mask, job.prepared.region, raw.pixels,
                     feather=req.feather, colour_match=req.colour_match, strength=req.mask_alpha,

@@ -67,16 +67,27 @@ def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
     Raises:
         ImageLoadError: the project's photo cannot be decoded.
     """
+    from .errors import InvalidInput
+    from .project import MAX_LAYER_PIXELS
+
     photo = load_image(state.original, keep_source=True, name=state.original_name)
     layers = [StackLayer("Original", 0, 0, _opaque(photo.rgb, photo.alpha))]
     for i, ((x0, y0, _, _), patch) in enumerate(state.accepted, 1):
         layers.append(StackLayer(f"Accepted edit {i}", x0, y0, _opaque(patch)))
+    rgba: dict[int, np.ndarray] = {}  # variants sharing one layer share its pixels (made once)
+    total = 0
     for v in state.variants:
         if v.layer is None:
             continue
         lay = v.layer
+        total += lay.rgb.shape[0] * lay.rgb.shape[1]
+        if total > MAX_LAYER_PIXELS:  # what a layered file would hold, however the layers are shared
+            raise InvalidInput(f"This project's layers hold more than {MAX_LAYER_PIXELS // 1_000_000} MP together; "
+                               "a layered file of them was not written.")
+        if id(lay) not in rgba:
+            rgba[id(lay)] = np.dstack([lay.rgb, lay.alpha])
         name = v.name or f"Variant {v.index + 1}"
-        layers.append(StackLayer(name, lay.x0, lay.y0, np.dstack([lay.rgb, lay.alpha]), v.visible, v.opacity))
+        layers.append(StackLayer(name, lay.x0, lay.y0, rgba[id(lay)], v.visible, v.opacity))
     return photo, layers
 
 

@@ -104,6 +104,12 @@ class JobEntry(_Model):
     options: dict[str, Any] = {}
     results_saved: bool = False
     mask: Member | None = None
+    #: the canvas ``[width, height]`` the job was made on (its mask's size); absent in files
+    #: written before Expand recorded it
+    size: tuple[Annotated[int, Field(ge=1, le=1_000_000)], Annotated[int, Field(ge=1, le=1_000_000)]] | None = None
+    #: where that canvas's top-left corner lies on the document's canvas now (Expand moves it)
+    offset: tuple[Annotated[int, Field(ge=-1_000_000, le=1_000_000)],
+                  Annotated[int, Field(ge=-1_000_000, le=1_000_000)]] | None = None
     references: Annotated[list[ReferenceEntry], Field(max_length=16)] = []
 
     @model_validator(mode="after")
@@ -147,6 +153,9 @@ class Manifest(_Model):
     panel: dict[str, Any] = {}
     jobs: Annotated[list[JobEntry], Field(max_length=10_000)] = []
     variants: Annotated[list[VariantEntry], Field(max_length=10_000)] = []
+    #: the selected layer and the layers keys 1–8 flip through (view state a reopen keeps)
+    selected: SafeId | None = None
+    latest: Annotated[list[SafeId], Field(max_length=64)] = []
 
     @model_validator(mode="after")
     def _unique(self):

@@ -139,6 +139,8 @@ def _from_journal(journal, session: str, state: ProjectState, photo: Photo) -> d
             except (KeyError, TypeError, ValueError):
                 continue
         mask = rec.mask if rec.mask is not None else state.mask
+        if mask.shape != photo.rgb.shape[:2] or rec.offset != (0, 0):
+            continue  # made on the canvas before an Expand: its results stay in the journal
         params = rec.parameters if isinstance(rec.parameters, dict) else {}
         feather, colour = int(params.get("feather", 4)), bool(params.get("colour_match", True))
         variants = []
@@ -185,6 +187,7 @@ def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
     except (ValueError, TypeError):
         provider = create_provider("local")
     job = Job(request=request, provider=provider, id=rec.id)
+    job.offset = rec.offset
     job.stage = rec.stage if rec.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED) else Stage.INTERRUPTED
     job.created, job.finished, job.started = rec.created, rec.finished, rec.created
     job.notes = list(rec.notes)
@@ -242,12 +245,17 @@ async def install(session: EditSession, loaded: Loaded) -> None:
             session.layers.extend(new)
             session.results_saved.add(job.id)
             session.latest = [lay.key for lay in new if lay.drawable]
-        if session.latest:
+        if session.latest:  # results rebuilt from the journal: shown as a new job's are
             for lay in session.layers:
                 lay.visible = lay.visible and lay.key not in session.latest
             first = session.layer(session.latest[0])
             first.visible = True
             session.selected = first.key
+        else:  # the view state the file kept: the selection and the layers keys 1–8 flip through
+            drawable = {lay.key for lay in session.layers if lay.drawable}
+            session.latest = [k for k in state.latest if k in drawable]
+            chosen = session.layer(state.selected)
+            session.selected = chosen.key if chosen is not None else None
     session.unsaved = is_recovery
     session._notify(Change(Change.DOCUMENT))
     session._notify(Change(Change.STATUS))
@@ -273,7 +281,7 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
         draft_of=session.draft_of.get(job.id) if session else None, notes=list(job.notes), model=opts.get("model"),
         options=opts, results_saved=session is None or job.id in session.results_saved,
         mask=job.request.mask, style_references=list(job.request.style_references),
-        character_references=list(job.request.character_references),
+        character_references=list(job.request.character_references), offset=job.offset,
     )
 
 
@@ -292,7 +300,8 @@ def job_project(job: Job, original_name: str) -> ProjectState:
     return ProjectState(original=photo.source, original_name=original_name, mask=job.request.mask,
                         jobs=[job_record(None, job)], variants=variants,
                         panel=job.request.parameters() | {"provider": job.provider.name},
-                        mask_alpha=job.request.mask_alpha)
+                        mask_alpha=job.request.mask_alpha, selected=variants[0].id if variants else None,
+                        latest=[v.id for v in variants])
 
 
 def project_state(session: EditSession, *, for_recovery: bool = False) -> ProjectState | None:
@@ -316,7 +325,7 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
         original=session.photo.source, original_name=name, mask=mask, accepted=list(session.accepted),
         mask_alpha=alpha,
         jobs=[job_record(session, j) for j in session.jobs.values()], variants=variants,
-        panel=dict(session.parameters), extra=extra,
+        panel=dict(session.parameters), extra=extra, selected=session.selected, latest=list(session.latest),
     )
 
 

@@ -34,12 +34,16 @@ from PIL import Image
 
 from .composite import Layer
 from .errors import ImageLoadError, InvalidInput
-from .imaging import MAX_PIXELS, Photo, ReferenceImage, encode_mask, load_image, load_mask
+from .imaging import MAX_PIXELS, Photo, ReferenceImage, encode_mask, header_size, load_image, load_mask
 from .maskedit import sync_alpha
 from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
-KNOWN_KEYS = {"format", "app", "saved", "photo", "mask", "mask_strength", "accepted", "panel", "jobs", "variants"}
+KNOWN_KEYS = {"format", "app", "saved", "photo", "mask", "mask_strength", "accepted", "panel", "jobs", "variants",
+              "selected", "latest"}
+#: Most pixels of all the distinct variant layers of one project together (what opening or
+#: exporting it decodes): 8 variants of a whole 18 MP photo are 150 MP.
+MAX_LAYER_PIXELS = 400_000_000
 
 
 class ProjectError(InvalidInput):
@@ -70,6 +74,9 @@ class JobRecord:
     mask: np.ndarray | None = None
     style_references: list = field(default_factory=list)  # ReferenceImage
     character_references: list = field(default_factory=list)
+    #: where the job's canvas (its mask's size) lies on the document's canvas now; None when
+    #: unknown (a file written before Expand recorded it)
+    offset: tuple[int, int] | None = (0, 0)
 
     def reference_files(self) -> list[tuple[str, str, object]]:
         """``(kind, file name in the project, ReferenceImage)`` for each reference image."""
@@ -83,8 +90,11 @@ class JobRecord:
         return out
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("mask", "style_references", "character_references")}
+        d = {k: v for k, v in self.__dict__.items()
+             if k not in ("mask", "style_references", "character_references", "offset")}
         d["mask"] = f"jobs/{self.id}-mask.png" if self.mask is not None else None
+        d["size"] = [int(self.mask.shape[1]), int(self.mask.shape[0])] if self.mask is not None else None
+        d["offset"] = list(self.offset) if self.offset is not None else None
         d["references"] = [{"kind": kind, "name": ref.name, "file": name, "format": ref.format}
                            for kind, name, ref in self.reference_files()]
         return d
@@ -131,6 +141,8 @@ class ProjectState:
     panel: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     mask_alpha: np.ndarray | None = None  # the soft mask, (H, W) uint8, or None (hard)
+    selected: str | None = None  # the selected layer's id
+    latest: list[str] = field(default_factory=list)  # the layers keys 1–8 flip through
 
     def working_photo(self) -> Photo:
         """Decode the original and replay the accepted edits (pixel work: run in a thread)."""
@@ -157,6 +169,8 @@ class ProjectState:
             "panel": self.panel,
             "jobs": [j.to_json() for j in self.jobs],
             "variants": [v.to_json() for v in self.variants],
+            "selected": self.selected,
+            "latest": list(self.latest),
         })
         m.pop("mask_strength", None)
         if self.mask_alpha is not None:
@@ -454,14 +468,35 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
         get(a.file, expect=(x1 - x0, y1 - y0))
     for j in m.jobs:
         if j.mask:
-            get(j.mask, expect=size)
+            if j.size is not None:  # the canvas of the job's time (before or after an Expand)
+                if j.size[0] * j.size[1] > MAX_PIXELS:
+                    raise ProjectError(f"{src.label} was refused: job {j.id} claims a {j.size[0]}×{j.size[1]} canvas; "
+                                       "nothing was changed.")
+                get(j.mask, expect=tuple(j.size))
+            else:  # written before the size was recorded: any size the photo limit allows
+                b = get(j.mask)
+                try:
+                    dw, dh = _dims(b)
+                except (OSError, ValueError, Image.DecompressionBombError):
+                    raise ProjectError(f"{src.label} is damaged: “{j.mask}” is not an image; nothing was changed.") from None
+                if dw * dh > MAX_PIXELS:
+                    raise ProjectError(f"{src.label} was refused: “{j.mask}” is {dw}×{dh} pixels; nothing was changed.")
         for r in j.references:
             if len(get(r.file)) > 10_000_000:
                 raise ProjectError(f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed.")
+    seen: set[str] = set()
+    layer_pixels = 0
     for v in m.variants:
-        if v.layer:
-            get(v.layer.file, inside=(v.layer.x0, v.layer.y0))
-        if v.raw:
+        if v.layer and v.layer.file not in seen:  # a member shared by many variants is read once
+            seen.add(v.layer.file)
+            b = get(v.layer.file, inside=(v.layer.x0, v.layer.y0))
+            dw, dh = _dims(b)
+            layer_pixels += dw * dh
+            if layer_pixels > MAX_LAYER_PIXELS:
+                raise ProjectError(f"{src.label} was refused: its layers hold more than "
+                                   f"{MAX_LAYER_PIXELS // 1_000_000} MP; nothing was changed.")
+        if v.raw and v.raw not in seen:
+            seen.add(v.raw)
             get(v.raw)
     return data
 
@@ -480,8 +515,8 @@ def inspect_project(path: str | Path) -> dict:
     m, _ = _manifest(src)
     original = src.read(m.photo.file)
     try:
-        size = _dims(original)
-    except (OSError, ValueError, Image.DecompressionBombError):
+        size = header_size(original)  # upright, as the editor shows it (EXIF orientation 5–8 swap)
+    except ImageLoadError:
         raise ProjectError(f"{src.label} is damaged: its photo is not an image; nothing was changed.") from None
     if size[0] * size[1] > MAX_PIXELS:
         raise ProjectError(f"{src.label} was refused: its photo is {size[0]}×{size[1]} pixels; nothing was changed.")
@@ -521,20 +556,29 @@ def read_project(path: str | Path) -> ProjectState:
             accepted.append(((x0, y0, x1, y1), patch))
         jobs = []
         for j in m.jobs:
-            fields = j.model_dump(include=set(JobRecord.__dataclass_fields__) - {"mask", "style_references", "character_references"})
+            fields = j.model_dump(include=set(JobRecord.__dataclass_fields__)
+                                  - {"mask", "style_references", "character_references", "offset"})
             rec = JobRecord(**fields)
             rec.region = list(j.region) if j.region else None
-            rec.mask = load_mask(files[j.mask], size) if j.mask else None
+            if j.mask:
+                job_size = tuple(j.size) if j.size is not None else _dims(files[j.mask])
+                rec.mask = load_mask(files[j.mask], job_size)
+            rec.offset = tuple(j.offset) if j.offset is not None else ((0, 0) if rec.mask is None or (
+                rec.mask.shape[1], rec.mask.shape[0]) == size else None)
             for r in j.references:
                 ref = ReferenceImage(Path(r.name).name[:200], files[r.file], r.format)
                 (rec.character_references if r.kind == "character" else rec.style_references).append(ref)
             jobs.append(rec)
         variants = []
+        decoded: dict[tuple[str, int, int], Layer] = {}  # a member shared by many variants is decoded once
         for v in m.variants:
             rec = VariantRecord(**v.model_dump(include=set(VariantRecord.__dataclass_fields__) - {"layer", "raw"}))
             if v.layer:
-                rgba = np.array(Image.open(io.BytesIO(files[v.layer.file])).convert("RGBA"))
-                rec.layer = Layer.from_rgba(v.layer.x0, v.layer.y0, rgba)
+                key = (v.layer.file, v.layer.x0, v.layer.y0)
+                if key not in decoded:
+                    rgba = np.array(Image.open(io.BytesIO(files[v.layer.file])).convert("RGBA"))
+                    decoded[key] = Layer.from_rgba(v.layer.x0, v.layer.y0, rgba)
+                rec.layer = decoded[key]
             if v.raw:
                 rec.raw = files[v.raw]
             variants.append(rec)
@@ -545,4 +589,5 @@ def read_project(path: str | Path) -> ProjectState:
         raise ProjectError(f"{src.label} is damaged and cannot be opened ({reason}); nothing was changed.") from None
     extra = {k: v for k, v in head.items() if k not in KNOWN_KEYS}
     panel = m.panel if isinstance(m.panel, dict) else {}
-    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra, mask_alpha)
+    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra, mask_alpha,
+                        selected=m.selected, latest=list(m.latest))

@@ -432,12 +432,51 @@ class EditSession:
         if job is not None:
             self.runner.cancel(job)
 
+    def job_mask(self, job_id: int) -> np.ndarray:
+        """Job ``job_id``'s mask on the current canvas (``(H, W) bool``): the mask it was sent
+        with, moved by the Expands made since (see :attr:`Job.offset`).
+
+        Raises:
+            MaskError: it cannot be placed (made on a canvas whose place is unknown, or partly
+                outside the current one after an undone Expand), with one sentence.
+        """
+        from .errors import MaskError
+
+        job = self.jobs.get(job_id)
+        if job is None or self.mask is None:
+            raise MaskError("That job is not in this document's history.")
+        src = job.request.mask
+        h, w = self.mask.shape
+        if job.offset is None:
+            raise MaskError(f"Job #{job_id} was made on a {src.shape[1]}×{src.shape[0]} canvas whose place on this "
+                            f"{w}×{h} one is not known, so its mask cannot be used here.")
+        ox, oy = job.offset
+        if (ox, oy) == (0, 0) and src.shape == (h, w):
+            return src
+        sh, sw = src.shape
+        out = np.zeros((h, w), bool)
+        x0, y0, x1, y1 = max(0, ox), max(0, oy), min(w, ox + sw), min(h, oy + sh)
+        if x0 < x1 and y0 < y1:
+            out[y0:y1, x0:x1] = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        if int(out.sum()) != int(src.sum()):
+            raise MaskError(f"Job #{job_id}'s mask lies partly outside this {w}×{h} canvas (it was made on the "
+                            "expanded canvas); redo the Expand to use it.")
+        return out
+
     def rerun(self, job_id: int, provider: Provider) -> Job | None:
-        """Submit a job again with its mask and parameters on the current working image."""
+        """Submit a job again with its mask (moved by any Expand since, :meth:`job_mask`) and
+        parameters on the current working image.
+
+        Raises:
+            MaskError: its mask cannot be placed on the current canvas.
+            ValidationError: the request breaks a rule (nothing is sent).
+        """
         job = self.jobs.get(job_id)
         if job is None or self.photo is None:
             return None
-        return self.generate(replace(job.request, photo=self.photo), provider)
+        mask = self.job_mask(job_id)
+        alpha = job.request.mask_alpha if mask is job.request.mask else None
+        return self.generate(replace(job.request, photo=self.photo, mask=mask, mask_alpha=alpha), provider)
 
     def final_request(self, key: str | None = None) -> EditRequest | None:
         """The QUALITY request for the draft layer ``key`` (selected): same seed, one image."""
@@ -639,7 +678,13 @@ class EditSession:
 
         stash: list = []  # layers made on the expanded canvas, set aside while it is undone
 
+        def shift(dx: int, dy: int) -> None:  # every earlier job's canvas now lies at another place
+            for job in self.jobs.values():
+                if job.offset is not None:
+                    job.offset = (job.offset[0] + dx, job.offset[1] + dy)
+
         def redo() -> None:
+            shift(pad[0], pad[1])
             put((photo, mask, None, [], path, extra))
             if stash:
                 self._restore_layers(stash, stash[-1][1].key)
@@ -648,6 +693,7 @@ class EditSession:
         def undo() -> None:
             if self.layers:  # they belong to the expanded size: they come back with a redo
                 stash[:] = self._remove_layers({lay.key for lay in self.layers})
+            shift(-pad[0], -pad[1])
             put(old)
 
         self.undo.push(FunctionCommand("Expand canvas", redo, undo))

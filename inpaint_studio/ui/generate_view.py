@@ -190,10 +190,15 @@ class GenerateController:
         job = self.session.jobs.get(job_id)
         if job is None or self.session.mask is None:
             return None
+        try:
+            mask = self.session.job_mask(job_id)  # moved by any Expand since, or refused with a sentence
+        except InpaintError as exc:
+            self.window.report_error(str(exc))
+            return None
         opts = {k: getattr(job.provider, k) for k in job.provider.description.option_names if hasattr(job.provider, k)}
         self.session.set_parameters(job.request.parameters() | {"provider": job.provider.name, "provider_options": opts},
                                     announce=True)
-        return self.window.spawn(self.session.replace_mask(job.request.mask, "Replay mask"))
+        return self.window.spawn(self.session.replace_mask(mask, "Replay mask"))
 
     def rerun(self, job_id: int) -> Job | None:
         """Submit a job again with its mask and parameters on the current image."""
