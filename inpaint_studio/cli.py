@@ -190,8 +190,10 @@ def _where_kept(job) -> str:
 def paid_work(job) -> list[str]:
     """One line per paid task or generation still running at the provider, with its resume
     command (printed on Ctrl-C, a timeout or a failure before the results arrived)."""
-    if job is None or job.prepared is None or job.variants:
-        return []
+    from .core.errors import InvalidRequestError
+
+    if job is None or job.prepared is None or job.variants or isinstance(job.error, InvalidRequestError):
+        return []  # results arrived, or the provider said the task failed: nothing runs on
     lines = []
     for t in job.prepared.remote_tasks:
         if not isinstance(t, dict):

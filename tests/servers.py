@@ -145,6 +145,9 @@ class LoopbackServer:
         self.results: dict[str, bytes] = {}
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
+        #: ``mutate(method, path, answer) -> answer``: turns each API answer (JSON) into an odd
+        #: one after it was made honestly (answer fuzzing; result links stay real)
+        self.mutate = None
 
     @property
     def base_url(self) -> str:
@@ -180,7 +183,7 @@ class LoopbackServer:
                 pass
 
             def _send(self, status: int, body: dict | bytes, headers: dict | None = None, ctype: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", (headers or {}).pop("Content-Type", ctype) if headers else ctype)
                 self.send_header("Content-Length", str(len(data)))
@@ -211,6 +214,8 @@ class LoopbackServer:
                         return self._send(404, {"error": "This link has expired"})
                     return self._send(200, data, ctype="image/png")
                 status, answer, headers = server.api(rec, b"")
+                if server.mutate is not None and status == 200:
+                    answer = server.mutate("GET", self.path, answer)
                 self._send(status, answer, dict(headers))
 
             def do_POST(self) -> None:
@@ -231,6 +236,8 @@ class LoopbackServer:
                         status, answer, headers = scripted
                     else:
                         status, answer, headers = server.api(rec, body)
+                        if server.mutate is not None and status == 200:
+                            answer = server.mutate("POST", self.path, answer)
                     if server.answer_delay:  # the whole request takes this long, its own work included
                         time.sleep(max(0.0, server.answer_delay - (time.monotonic() - started)))
                     self._send(status, answer, dict(headers))
