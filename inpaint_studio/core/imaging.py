@@ -191,7 +191,13 @@ def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[i
             with Image.open(fp) as img:
                 w, h = img.size
                 try:
-                    orientation = img.getexif().get(0x0112, 1)
+                    if img.format == "PNG":  # getexif() would decode a PNG to find a late eXIf chunk
+                        exif = Image.Exif()
+                        if img.info.get("exif"):
+                            exif.load(img.info["exif"])
+                    else:
+                        exif = img.getexif()
+                    orientation = exif.get(0x0112, 1)
                 except Exception:  # a damaged EXIF block: load_image ignores it too
                     orientation = 1
     except (Image.DecompressionBombError,):
