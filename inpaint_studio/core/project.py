@@ -265,11 +265,16 @@ class RecoveryStore:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self._masks: dict[str, tuple] = {}  # mask file -> fingerprint of what was last written to it
+        self._objects: dict[str, object] = {}  # photo / accepted file -> the very object last written to it
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "pid").write_text(str(os.getpid()))
 
     def save(self, state: ProjectState) -> None:
         """Write what changed (file work: run in a thread).
+
+        Files whose content can change under the same name — the photo (Expand replaces it),
+        the masks, the accepted edits (an undone accept's number is reused) — are rewritten
+        when what they hold changed; every other file of the layout is written once.
 
         Raises:
             OSError: a file could not be written.
@@ -279,11 +284,18 @@ class RecoveryStore:
 
         manifest = state.manifest()
         masks = {"mask.png": _fingerprint(state.mask), "mask-strength.png": _fingerprint(state.mask_alpha)}
+        objects: dict[str, object] = {manifest["photo"]["file"]: state.original}
+        for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
+            objects[entry["file"]] = patch
 
         def skip(n: str) -> bool:
             if not (self.folder / n).exists():
                 return False
-            return n not in masks or self._masks.get(n) == masks[n]  # the same pixels are on disk
+            if n in masks:
+                return self._masks.get(n) == masks[n]  # the same pixels are on disk
+            if n in objects:
+                return self._objects.get(n) is objects[n]  # the same object was written there
+            return True  # named by its content or its id: never different
 
         for name, data in files_of(state, manifest, skip=skip):
             target = self.folder / _member(name)
@@ -291,6 +303,8 @@ class RecoveryStore:
             atomic_write(target, data)
             if name in masks:
                 self._masks[name] = masks[name]
+            if name in objects:
+                self._objects[name] = objects[name]
         atomic_write(self.folder / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode())
 
     def discard(self) -> None:
