@@ -24,7 +24,24 @@ def loop_factory() -> asyncio.AbstractEventLoop:
     assert app is not None, "create the QApplication first"
     loop = qasync.QEventLoop(app)
     loop.set_default_executor(worker_pool())
+    loop.set_exception_handler(report_loop_exception)
     return loop
+
+
+def report_loop_exception(loop, context: dict) -> None:
+    """An exception no task awaited (a callback, a task nobody kept) is a crash report and one
+    line on stderr naming it — never a silent leftover, never Python's words in the log."""
+    import sys
+
+    from ..core.crash import write_crash_report
+    from ..core.textsafe import clean
+
+    exc = context.get("exception")
+    if exc is None:
+        sys.stderr.write(f"inpaint-studio: {clean(context.get('message', 'an event-loop problem'), limit=300)}\n")
+        return
+    sys.stderr.write(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
+                     f"{write_crash_report(exc)}.\n")
 
 
 def lower_thread_priority() -> None:

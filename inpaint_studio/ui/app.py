@@ -16,13 +16,34 @@ async def _main(app, paths: list[str], smoke: bool) -> int:
         window.open_image(paths[0])
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
+    window.windowClosed.connect(closed.set)  # a tool window or dialog left open never keeps the program alive
     if smoke:
         # packaging smoke test: start, let the loop run, close, shut down cleanly
         await asyncio.sleep(0.5)
         window.close()
     await closed.wait()
-    await window.aclose()
+    for other in app.topLevelWidgets():
+        if other is not window and other.isVisible():
+            other.close()
+    try:  # jobs cancelled, recovery copy kept or dropped, client closed: bounded, never a hang
+        await asyncio.wait_for(window.aclose(), SHUTDOWN_SECONDS)
+    except TimeoutError:
+        sys.stderr.write("inpaint-studio: shutting down took too long; the recovery copy keeps the work.\n")
     return 0
+
+
+#: Longest the editor's shutdown may take after its window closed, seconds.
+SHUTDOWN_SECONDS = 10.0
+
+
+def _exit_watchdog(code: int, seconds: float = 5.0) -> None:
+    """End the process ``seconds`` after the event loop stopped if something (a worker thread
+    still decoding, a library's non-daemon thread) would keep it alive: Quit always quits."""
+    import threading
+
+    timer = threading.Timer(seconds, lambda: os._exit(code))
+    timer.daemon = True
+    timer.start()
 
 
 def run_app(argv: list[str]) -> int:
@@ -44,4 +65,6 @@ def run_app(argv: list[str]) -> int:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     app.setQuitOnLastWindowClosed(False)
-    return aio.run(_main, app, paths, smoke)
+    code = aio.run(_main, app, paths, smoke)
+    _exit_watchdog(code)
+    return code

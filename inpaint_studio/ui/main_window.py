@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
@@ -68,6 +68,10 @@ class QtTimer:
 
 class MainWindow(QMainWindow):
     """Inpaint Studio's main window. Construct inside a running QApplication with the qasync loop."""
+
+    #: emitted when the window has really closed (after any Save question): the program ends
+    #: then, even if a tool window or dialog is still open (``lastWindowClosed`` would wait)
+    windowClosed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -544,6 +548,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)
+        self.windowClosed.emit()
 
     async def aclose(self) -> None:
         """Cancel jobs, keep or drop the recovery copy, close the HTTP client; call before the
