@@ -611,3 +611,68 @@ def test_rerun_of_an_unplaceable_job_is_a_sentence(data_dir):
         await s.aclose(keep_recovery=False)
 
     asyncio.run(go())
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX thing")
+def test_a_fifo_as_a_project_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "pipe.inpaint"
+    os.mkfifo(fifo)
+    res = cli("project", "info", fifo)
+    assert res.returncode == 2 and "not a regular file" in res.stderr
+
+
+# --- every key, in every error field, of every provider -------------------------------------
+
+ERROR_FIELDS = ["error", "message", "detail", "errorMessage", "title", "errorCode", "invalid_params"]
+
+
+def _error_body(field: str, text: str) -> dict:
+    if field == "invalid_params":
+        return {"title": "Invalid request", "invalid_params": [{"name": "prompt", "reason": text}]}
+    return {field: text}
+
+
+@pytest.mark.parametrize("status", [402, 503])
+@pytest.mark.parametrize("name", ["ideogram", "ideogram-v2", "cometapi", "magnific", "1min"])
+def test_each_providers_key_in_every_error_field_is_redacted_everywhere(name, status, data_dir, tmp_path,
+                                                                        isolated_settings):
+    from inpaint_studio.providers import CometApiProvider, IdeogramV2Provider, OneMinProvider
+
+    makers = {
+        "ideogram": (lambda: IdeogramServer(api_key=SECRET), lambda c, s: create_provider(
+            "ideogram", c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
+        "ideogram-v2": (lambda: IdeogramServer(api_key=SECRET), lambda c, s: IdeogramV2Provider(
+            c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
+        "cometapi": (lambda: IdeogramServer(api_key=SECRET, auth="bearer", prefix="/ideogram"),
+                     lambda c, s: CometApiProvider(c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
+        "magnific": (lambda: MagnificServer(api_key=SECRET), lambda c, s: MagnificProvider(
+            c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL)),
+        "1min": (lambda: OneMinServer(api_key=SECRET), lambda c, s: OneMinProvider(
+            c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL)),
+    }
+    make_server, make_provider = makers[name]
+    srv = make_server().start()
+    photo = load_image(data_dir / "coffee.png")
+    speed = "TURBO" if name in ("ideogram-v2", "cometapi") else "DEFAULT"
+    request = EditRequest(prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40),
+                          rendering_speed=speed)
+    texts = []
+    try:
+        for field in ERROR_FIELDS:
+            for spelled in (f"Api-Key: {SECRET}", f"Bearer {SECRET}\x1b[2J"):
+                srv.script = [(status, _error_body(field, f"refused {spelled}"), {})] * 4
+
+                async def go():
+                    async with httpx.AsyncClient(timeout=10) as client:
+                        runner = JobRunner(client, journal=Journal(tmp_path / "journal", "k"))
+                        return await runner.wait(runner.submit(request, make_provider(client, srv)))
+
+                job = asyncio.run(go())
+                assert job.stage == Stage.FAILED
+                texts += [str(job.error), job.error.details, *job.notes]
+    finally:
+        srv.stop()
+    joined = "\n".join(texts)
+    assert SECRET not in joined and "\x1b" not in joined
+    assert "[key]" in joined
+    assert SECRET not in all_written_text(tmp_path, isolated_settings)

@@ -34,7 +34,16 @@ from PIL import Image
 
 from .composite import Layer
 from .errors import ImageLoadError, InvalidInput
-from .imaging import MAX_PIXELS, Photo, ReferenceImage, encode_mask, header_size, load_image, load_mask
+from .imaging import (
+    MAX_PIXELS,
+    Photo,
+    ReferenceImage,
+    check_regular,
+    encode_mask,
+    header_size,
+    load_image,
+    load_mask,
+)
 from .maskedit import sync_alpha
 from .output import atomic_write, encode_png, file_extension
 
@@ -384,6 +393,10 @@ class _Source:
         self.zip: zipfile.ZipFile | None = None
         if path.is_dir():
             return
+        try:
+            check_regular(path, self.label)  # a FIFO or a device would block the read forever
+        except ImageLoadError as exc:
+            raise ProjectError(str(exc)) from None
         try:
             self.zip = zipfile.ZipFile(path)
         except FileNotFoundError:
