@@ -282,8 +282,9 @@ class RecoveryStore:
         """Write what changed (file work: run in a thread).
 
         Files whose content can change under the same name — the photo (Expand replaces it),
-        the masks, the accepted edits (an undone accept's number is reused) — are rewritten
-        when what they hold changed; every other file of the layout is written once.
+        the masks, the accepted edits (an undone accept's number is reused), the layers (a
+        re-blend replaces their pixels) — are rewritten when what they hold changed; every
+        other file of the layout is written once.
 
         Raises:
             OSError: a file could not be written.
@@ -296,6 +297,9 @@ class RecoveryStore:
         objects: dict[str, object] = {manifest["photo"]["file"]: state.original}
         for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
             objects[entry["file"]] = patch
+        for v in state.variants:  # a re-blend replaces a layer's pixels under the same name
+            if v.layer is not None:
+                objects[f"layers/{v.id}.png"] = v.layer
 
         def skip(n: str) -> bool:
             if not (self.folder / n).exists():
