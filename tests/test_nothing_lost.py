@@ -676,3 +676,48 @@ def test_each_providers_key_in_every_error_field_is_redacted_everywhere(name, st
     assert SECRET not in joined and "\x1b" not in joined
     assert "[key]" in joined
     assert SECRET not in all_written_text(tmp_path, isolated_settings)
+
+
+# --- what the model test found, kept as plain regressions ---------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("change", ["expand", "accept-undo-accept", "reblend"])
+async def test_the_recovery_copy_follows_files_that_change_under_one_name(change, data_dir, tmp_path):
+    import shutil
+
+    from inpaint_studio.providers import create_provider as cp
+
+    s = EditSession(journal=Journal(tmp_path / "j", "a"), session_id="a", recovery_folder=tmp_path / "rec")
+    await s.open(data_dir / "coffee.png")
+    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "m")
+
+    async def results(n: int):
+        job = s.generate(s.request({"prompt": "", "num_images": n, "seed": 3}), cp("local"))
+        await s.runner.wait(job)
+        await until(lambda: not s.busy)
+        return job
+
+    await s.save_recovery()  # the copy exists before the change
+    if change == "expand":
+        assert await s.expand((30, 0, 0, 20))
+    elif change == "accept-undo-accept":
+        await results(2)
+        assert await s.accept()
+        await s.save_recovery()
+        s.undo.undo()
+        s.show_variant(2)
+        assert await s.accept()  # a different edit under the same accepted/0.png
+    else:
+        await results(1)
+        await s.save_recovery()
+        assert await s.reblend(None, 14, False)
+    await s.save_recovery()
+    expected = (s.photo.size, s.photo.rgb.tobytes(), s.composite().tobytes())
+    copy = tmp_path / "crashed"
+    shutil.copytree(tmp_path / "rec", copy)
+    other = EditSession(session_id="b", recovery_folder=tmp_path / "rec-b")
+    await other.restore(copy)
+    assert (other.photo.size, other.photo.rgb.tobytes(), other.composite().tobytes()) == expected
+    await other.aclose(keep_recovery=False)
+    await s.aclose(keep_recovery=False)
