@@ -707,6 +707,7 @@ async def test_the_recovery_copy_follows_files_that_change_under_one_name(change
         await s.save_recovery()
         s.undo.undo()
         s.show_variant(2)
+        s.set_opacity(s.selected, 0.5)
         assert await s.accept()  # a different edit under the same accepted/0.png
     else:
         await results(1)
