@@ -46,13 +46,30 @@ PHOTOS, IMAGES, DELAY = 12, 2, 1.5
 def run(limit: int, folder: Path) -> None:
     import subprocess
 
-    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT), limit=limit, delay=DELAY)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(root=str(ROOT), limit=limit, delay=DELAY)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     base = proc.stdout.readline().strip()
     os.environ["IDEOGRAM_API_KEY"], os.environ["IDEOGRAM_BASE_URL"] = "bench", base
     out = folder / f"out-{limit}"
-    argv = ["batch", *map(str, sorted(folder.glob("p*.jpg"))), "--mask", str(folder / "mask.png"), "--provider",
-            "ideogram", "--prompt", "a moon", "--num-images", str(IMAGES), "--out", str(out), "--json"]
+    argv = [
+        "batch",
+        *map(str, sorted(folder.glob("p*.jpg"))),
+        "--mask",
+        str(folder / "mask.png"),
+        "--provider",
+        "ideogram",
+        "--prompt",
+        "a moon",
+        "--num-images",
+        str(IMAGES),
+        "--out",
+        str(out),
+        "--json",
+    ]
     buf = io.StringIO()
     t = time.perf_counter()
     with contextlib.redirect_stdout(buf):
@@ -64,10 +81,12 @@ def run(limit: int, folder: Path) -> None:
     proc.kill()
     report = json.loads(buf.getvalue())
     done = sum(p["status"] == "done" for p in report["photos"])
-    print(f"limit {limit} images in flight: {done}/{PHOTOS} done, exit {code}, {elapsed:.2f} s "
-          f"(ideal {PHOTOS * IMAGES / limit * DELAY:.2f} s, ratio {elapsed / (PHOTOS * IMAGES / limit * DELAY):.2f}; "
-          f"target ≤ 1.6), most in flight {most}, 429s answered {refused}, "
-          f"none reached the user: {done == PHOTOS and code == 0}")
+    print(
+        f"limit {limit} images in flight: {done}/{PHOTOS} done, exit {code}, {elapsed:.2f} s "
+        f"(ideal {PHOTOS * IMAGES / limit * DELAY:.2f} s, ratio {elapsed / (PHOTOS * IMAGES / limit * DELAY):.2f}; "
+        f"target ≤ 1.6), most in flight {most}, 429s answered {refused}, "
+        f"none reached the user: {done == PHOTOS and code == 0}"
+    )
 
 
 def main() -> None:

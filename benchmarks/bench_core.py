@@ -68,27 +68,52 @@ def main() -> None:
         req = EditRequest(prompt="x", photo=photo, mask=mask, context=mode)
         t_prep, _, prepared = best(lambda req=req: prepare(req))
         enc = prepared.encoded
-        print(f"prepare-upload {mode.value:>4}: {t_prep * 1000:7.0f} ms  ratio {t_prep / t_bare:.2f}  "
-              f"→ {enc.format} {enc.width}×{enc.height} {len(enc.data) / 1e6:.2f} MB (region {prepared.region.mode.value})")
+        print(
+            f"prepare-upload {mode.value:>4}: {t_prep * 1000:7.0f} ms  ratio {t_prep / t_bare:.2f}  "
+            f"→ {enc.format} {enc.width}×{enc.height} {len(enc.data) / 1e6:.2f} MB (region {prepared.region.mode.value})"
+        )
     req = EditRequest(prompt="x", photo=photo, mask=mask)
     prepared = prepare(req)
     sent, sent_mask = extract(photo.rgb, mask, prepared.region)
     result = np.asarray(Image.fromarray(sent).resize((1024, 1024)))
-    t_layer, med_layer, layer = best(lambda: build_layer(photo.rgb, mask, prepared.region, result), n=5)
+    t_layer, med_layer, layer = best(
+        lambda: build_layer(photo.rgb, mask, prepared.region, result), n=5
+    )
     t_apply, med_apply, _ = best(lambda: apply_layer(photo.rgb, layer), n=5)
     print(f"composite build:    {t_layer * 1000:7.1f} ms (median {med_layer * 1000:.1f})")
-    print(f"composite apply:    {t_apply * 1000:7.1f} ms (median {med_apply * 1000:.1f})  total {(t_layer + t_apply) * 1000:.1f} ms")
-    print(f"layer memory:       {layer.nbytes / 1e6:7.2f} MB (photo {photo.rgb.nbytes / 1e6:.1f} MB)")
+    print(
+        f"composite apply:    {t_apply * 1000:7.1f} ms (median {med_apply * 1000:.1f})  total {(t_layer + t_apply) * 1000:.1f} ms"
+    )
+    print(
+        f"layer memory:       {layer.nbytes / 1e6:7.2f} MB (photo {photo.rgb.nbytes / 1e6:.1f} MB)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         mpath = Path(tmp) / "mask.png"
         Image.fromarray(np.where(mask, 0, 255).astype(np.uint8)).save(mpath)
         t = time.perf_counter()
         res = subprocess.run(
-            [sys.executable, "-m", "inpaint_studio", "edit", str(path), "--mask", str(mpath), "--provider", "local",
-             "--out", tmp, "--seed", "1"], capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "inpaint_studio",
+                "edit",
+                str(path),
+                "--mask",
+                str(mpath),
+                "--provider",
+                "local",
+                "--out",
+                tmp,
+                "--seed",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
         )
         wall = time.perf_counter() - t
-        print(f"edit --provider local wall: {wall:.2f} s (exit {res.returncode}) {res.stderr.strip()}")
+        print(
+            f"edit --provider local wall: {wall:.2f} s (exit {res.returncode}) {res.stderr.strip()}"
+        )
 
 
 if __name__ == "__main__":

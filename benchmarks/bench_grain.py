@@ -28,15 +28,25 @@ from inpaint_studio.core.imaging import load_image  # noqa: E402
 
 def main() -> None:
     size = 4096
-    base = cv2.resize(load_image(ROOT / "tests" / "data" / "astronaut.png").rgb, (size, size), interpolation=cv2.INTER_CUBIC)
-    photo = np.clip(base + np.random.default_rng(1).normal(0, 5, base.shape), 0, 255).astype(np.uint8)
+    base = cv2.resize(
+        load_image(ROOT / "tests" / "data" / "astronaut.png").rgb,
+        (size, size),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    photo = np.clip(base + np.random.default_rng(1).normal(0, 5, base.shape), 0, 255).astype(
+        np.uint8
+    )
     yy, xx = np.ogrid[:size, :size]
     area = 0.05 * size * size
     rx = (area / np.pi * 1.4) ** 0.5
     ry = area / np.pi / rx
     mask = ((yy - size / 2) / ry) ** 2 + ((xx - size / 2) / rx) ** 2 <= 1
     region = plan_region(mask)
-    fill = cv2.resize(base[region.y0 : region.y1, region.x0 : region.x1], (1024, 1024), interpolation=cv2.INTER_AREA)
+    fill = cv2.resize(
+        base[region.y0 : region.y1, region.x0 : region.x1],
+        (1024, 1024),
+        interpolation=cv2.INTER_AREA,
+    )
     inner = cv2.erode(mask.view(np.uint8), np.ones((15, 15), np.uint8)) > 0
     ring = (~mask) & (cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 3) <= 16)
     edge = mask ^ (cv2.erode(mask.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
@@ -48,11 +58,15 @@ def main() -> None:
         out = photo.copy()
         blend_into(out, layer)
         f = out.astype(np.float32)
-        grad = np.sqrt(cv2.Sobel(f, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(f, cv2.CV_32F, 0, 1) ** 2).mean(axis=2)
+        grad = np.sqrt(
+            cv2.Sobel(f, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(f, cv2.CV_32F, 0, 1) ** 2
+        ).mean(axis=2)
         hf = noise_level(out, inner).mean() / noise_level(out, ring).mean()
         seam = grad[edge].mean() / grad[ring].mean()
-        print(f"  grain {'on ' if grain else 'off'}: patch HF {hf:.2f}× the ring's (target ≥ 0.6), "
-              f"boundary gradient {seam:.2f}× the ring's (target ≤ 1.5), build_layer {dt * 1000:.0f} ms")
+        print(
+            f"  grain {'on ' if grain else 'off'}: patch HF {hf:.2f}× the ring's (target ≥ 0.6), "
+            f"boundary gradient {seam:.2f}× the ring's (target ≤ 1.5), build_layer {dt * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -74,7 +74,9 @@ async def main(path: Path) -> None:
     await w.open_image(path)
     w.canvas.repaint()
     first = painted[0] - t0
-    print(f"open to first paint: {first * 1000:.0f} ms; bare Pillow decode {bare * 1000:.0f} ms; ratio {first / bare:.2f}")
+    print(
+        f"open to first paint: {first * 1000:.0f} ms; bare Pillow decode {bare * 1000:.0f} ms; ratio {first / bare:.2f}"
+    )
 
     c = w.canvas
     c.set_brush_radius(40)
@@ -103,7 +105,9 @@ async def main(path: Path) -> None:
             if soft:
                 await w.session.prepare_soft_mask()  # as the window does when hardness drops
             times = []
-            QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx - 200, cy))
+            QTest.mousePress(
+                c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx - 200, cy)
+            )
             for i in range(200):
                 x = cx - 200 + 2 * i
                 y = cy + int(60 * np.sin(i / 15)) + (40 if how == "whole canvas" else 0)
@@ -115,16 +119,22 @@ async def main(path: Path) -> None:
                 else:
                     c.repaint()  # worst case: the whole visible canvas
                 times.append((time.perf_counter() - t) * 1000)
-            QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx + 200, cy))
+            QTest.mouseRelease(
+                c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx + 200, cy)
+            )
             times.sort()
-            print(f"brush segment + repaint of the {how} at {label} (zoom {c.zoom:.3f}): p50 {statistics.median(times):.2f} ms, "
-                  f"p95 {times[int(0.95 * len(times))]:.2f} ms, max {times[-1]:.2f} ms")
+            print(
+                f"brush segment + repaint of the {how} at {label} (zoom {c.zoom:.3f}): p50 {statistics.median(times):.2f} ms, "
+                f"p95 {times[int(0.95 * len(times))]:.2f} ms, max {times[-1]:.2f} ms"
+            )
         c.update = plain_update
     w.undo_stack.clear()
     await w.clear_mask()
 
     # heartbeat during a job that uploads ~10 MB and downloads 8 results
-    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True
+    )
     base = proc.stdout.readline().strip()
     os.environ["IDEOGRAM_API_KEY"] = "bench"
     os.environ["IDEOGRAM_BASE_URL"] = base
@@ -149,8 +159,13 @@ async def main(path: Path) -> None:
         gaps.append(now - last[0])
         if now - last[0] > 0.03:
             j = w.runner.jobs.get(max(w.runner.jobs)) if w.runner.jobs else None
-            where.append((round((now - last[0]) * 1000), f"{j.stage} {j.done}/{j.total}" if j else "-",
-                          len(w.canvas.layers)))
+            where.append(
+                (
+                    round((now - last[0]) * 1000),
+                    f"{j.stage} {j.done}/{j.total}" if j else "-",
+                    len(w.canvas.layers),
+                )
+            )
         last[0] = now
 
     timer = QTimer(interval=10, timeout=beat)
@@ -164,19 +179,28 @@ async def main(path: Path) -> None:
     await asyncio.sleep(0.3)
     timer.stop()
     rss1 = rss_mb()
-    print(f"job: {job.stage}, sent {job.sent.get('image')}, {len(job.variants)} variants, {job.elapsed:.2f} s"
-          + (f" error: {job.error}" if job.error else ""))
-    print(f"GUI heartbeat (10 ms timer) during upload + 8 downloads: longest stall {max(gaps) * 1000:.1f} ms, "
-          f"p99 {sorted(gaps)[int(0.99 * len(gaps))] * 1000:.1f} ms over {len(gaps)} beats")
+    print(
+        f"job: {job.stage}, sent {job.sent.get('image')}, {len(job.variants)} variants, {job.elapsed:.2f} s"
+        + (f" error: {job.error}" if job.error else "")
+    )
+    print(
+        f"GUI heartbeat (10 ms timer) during upload + 8 downloads: longest stall {max(gaps) * 1000:.1f} ms, "
+        f"p99 {sorted(gaps)[int(0.99 * len(gaps))] * 1000:.1f} ms over {len(gaps)} beats"
+    )
     if where:
         print("  stalls over 30 ms (ms, job stage when the GUI resumed, layers shown):", where)
     layer_bytes = sum(v.layer.nbytes for v in job.variants if v.layer)
     shared = {id(v.layer.rgba) for v in job.variants if v.layer is not None}
     view_bytes = sum(lv.rgba.nbytes for lv in c.layers if id(lv.rgba) not in shared)
-    raw_bytes = sum((v.raw_pixels.nbytes if v.raw_pixels is not None else 0) + len(v.raw or b"") for v in job.variants)
-    print(f"8 variants of a 5 % mask: layers {layer_bytes / 1e6:.1f} MB + display {view_bytes / 1e6:.1f} MB "
-          f"+ raw results {raw_bytes / 1e6:.1f} MB = {(layer_bytes + view_bytes + raw_bytes) / 1e6:.1f} MB "
-          f"(photo {w.photo.rgb.nbytes / 1e6:.1f} MB); process RSS grew {rss1 - rss0:.0f} MB")
+    raw_bytes = sum(
+        (v.raw_pixels.nbytes if v.raw_pixels is not None else 0) + len(v.raw or b"")
+        for v in job.variants
+    )
+    print(
+        f"8 variants of a 5 % mask: layers {layer_bytes / 1e6:.1f} MB + display {view_bytes / 1e6:.1f} MB "
+        f"+ raw results {raw_bytes / 1e6:.1f} MB = {(layer_bytes + view_bytes + raw_bytes) / 1e6:.1f} MB "
+        f"(photo {w.photo.rgb.nbytes / 1e6:.1f} MB); process RSS grew {rss1 - rss0:.0f} MB"
+    )
     proc.kill()
     w.close()
     await w.aclose()

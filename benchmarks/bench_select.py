@@ -24,10 +24,14 @@ from inpaint_studio.core.imaging import load_image  # noqa: E402
 from inpaint_studio.core.select import select_subject  # noqa: E402
 
 
-def known_object(rgb: np.ndarray, scale: int = 4) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+def known_object(
+    rgb: np.ndarray, scale: int = 4
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
     """``rgb`` with the astronaut's face pasted as an ellipse; returns (photo, truth, box)."""
     obj = load_image(ROOT / "tests" / "data" / "astronaut.png").rgb
-    obj = cv2.resize(obj, (obj.shape[1] * scale, obj.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
+    obj = cv2.resize(
+        obj, (obj.shape[1] * scale, obj.shape[0] * scale), interpolation=cv2.INTER_CUBIC
+    )
     H, W = rgb.shape[:2]
     cy, cx, ry, rx = H // 2, int(W * 0.6), 110 * scale, 80 * scale
     yy, xx = np.ogrid[:H, :W]
@@ -49,10 +53,16 @@ def main(path: Path) -> None:
         times.append(time.perf_counter() - t)
         ious.append((sel & truth).sum() / (sel | truth).sum())
     h, w = photo.shape[:2]
-    print(f"select subject on {w}×{h} ({w * h / 1e6:.1f} MP), box {box[2] - box[0]}×{box[3] - box[1]} px: "
-          f"median {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), "
-          f"IoU {statistics.median(ious):.3f} (target ≤ 2 s)")
+    print(
+        f"select subject on {w}×{h} ({w * h / 1e6:.1f} MP), box {box[2] - box[0]}×{box[3] - box[1]} px: "
+        f"median {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), "
+        f"IoU {statistics.median(ious):.3f} (target ≤ 2 s)"
+    )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg")
+    main(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg"
+    )

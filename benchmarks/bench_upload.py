@@ -64,15 +64,25 @@ def main(path: Path) -> None:
     image, _ = extract(photo.rgb, mask, region)
     before = encode_for_upload(image)
     t_before = time.perf_counter() - t
-    err_before = error_inside(photo.rgb, mask, region, emulated_answer(before.data, before.width, before.height))
+    err_before = error_inside(
+        photo.rgb, mask, region, emulated_answer(before.data, before.width, before.height)
+    )
     print(f"5 % mask on {w}×{h}: region {region.width}×{region.height} px")
-    print(f"  now:     sent {e.width}×{e.height} ({e.width * e.height / 1e6:.2f} MP) {e.format} "
-          f"{'lossless' if e.quality is None else f'q{e.quality}'}, "
-          f"{len(e.data) / 1e6:.2f} MB, prepared in {t_now * 1000:.0f} ms; error inside the mask {err_now:.2f} levels")
-    print(f"  earlier: sent {before.width}×{before.height} ({before.width * before.height / 1e6:.2f} MP) {before.format}, "
-          f"{len(before.data) / 1e6:.2f} MB, prepared in {t_before * 1000:.0f} ms; error inside the mask {err_before:.2f} levels")
+    print(
+        f"  now:     sent {e.width}×{e.height} ({e.width * e.height / 1e6:.2f} MP) {e.format} "
+        f"{'lossless' if e.quality is None else f'q{e.quality}'}, "
+        f"{len(e.data) / 1e6:.2f} MB, prepared in {t_now * 1000:.0f} ms; error inside the mask {err_now:.2f} levels"
+    )
+    print(
+        f"  earlier: sent {before.width}×{before.height} ({before.width * before.height / 1e6:.2f} MP) {before.format}, "
+        f"{len(before.data) / 1e6:.2f} MB, prepared in {t_before * 1000:.0f} ms; error inside the mask {err_before:.2f} levels"
+    )
     print("  targets: upload ≤ 1.5 MB and ≤ 1.6 MP, error no worse than earlier")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg")
+    main(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg"
+    )

@@ -1,6 +1,6 @@
 """Screenshot of the real window for the README: a real photo, a painted mask, two variants.
 
-    INPAINT_STUDIO_CONFIG_DIR=$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py
+INPAINT_STUDIO_CONFIG_DIR=$(mktemp -d) xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshot.py
 """
 
 from __future__ import annotations

@@ -44,45 +44,96 @@ def _edit_parser(sub, command: str = "edit") -> None:
     from .providers import descriptions, provider_names
 
     if command == "batch":
-        p = sub.add_parser("batch", help="the same edit on many photos, concurrently under the provider's limit",
-                           description="One job per photo, run concurrently under the provider's in-flight limit; "
-                                       "a re-run skips photos already done.")
+        p = sub.add_parser(
+            "batch",
+            help="the same edit on many photos, concurrently under the provider's limit",
+            description="One job per photo, run concurrently under the provider's in-flight limit; "
+            "a re-run skips photos already done.",
+        )
         p.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
         how = p.add_mutually_exclusive_group(required=True)
-        how.add_argument("--mask", type=Path, help="one mask for every photo (same size); black = edit")
-        how.add_argument("--masks", type=Path, metavar="DIR", help="a folder with a mask per photo, named like it")
-        p.add_argument("--mask-white-edits", action="store_true", help="the masks' white marks the area to edit")
+        how.add_argument(
+            "--mask", type=Path, help="one mask for every photo (same size); black = edit"
+        )
+        how.add_argument(
+            "--masks",
+            type=Path,
+            metavar="DIR",
+            help="a folder with a mask per photo, named like it",
+        )
+        p.add_argument(
+            "--mask-white-edits",
+            action="store_true",
+            help="the masks' white marks the area to edit",
+        )
     elif command == "expand":
-        p = sub.add_parser("expand", help="extend a photo's canvas and fill the new margin (outpainting)",
-                           description="Expand the canvas by --pad or to --aspect and let the provider fill the "
-                                       "new margin; the original's pixels stay exactly as they are.")
-        p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
+        p = sub.add_parser(
+            "expand",
+            help="extend a photo's canvas and fill the new margin (outpainting)",
+            description="Expand the canvas by --pad or to --aspect and let the provider fill the "
+            "new margin; the original's pixels stay exactly as they are.",
+        )
+        p.add_argument(
+            "image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)"
+        )
         how = p.add_mutually_exclusive_group(required=True)
-        how.add_argument("--pad", metavar="L,T,R,B", help="pixels to add on the left, top, right and bottom")
-        how.add_argument("--aspect", metavar="W:H", help="grow the canvas, centred, to this aspect ratio (e.g. 16:9)")
+        how.add_argument(
+            "--pad", metavar="L,T,R,B", help="pixels to add on the left, top, right and bottom"
+        )
+        how.add_argument(
+            "--aspect",
+            metavar="W:H",
+            help="grow the canvas, centred, to this aspect ratio (e.g. 16:9)",
+        )
     else:
-        p = sub.add_parser("edit", help="inpaint a photo from the terminal", description="Inpaint the masked area of a photo.")
-        p.add_argument("image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)")
-        p.add_argument("--mask", type=Path, required=True, help="mask image, same size; black = edit")
-        p.add_argument("--mask-white-edits", action="store_true", help="the mask's white marks the area to edit")
-    p.add_argument("--provider", choices=provider_names(), help="default: the first with a key, else local")
+        p = sub.add_parser(
+            "edit",
+            help="inpaint a photo from the terminal",
+            description="Inpaint the masked area of a photo.",
+        )
+        p.add_argument(
+            "image", type=Path, help="the photo (JPEG, PNG, WebP or anything Pillow reads)"
+        )
+        p.add_argument(
+            "--mask", type=Path, required=True, help="mask image, same size; black = edit"
+        )
+        p.add_argument(
+            "--mask-white-edits",
+            action="store_true",
+            help="the mask's white marks the area to edit",
+        )
+    p.add_argument(
+        "--provider", choices=provider_names(), help="default: the first with a key, else local"
+    )
     p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
     for desc in descriptions():  # each provider's own options, from its description
         for opt in desc.options:
             choices = [value for value, _ in opt.choices] or None
-            p.add_argument(opt.cli, dest=f"option_{opt.name}", choices=choices, metavar=None if choices else "VALUE",
-                           help=f"{opt.help} ({desc.name} only)")
+            p.add_argument(
+                opt.cli,
+                dest=f"option_{opt.name}",
+                choices=choices,
+                metavar=None if choices else "VALUE",
+                help=f"{opt.help} ({desc.name} only)",
+            )
     add_arguments(p)  # every request parameter, from core/params.py
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     if command != "batch":
-        p.add_argument("--project", type=Path, metavar="OUT.inpaint",
-                       help="also save a project (photo, mask, variants as layers) that opens in the editor")
+        p.add_argument(
+            "--project",
+            type=Path,
+            metavar="OUT.inpaint",
+            help="also save a project (photo, mask, variants as layers) that opens in the editor",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="inpaint-studio", description="Mask-based AI inpainting. With no command, opens the editor.")
+    parser = _Parser(
+        prog="inpaint-studio",
+        description="Mask-based AI inpainting. With no command, opens the editor.",
+    )
     parser.add_argument("--version", action="version", version=f"inpaint-studio {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _edit_parser(sub)
@@ -92,18 +143,34 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("task_id")
     resume.add_argument("--provider", choices=("magnific",), default="magnific")
     resume.add_argument("--base-url")
-    resume.add_argument("--out", type=Path, default=Path("."), help="folder for the downloaded images")
+    resume.add_argument(
+        "--out", type=Path, default=Path("."), help="folder for the downloaded images"
+    )
     resume.add_argument("--json", action="store_true")
-    project = sub.add_parser("project", help="check a project, or export its layers, without opening the editor")
+    project = sub.add_parser(
+        "project", help="check a project, or export its layers, without opening the editor"
+    )
     project.add_argument("action", choices=("info", "export"))
     project.add_argument("file", type=Path)
-    project.add_argument("--out", type=Path, help="export: X.psd (Photoshop), X.ora (OpenRaster: Krita, GIMP) or X.png (flat)")
+    project.add_argument(
+        "--out",
+        type=Path,
+        help="export: X.psd (Photoshop), X.ora (OpenRaster: Krita, GIMP) or X.png (flat)",
+    )
     project.add_argument("--json", action="store_true")
-    select = sub.add_parser("select", help="select the subject inside a rectangle (offline) and write its mask",
-                            description="Select the object inside --box (OpenCV GrabCut, no model download) and "
-                                        "write a black-on-white mask (black = the subject) at the photo's size.")
+    select = sub.add_parser(
+        "select",
+        help="select the subject inside a rectangle (offline) and write its mask",
+        description="Select the object inside --box (OpenCV GrabCut, no model download) and "
+        "write a black-on-white mask (black = the subject) at the photo's size.",
+    )
     select.add_argument("image", type=Path)
-    select.add_argument("--box", required=True, metavar="X0,Y0,X1,Y1", help="the rectangle around the subject, photo pixels")
+    select.add_argument(
+        "--box",
+        required=True,
+        metavar="X0,Y0,X1,Y1",
+        help="the rectangle around the subject, photo pixels",
+    )
     select.add_argument("--out", required=True, type=Path, metavar="MASK.png")
     select.add_argument("--json", action="store_true")
     auth = sub.add_parser("auth", help="manage API keys in the OS keyring")
@@ -152,15 +219,23 @@ def _build_request(args):
     if args.command != "expand":  # sizes from the headers first: nothing is decoded for a mismatch
         size, mask_size = header_size(args.image), header_size(args.mask)
         if size != mask_size:
-            raise MaskError(f"The mask {args.mask.name} is {mask_size[0]}×{mask_size[1]} pixels but the photo "
-                            f"{args.image.name} is {size[0]}×{size[1]}; they must be the same size.")
+            raise MaskError(
+                f"The mask {args.mask.name} is {mask_size[0]}×{mask_size[1]} pixels but the photo "
+                f"{args.image.name} is {size[0]}×{size[1]}; they must be the same size."
+            )
     photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
     if args.command == "expand":
         from .core.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
 
-        pad = parse_pad(args.pad) if args.pad else pad_for_aspect(photo.size, parse_aspect(args.aspect))
+        pad = (
+            parse_pad(args.pad)
+            if args.pad
+            else pad_for_aspect(photo.size, parse_aspect(args.aspect))
+        )
         if not any(pad):
-            raise _UsageError(f"The photo already has the aspect ratio {args.aspect}; nothing to expand.")
+            raise _UsageError(
+                f"The photo already has the aspect ratio {args.aspect}; nothing to expand."
+            )
         w, h = photo.size
         args.original = {"x": pad[0], "y": pad[1], "width": w, "height": h}
         photo, mask = expand_photo(photo, pad)
@@ -192,7 +267,12 @@ def paid_work(job) -> list[str]:
     command (printed on Ctrl-C, a timeout or a failure before the results arrived)."""
     from .core.errors import InvalidRequestError
 
-    if job is None or job.prepared is None or job.variants or isinstance(job.error, InvalidRequestError):
+    if (
+        job is None
+        or job.prepared is None
+        or job.variants
+        or isinstance(job.error, InvalidRequestError)
+    ):
         return []  # results arrived, or the provider said the task failed: nothing runs on
     lines = []
     for t in job.prepared.remote_tasks:
@@ -203,8 +283,10 @@ def paid_work(job) -> list[str]:
         from .providers.answers import valid_id
 
         if isinstance(provider, str) and valid_id(ident) and valid_id(provider):
-            lines.append(f"{provider} task {ident} was paid for and may still finish: "
-                         f"inpaint-studio resume {ident} --provider {provider}")
+            lines.append(
+                f"{provider} task {ident} was paid for and may still finish: "
+                f"inpaint-studio resume {ident} --provider {provider}"
+            )
     return lines
 
 
@@ -222,9 +304,13 @@ async def _run_edit(args, request) -> int:
         _output_folder(args.project.parent or Path("."))
     journal = default_journal(f"cli-{os.getpid()}")
     async with make_client() as client:
-        provider = create_provider(name, client, base_url=args.base_url, **_provider_options(args, name))
+        provider = create_provider(
+            name, client, base_url=args.base_url, **_provider_options(args, name)
+        )
         bar = _ProgressBar(sys.stderr.isatty() and not args.json)
-        runner = JobRunner(client, listener=bar, journal=journal)  # every result is kept before outputs are written
+        runner = JobRunner(
+            client, listener=bar, journal=journal
+        )  # every result is kept before outputs are written
         job = runner.submit(request, provider)
         _LAST_JOB["job"] = job  # so Ctrl-C can name the paid tasks
         try:
@@ -239,10 +325,14 @@ async def _run_edit(args, request) -> int:
     for v in job.variants:
         if v.safe and v.layer is not None:
             try:
-                path = await asyncio.to_thread(write_variant, job, v, out_dir, stem, n, raw=args.raw)
+                path = await asyncio.to_thread(
+                    write_variant, job, v, out_dir, stem, n, raw=args.raw
+                )
             except OSError as exc:
-                raise _WriteError(f"The result could not be written to {out_dir} ({exc.strerror or exc}); "
-                                  f"{_where_kept(job)}.") from None
+                raise _WriteError(
+                    f"The result could not be written to {out_dir} ({exc.strerror or exc}); "
+                    f"{_where_kept(job)}."
+                ) from None
             written.append((v, path))
             n = int(path.stem.rsplit("-", 1)[1]) + 1
     withheld = sum(1 for v in job.variants if not v.safe)
@@ -251,27 +341,49 @@ async def _run_edit(args, request) -> int:
         from .core.persist import job_project
         from .core.project import save_project
 
-        project = args.project if args.project.suffix == ".inpaint" else args.project.with_name(args.project.name + ".inpaint")
+        project = (
+            args.project
+            if args.project.suffix == ".inpaint"
+            else args.project.with_name(args.project.name + ".inpaint")
+        )
         try:
-            name = f"{args.image.stem}-expanded.png" if args.command == "expand" else args.image.name
+            name = (
+                f"{args.image.stem}-expanded.png" if args.command == "expand" else args.image.name
+            )
             await asyncio.to_thread(save_project, project, job_project(job, name))
         except OSError as exc:
-            raise _WriteError(f"The project could not be written to {project} ({exc.strerror or exc}); "
-                              f"{_where_kept(job)}.") from None
+            raise _WriteError(
+                f"The project could not be written to {project} ({exc.strerror or exc}); "
+                f"{_where_kept(job)}."
+            ) from None
     if args.json:
         from .core.textsafe import clean_json
 
         paths = {id(v): str(p) for v, p in written}
-        print(json.dumps(clean_json({
-            "provider": provider.name,
-            "variants": [
-                {"path": paths.get(id(v)), "seed": v.seed, "prompt": v.prompt, "resolution": v.resolution, "safe": v.safe}
-                for v in job.variants
-            ],
-            "sent": job.sent,
-            "notes": job.notes,
-            "project": str(project) if project else None,
-        } | ({"original": args.original} if args.command == "expand" else {})), ensure_ascii=False))
+        print(
+            json.dumps(
+                clean_json(
+                    {
+                        "provider": provider.name,
+                        "variants": [
+                            {
+                                "path": paths.get(id(v)),
+                                "seed": v.seed,
+                                "prompt": v.prompt,
+                                "resolution": v.resolution,
+                                "safe": v.safe,
+                            }
+                            for v in job.variants
+                        ],
+                        "sent": job.sent,
+                        "notes": job.notes,
+                        "project": str(project) if project else None,
+                    }
+                    | ({"original": args.original} if args.command == "expand" else {})
+                ),
+                ensure_ascii=False,
+            )
+        )
     if job.error is not None:
         assert isinstance(job.error, InpaintError)
         for line in paid_work(job):
@@ -284,7 +396,9 @@ async def _run_edit(args, request) -> int:
         if project:
             print(project)
     if withheld:
-        _say(f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n")
+        _say(
+            f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n"
+        )
     return EXIT_OK
 
 
@@ -313,8 +427,10 @@ def _output_folder(folder: Path) -> Path:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".inpaint-studio-check-"):
             pass
     except OSError as exc:
-        raise _UsageError(f"The output folder {folder} cannot be written to ({exc.strerror or exc}); "
-                          "nothing was sent.") from None
+        raise _UsageError(
+            f"The output folder {folder} cannot be written to ({exc.strerror or exc}); "
+            "nothing was sent."
+        ) from None
     return folder
 
 
@@ -337,19 +453,21 @@ def _provider_options(args, name: str) -> dict:
 def cmd_resume(args) -> int:
     """Download the images of a finished remote task (raw provider files, no composite)."""
     from .core.errors import InpaintError
-    from .core.net import download_image
+    from .core.net import download_image, is_loopback
     from .core.output import atomic_write, file_extension
     from .providers import create_provider
+    from .providers.answers import valid_id
     from .providers.base import make_client
 
-    from .core.net import is_loopback
-    from .providers.answers import valid_id
-
     if valid_id(args.task_id) is None:
-        _say(f"inpaint-studio: “{args.task_id}” is not a task id (letters, digits, '-' and '_' only).")
+        _say(
+            f"inpaint-studio: “{args.task_id}” is not a task id (letters, digits, '-' and '_' only)."
+        )
         return EXIT_INPUT
     if args.out.exists() and not args.out.is_dir():
-        _say(f"inpaint-studio: --out {args.out} is a file; give a folder for the downloaded images.")
+        _say(
+            f"inpaint-studio: --out {args.out} is a file; give a folder for the downloaded images."
+        )
         return EXIT_INPUT
 
     async def run() -> list[Path]:
@@ -357,11 +475,15 @@ def cmd_resume(args) -> int:
             provider = create_provider(args.provider, client, base_url=args.base_url)
             status, urls = await provider.fetch(args.task_id)
             if status != "COMPLETED":
-                raise _UsageError(f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later.")
+                raise _UsageError(
+                    f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later."
+                )
             try:
                 args.out.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise _UsageError(f"The folder {args.out} cannot be made ({exc.strerror or exc}).") from None
+                raise _UsageError(
+                    f"The folder {args.out} cannot be made ({exc.strerror or exc})."
+                ) from None
             loopback = is_loopback(urlsplit(provider.base_url).hostname or "")
             paths = []
             for i, url in enumerate(urls[:8], 1):
@@ -380,7 +502,9 @@ def cmd_resume(args) -> int:
         _say(f"inpaint-studio: {exc.message}\n")
         return exc.exit_code
     except OSError as exc:
-        _say(f"inpaint-studio: the images could not be written to {args.out} ({exc.strerror or exc}).")
+        _say(
+            f"inpaint-studio: the images could not be written to {args.out} ({exc.strerror or exc})."
+        )
         return EXIT_PROVIDER
     if args.json:
         print(json.dumps({"task_id": args.task_id, "paths": [str(p) for p in paths]}))
@@ -468,10 +592,17 @@ def gui_main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     import os
 
-    if (sys.platform.startswith("linux") and "--smoke-quit" not in argv and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
-        _say("inpaint-studio: no display is available for the editor; "
-                         "use `inpaint-studio edit …` on the command line, or set DISPLAY.\n")
+    if (
+        sys.platform.startswith("linux")
+        and "--smoke-quit" not in argv
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        _say(
+            "inpaint-studio: no display is available for the editor; "
+            "use `inpaint-studio edit …` on the command line, or set DISPLAY.\n"
+        )
         return EXIT_INPUT
     try:
         from .ui.app import run_app
@@ -501,8 +632,10 @@ def cmd_project(args) -> int:
         print(json.dumps(info, ensure_ascii=False))
     else:
         p = info["photo"]
-        print(f"{args.file.name}: project format {info['format']}, photo {p['name']} {p['width']}×{p['height']}, "
-              f"{info['layers']} layers, {info['jobs']} jobs, {info['accepted']} accepted edits, {info['bytes'] / 1e6:.1f} MB")
+        print(
+            f"{args.file.name}: project format {info['format']}, photo {p['name']} {p['width']}×{p['height']}, "
+            f"{info['layers']} layers, {info['jobs']} jobs, {info['accepted']} accepted edits, {info['bytes'] / 1e6:.1f} MB"
+        )
     return EXIT_OK
 
 
@@ -512,13 +645,23 @@ MASK_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 def _mask_for(args, photo: Path) -> Path | None:
     if args.mask is not None:
         return args.mask
-    return next((args.masks / f"{photo.stem}{s}" for s in MASK_SUFFIXES if (args.masks / f"{photo.stem}{s}").is_file()), None)
+    return next(
+        (
+            args.masks / f"{photo.stem}{s}"
+            for s in MASK_SUFFIXES
+            if (args.masks / f"{photo.stem}{s}").is_file()
+        ),
+        None,
+    )
 
 
 def cmd_batch(args) -> int:
     """``batch PHOTO... (--mask M | --masks DIR) …``: exit 0 when every photo is done (or was
     done by an earlier run); else a line per failure on stderr and the worst exit status."""
-    return _reported(lambda: asyncio.run(_run_batch(args)), "cancelled; a re-run continues where this one stopped.")
+    return _reported(
+        lambda: asyncio.run(_run_batch(args)),
+        "cancelled; a re-run continues where this one stopped.",
+    )
 
 
 async def _run_batch(args) -> int:
@@ -542,7 +685,11 @@ async def _run_batch(args) -> int:
     for photo in dict.fromkeys(p.resolve() for p in args.photos):  # each photo once
         item = BatchItem(photo, _mask_for(args, photo))
         if item.mask is None:
-            item.status, item.error, item.exit_code = "failed", f"no mask named {photo.stem}.png in {args.masks}", 2
+            item.status, item.error, item.exit_code = (
+                "failed",
+                f"no mask named {photo.stem}.png in {args.masks}",
+                2,
+            )
         elif outputs := done_before(out_dir, photo, parameters):
             item.status, item.outputs = "skipped", outputs
         items.append(item)
@@ -553,17 +700,27 @@ async def _run_batch(args) -> int:
 
     def progress() -> None:
         if tty:
-            n = {s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed", "running")}
-            sys.stderr.write(f"\rbatch: {n['done'] + n['skipped']}/{len(items)} done, {n['running']} running, "
-                             f"{n['failed']} failed ")
+            n = {
+                s: sum(i.status == s for i in items)
+                for s in ("done", "skipped", "failed", "running")
+            }
+            sys.stderr.write(
+                f"\rbatch: {n['done'] + n['skipped']}/{len(items)} done, {n['running']} running, "
+                f"{n['failed']} failed "
+            )
             sys.stderr.flush()
 
     async with make_client() as client:
         from .core.net import RetryPolicy
 
         # a 429 inflight_limit is not retried blindly: the window shrinks and the photo waits its turn
-        provider = create_provider(name, client, base_url=args.base_url, retry=RetryPolicy(retry_inflight=False),
-                                   **_provider_options(args, name))
+        provider = create_provider(
+            name,
+            client,
+            base_url=args.base_url,
+            retry=RetryPolicy(retry_inflight=False),
+            **_provider_options(args, name),
+        )
         limit = provider.capabilities.max_inflight_images or 2 * images
         window = InflightWindow(max(limit, images))
         # the window, not a per-provider job count, bounds the batch; results reach the journal first
@@ -597,10 +754,14 @@ async def _run_batch(args) -> int:
             for v in job.variants:
                 if v.safe and v.layer is not None:
                     try:
-                        path = await asyncio.to_thread(write_variant, job, v, out_dir, item.photo.stem, n)
+                        path = await asyncio.to_thread(
+                            write_variant, job, v, out_dir, item.photo.stem, n
+                        )
                     except OSError as exc:
-                        raise InvalidInput(f"cannot write to {out_dir} ({exc.strerror or exc}); the results are in "
-                                           f"the result journal, {journal.root}") from None
+                        raise InvalidInput(
+                            f"cannot write to {out_dir} ({exc.strerror or exc}); the results are in "
+                            f"the result journal, {journal.root}"
+                        ) from None
                     paths.append(str(path))
                     n = int(path.stem.rsplit("-", 1)[1]) + 1
             return paths
@@ -613,9 +774,23 @@ async def _run_batch(args) -> int:
         if item.status == "failed":
             _say(f"inpaint-studio: {item.photo.name}: {item.error}\n")
     if args.json:
-        print(json.dumps({"provider": name, "photos": [
-            {"photo": str(i.photo), "status": i.status, "outputs": i.outputs, "error": i.error} for i in items]},
-            ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "provider": name,
+                    "photos": [
+                        {
+                            "photo": str(i.photo),
+                            "status": i.status,
+                            "outputs": i.outputs,
+                            "error": i.error,
+                        }
+                        for i in items
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
     elif not tty:
         for item in items:
             for path in item.outputs:
@@ -635,7 +810,9 @@ def cmd_select(args) -> int:
         if len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]:
             raise ValueError
     except ValueError:
-        _say(f"inpaint-studio: --box takes X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, not “{args.box}”.\n")
+        _say(
+            f"inpaint-studio: --box takes X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, not “{args.box}”.\n"
+        )
         return EXIT_INPUT
     try:
         photo = load_image(args.image)
@@ -652,8 +829,17 @@ def cmd_select(args) -> int:
         _say(f"inpaint-studio: cannot write {args.out}: {exc.strerror or exc}.\n")
         return EXIT_INPUT
     if args.json:
-        print(json.dumps({"out": str(args.out), "width": w, "height": h,
-                          "selected": int(sel.sum()), "box": list(box)}))
+        print(
+            json.dumps(
+                {
+                    "out": str(args.out),
+                    "width": w,
+                    "height": h,
+                    "selected": int(sel.sum()),
+                    "box": list(box),
+                }
+            )
+        )
     else:
         print(args.out)
     return EXIT_OK
@@ -683,8 +869,20 @@ def cmd_project_export(args) -> int:
     except OSError as exc:
         _say(f"inpaint-studio: cannot write {out.name}: {exc.strerror or exc}.\n")
         return EXIT_INPUT
-    summary = {"out": str(out), "layers": [{"name": lay.name, "x": lay.x, "y": lay.y, "width": lay.rgba.shape[1],
-                                            "height": lay.rgba.shape[0], "visible": lay.visible} for lay in layers]}
+    summary = {
+        "out": str(out),
+        "layers": [
+            {
+                "name": lay.name,
+                "x": lay.x,
+                "y": lay.y,
+                "width": lay.rgba.shape[1],
+                "height": lay.rgba.shape[0],
+                "visible": lay.visible,
+            }
+            for lay in layers
+        ],
+    }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -694,8 +892,18 @@ def cmd_project_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("edit", "expand", "batch", "auth", "resume", "project", "select", "-h", "--help",
-                                   "--version"):
+    if not argv or argv[0] not in (
+        "edit",
+        "expand",
+        "batch",
+        "auth",
+        "resume",
+        "project",
+        "select",
+        "-h",
+        "--help",
+        "--version",
+    ):
         return gui_main(argv)
     args = build_parser().parse_args(argv)
     try:
@@ -703,8 +911,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: a sentence and a crash report, never a traceback
         from .core.crash import write_crash_report
 
-        _say(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
-                         f"{write_crash_report(exc)}.\n")
+        _say(
+            f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
+            f"{write_crash_report(exc)}.\n"
+        )
         return EXIT_PROVIDER
 
 

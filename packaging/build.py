@@ -25,7 +25,9 @@ ICONS = ROOT / "resources" / "icons"
 
 
 def version() -> str:
-    return re.search(r'__version__ = "([^"]+)"', (ROOT / "inpaint_studio" / "__init__.py").read_text()).group(1)
+    return re.search(
+        r'__version__ = "([^"]+)"', (ROOT / "inpaint_studio" / "__init__.py").read_text()
+    ).group(1)
 
 
 def make_icons() -> None:
@@ -67,8 +69,20 @@ def main() -> int:
     make_version_resource()
     dist = ROOT / "dist"
     shutil.rmtree(dist / "inpaint-studio", ignore_errors=True)
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-           "--distpath", str(dist), "--workpath", str(BUILD / "work"), str(ROOT / "packaging" / "inpaint_studio.spec")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--clean",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(BUILD / "work"),
+        str(ROOT / "packaging" / "inpaint_studio.spec"),
+    ]
     res = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, PYTHONHASHSEED="0"))
     if res.returncode != 0:
         print("PyInstaller failed", file=sys.stderr)
@@ -80,9 +94,13 @@ def main() -> int:
     if sys.platform.startswith("linux"):
         for name in ("inpaint-studio.desktop", "io.inpaintstudio.InpaintStudio.metainfo.xml"):
             shutil.copy(ROOT / "packaging" / name, dist / "inpaint-studio" / name)
-        shutil.copy(ICONS / "inpaint-studio-256.png", dist / "inpaint-studio" / "inpaint-studio.png")
+        shutil.copy(
+            ICONS / "inpaint-studio-256.png", dist / "inpaint-studio" / "inpaint-studio.png"
+        )
     bundle = dist / "inpaint-studio"
-    print(f"built {bundle} in {time.perf_counter() - start:.0f} s; {folder_size(bundle) / 1e6:.0f} MB unpacked")
+    print(
+        f"built {bundle} in {time.perf_counter() - start:.0f} s; {folder_size(bundle) / 1e6:.0f} MB unpacked"
+    )
     return 0
 
 

@@ -43,4 +43,3 @@ def ellipse_mask(h: int, w: int, cy: float, cx: float, ry: float, rx: float) -> 
     """``(h, w) bool`` filled ellipse."""
     yy, xx = np.ogrid[:h, :w]
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
-

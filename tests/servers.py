@@ -38,7 +38,17 @@ LIMIT = 10 * 1024 * 1024
 SPEEDS = {"FLASH", "TURBO", "DEFAULT", "QUALITY", "BALANCED"}
 STYLE_TYPES = {"AUTO", "GENERAL", "REALISTIC", "DESIGN", "FICTION"}
 MAGIC = {"AUTO", "ON", "OFF"}
-RESOLUTIONS = [(1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216), (1344, 768), (768, 1344), (1536, 640), (640, 1536)]
+RESOLUTIONS = [
+    (1024, 1024),
+    (1152, 896),
+    (896, 1152),
+    (1216, 832),
+    (832, 1216),
+    (1344, 768),
+    (768, 1344),
+    (1536, 640),
+    (640, 1536),
+]
 
 
 @dataclass
@@ -69,7 +79,9 @@ class Received:
 
 
 def parse_multipart(content_type: str, body: bytes) -> list[Part]:
-    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     if not msg.is_multipart():
         raise ValueError("not multipart")
     parts = []
@@ -77,9 +89,14 @@ def parse_multipart(content_type: str, body: bytes) -> list[Part]:
         disp = sub.get("Content-Disposition", "")
         name = re.search(r'name="([^"]*)"', disp)
         fname = re.search(r'filename="([^"]*)"', disp)
-        parts.append(Part(name.group(1) if name else "", fname.group(1) if fname else None,
-                          sub.get_content_type() if sub.get("Content-Type") else None,
-                          sub.get_payload(decode=True) or b""))
+        parts.append(
+            Part(
+                name.group(1) if name else "",
+                fname.group(1) if fname else None,
+                sub.get_content_type() if sub.get("Content-Type") else None,
+                sub.get_payload(decode=True) or b"",
+            )
+        )
     return parts
 
 
@@ -88,9 +105,9 @@ def snap(w: int, h: int) -> tuple[int, int]:
     return min(RESOLUTIONS, key=lambda r: abs(np.log(r[0] / r[1]) - np.log(aspect)))
 
 
-
-
-def render_results(image_bytes: bytes, edit: np.ndarray, seed: int, n: int, drift=(0, 0, 0)) -> tuple[list[np.ndarray], tuple[int, int]]:
+def render_results(
+    image_bytes: bytes, edit: np.ndarray, seed: int, n: int, drift=(0, 0, 0)
+) -> tuple[list[np.ndarray], tuple[int, int]]:
     """What the model "paints": the image at an Ideogram size, the edit area a seed colour."""
     img = Image.open(io.BytesIO(image_bytes)).convert("RGB")
     rw, rh = snap(*img.size)
@@ -182,10 +199,20 @@ class LoopbackServer:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
-            def _send(self, status: int, body: dict | bytes, headers: dict | None = None, ctype: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
+            def _send(
+                self,
+                status: int,
+                body: dict | bytes,
+                headers: dict | None = None,
+                ctype: str = "application/json",
+            ) -> None:
+                data = (
+                    body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
+                )
                 self.send_response(status)
-                self.send_header("Content-Type", (headers or {}).pop("Content-Type", ctype) if headers else ctype)
+                self.send_header(
+                    "Content-Type", (headers or {}).pop("Content-Type", ctype) if headers else ctype
+                )
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -202,13 +229,17 @@ class LoopbackServer:
                 rec = self._record("GET")
                 go = re.match(r"^/go/([0-9a-f]+)\.png$", self.path)
                 if go:  # a result host that redirects to its storage
-                    return self._send(302, b"", {"Location": f"/results/{go.group(1)}.png"}, ctype="text/plain")
+                    return self._send(
+                        302, b"", {"Location": f"/results/{go.group(1)}.png"}, ctype="text/plain"
+                    )
                 m = re.match(r"^/results/([0-9a-f]+)\.png$", self.path)
                 if m:
                     with server.lock:
                         server.downloads.append(rec)
                     if any(h in rec.headers for h in server.credential_headers):
-                        return self._send(400, {"error": "credentials must not be sent to the result host"})
+                        return self._send(
+                            400, {"error": "credentials must not be sent to the result host"}
+                        )
                     data = server.results.get(m.group(1))
                     if data is None:
                         return self._send(404, {"error": "This link has expired"})
@@ -238,7 +269,9 @@ class LoopbackServer:
                         status, answer, headers = server.api(rec, body)
                         if server.mutate is not None and status == 200:
                             answer = server.mutate("POST", self.path, answer)
-                    if server.answer_delay:  # the whole request takes this long, its own work included
+                    if (
+                        server.answer_delay
+                    ):  # the whole request takes this long, its own work included
                         time.sleep(max(0.0, server.answer_delay - (time.monotonic() - started)))
                     self._send(status, answer, dict(headers))
                 finally:
@@ -261,8 +294,14 @@ class IdeogramServer(LoopbackServer):
     ``auth="bearer"`` and ``prefix="/ideogram"`` make it CometAPI's gateway.
     """
 
-    def __init__(self, api_key: str = "test-key-0123456789", presets: tuple[str, ...] = (), *,
-                 auth: str = "api-key", prefix: str = "") -> None:
+    def __init__(
+        self,
+        api_key: str = "test-key-0123456789",
+        presets: tuple[str, ...] = (),
+        *,
+        auth: str = "api-key",
+        prefix: str = "",
+    ) -> None:
         super().__init__(api_key)
         self.presets = set(presets)
         self.auth = auth
@@ -282,15 +321,30 @@ class IdeogramServer(LoopbackServer):
         if self.inflight_limit is None:
             return None
         try:
-            n = int(next((p.text for p in parse_multipart(rec.headers.get("content-type", ""), body)
-                          if p.name == "num_images"), "1"))
+            n = int(
+                next(
+                    (
+                        p.text
+                        for p in parse_multipart(rec.headers.get("content-type", ""), body)
+                        if p.name == "num_images"
+                    ),
+                    "1",
+                )
+            )
         except ValueError:
             n = 1
         with self.lock:
             if self.inflight + n > self.inflight_limit:
                 self.refused_inflight += 1
-                return 429, {"error": "Too many images in flight", "reject_reason": "inflight_limit",
-                             "max_inflight_requests": self.inflight_limit}, {"Retry-After": "1"}
+                return (
+                    429,
+                    {
+                        "error": "Too many images in flight",
+                        "reject_reason": "inflight_limit",
+                        "max_inflight_requests": self.inflight_limit,
+                    },
+                    {"Retry-After": "1"},
+                )
             self.inflight += n
             self.max_inflight = max(self.max_inflight, self.inflight)
             self._held[id(rec)] = n
@@ -325,7 +379,16 @@ class IdeogramServer(LoopbackServer):
 
     def edit_v2(self, rec: Received) -> tuple[int, dict]:
         """Ideogram 2.0 legacy edit: ``image_file``, ``model`` V_2/V_2_TURBO, ``magic_prompt_option``."""
-        allowed = {"image_file", "mask", "prompt", "model", "magic_prompt_option", "num_images", "seed", "style_type"}
+        allowed = {
+            "image_file",
+            "mask",
+            "prompt",
+            "model",
+            "magic_prompt_option",
+            "num_images",
+            "seed",
+            "style_type",
+        }
         for p in rec.parts:
             if p.name not in allowed:
                 return 400, {"error": f"Unknown field {p.name}"}
@@ -334,7 +397,14 @@ class IdeogramServer(LoopbackServer):
         if rec.value("model") not in ("V_2", "V_2_TURBO"):
             return 400, {"error": f"model {rec.value('model')} is not supported for edit"}
         st = rec.value("style_type")
-        if st is not None and st not in {"AUTO", "GENERAL", "REALISTIC", "DESIGN", "RENDER_3D", "ANIME"}:
+        if st is not None and st not in {
+            "AUTO",
+            "GENERAL",
+            "REALISTIC",
+            "DESIGN",
+            "RENDER_3D",
+            "ANIME",
+        }:
             return 400, {"error": f"invalid style_type {st}"}
         mp = rec.value("magic_prompt_option")
         if mp is not None and mp not in MAGIC:
@@ -345,10 +415,26 @@ class IdeogramServer(LoopbackServer):
         n = int(rec.value("num_images") or 1)
         if not 1 <= n <= 8:
             return 400, {"error": "num_images must be 1-8"}
-        return self.answer(rec.get("image_file")[0].data, edit, rec.value("prompt"), mp, st, n, int(rec.value("seed") or 777))
+        return self.answer(
+            rec.get("image_file")[0].data,
+            edit,
+            rec.value("prompt"),
+            mp,
+            st,
+            n,
+            int(rec.value("seed") or 777),
+        )
 
-    def answer(self, image: bytes, edit: np.ndarray, prompt: str, magic: str | None, style_type: str | None,
-               n: int, seed: int) -> tuple[int, dict]:
+    def answer(
+        self,
+        image: bytes,
+        edit: np.ndarray,
+        prompt: str,
+        magic: str | None,
+        style_type: str | None,
+        n: int,
+        seed: int,
+    ) -> tuple[int, dict]:
         if "forbidden" in prompt:
             return 422, {"error": "Prompt failed the safety check"}
         outs, (rw, rh) = render_results(image, edit, seed, n, self.colour_drift)
@@ -358,14 +444,16 @@ class IdeogramServer(LoopbackServer):
             url = None if unsafe else self.store_result(out, expired="expired-link" in prompt)
             if url and "redirect-link" in prompt:
                 url = url.replace("/results/", "/go/")
-            data.append({
-                "url": url,
-                "prompt": f"A detailed photo: {prompt}" if magic == "ON" else prompt,
-                "resolution": f"{rw}x{rh}",
-                "is_image_safe": not unsafe,
-                "seed": seed + i,
-                "style_type": style_type or "GENERAL",
-            })
+            data.append(
+                {
+                    "url": url,
+                    "prompt": f"A detailed photo: {prompt}" if magic == "ON" else prompt,
+                    "resolution": f"{rw}x{rh}",
+                    "is_image_safe": not unsafe,
+                    "seed": seed + i,
+                    "style_type": style_type or "GENERAL",
+                }
+            )
         return 200, {"created": "2026-11-21T12:00:00Z", "data": data}
 
     def edit(self, rec: Received) -> tuple[int, dict]:
@@ -375,8 +463,21 @@ class IdeogramServer(LoopbackServer):
         for p in rec.parts:
             if len(p.data) > LIMIT:
                 return bad(f"{p.name} is larger than 10MB")
-        allowed = {"image", "mask", "prompt", "magic_prompt", "num_images", "seed", "rendering_speed", "style_type",
-                   "style_preset", "style_codes", "style_reference_images", "character_reference_images", "color_palette"}
+        allowed = {
+            "image",
+            "mask",
+            "prompt",
+            "magic_prompt",
+            "num_images",
+            "seed",
+            "rendering_speed",
+            "style_type",
+            "style_preset",
+            "style_codes",
+            "style_reference_images",
+            "character_reference_images",
+            "color_palette",
+        }
         for p in rec.parts:
             if p.name not in allowed:
                 return bad(f"Unknown field {p.name}")
@@ -438,18 +539,35 @@ class IdeogramServer(LoopbackServer):
 
 
 def _problem(status: int, title: str, params: list[tuple[str, str]]) -> tuple[int, dict, dict]:
-    return status, {"title": title, "invalid_params": [{"name": n, "reason": r} for n, r in params]}, {
-        "Content-Type": "application/problem+json"}
+    return (
+        status,
+        {"title": title, "invalid_params": [{"name": n, "reason": r} for n, r in params]},
+        {"Content-Type": "application/problem+json"},
+    )
 
 
 class MagnificServer(LoopbackServer):
     """Magnific "Ideogram Image Edit": JSON POST creating a task, then polled by GET."""
 
     PATH = "/v1/ai/ideogram-image-edit"
-    FIELDS = {"prompt", "image", "mask", "seed", "rendering_speed", "magic_prompt", "color_palette", "style_codes",
-              "style_type", "style_reference_images", "character_reference_images", "webhook_url"}
+    FIELDS = {
+        "prompt",
+        "image",
+        "mask",
+        "seed",
+        "rendering_speed",
+        "magic_prompt",
+        "color_palette",
+        "style_codes",
+        "style_type",
+        "style_reference_images",
+        "character_reference_images",
+        "webhook_url",
+    }
 
-    def __init__(self, api_key: str = "magnific-key-0123", *, header: str = "x-magnific-api-key") -> None:
+    def __init__(
+        self, api_key: str = "magnific-key-0123", *, header: str = "x-magnific-api-key"
+    ) -> None:
         super().__init__(api_key)
         self.header = header
         self.tasks: dict[str, dict] = {}
@@ -467,13 +585,31 @@ class MagnificServer(LoopbackServer):
                 return 404, {"message": "Task not found"}, {}
             if task["polls"] > 0:
                 task["polls"] -= 1
-                return 200, {"data": {"task_id": task["id"], "status": "IN_PROGRESS", "generated": []}}, {}
+                return (
+                    200,
+                    {"data": {"task_id": task["id"], "status": "IN_PROGRESS", "generated": []}},
+                    {},
+                )
             if "fail-task" in task["prompt"]:
-                return 200, {"data": {"task_id": task["id"], "status": "FAILED", "generated": []}}, {}
+                return (
+                    200,
+                    {"data": {"task_id": task["id"], "status": "FAILED", "generated": []}},
+                    {},
+                )
             if task["url"] is None:
                 outs, _ = render_results(task["image"], task["edit"], task["seed"], 1)
                 task["url"] = self.store_result(outs[0], expired="expired-link" in task["prompt"])
-            return 200, {"data": {"task_id": task["id"], "status": "COMPLETED", "generated": [task["url"]]}}, {}
+            return (
+                200,
+                {
+                    "data": {
+                        "task_id": task["id"],
+                        "status": "COMPLETED",
+                        "generated": [task["url"]],
+                    }
+                },
+                {},
+            )
         try:
             req = json.loads(body)
         except ValueError:
@@ -488,7 +624,12 @@ class MagnificServer(LoopbackServer):
             params.append(("prompt", "is required"))
         if req.get("rendering_speed", "DEFAULT") not in ("TURBO", "DEFAULT", "QUALITY"):
             params.append(("rendering_speed", "must be one of TURBO, DEFAULT, QUALITY"))
-        if req.get("style_type") is not None and req["style_type"] not in ("AUTO", "GENERAL", "REALISTIC", "DESIGN"):
+        if req.get("style_type") is not None and req["style_type"] not in (
+            "AUTO",
+            "GENERAL",
+            "REALISTIC",
+            "DESIGN",
+        ):
             params.append(("style_type", "must be one of AUTO, GENERAL, REALISTIC, DESIGN"))
         if req.get("character_reference_images") and not req.get("style_type"):
             params.append(("style_type", "is required with character_reference_images"))
@@ -500,7 +641,10 @@ class MagnificServer(LoopbackServer):
         if not isinstance(seed, int) or not 0 <= seed <= 2147483647:
             params.append(("seed", "must be an integer 0-2147483647"))
         try:
-            image, mask = base64.b64decode(req["image"], validate=True), base64.b64decode(req["mask"], validate=True)
+            image, mask = (
+                base64.b64decode(req["image"], validate=True),
+                base64.b64decode(req["mask"], validate=True),
+            )
         except (KeyError, ValueError, TypeError):
             params.append(("image", "image and mask must be bare base64"))
             image = mask = b""
@@ -512,8 +656,15 @@ class MagnificServer(LoopbackServer):
         if "forbidden" in req["prompt"]:
             return 400, {"message": "The prompt was rejected by content moderation"}, {}
         task_id = uuid.uuid4().hex
-        self.tasks[task_id] = {"id": task_id, "seed": seed, "image": image, "edit": edit, "prompt": req["prompt"],
-                               "polls": self.polls_before_done, "url": None}
+        self.tasks[task_id] = {
+            "id": task_id,
+            "seed": seed,
+            "image": image,
+            "edit": edit,
+            "prompt": req["prompt"],
+            "polls": self.polls_before_done,
+            "url": None,
+        }
         return 200, {"data": {"task_id": task_id, "status": "CREATED", "generated": []}}, {}
 
 
@@ -540,10 +691,18 @@ class OneMinServer(LoopbackServer):
             if len(asset) != 1 or not asset[0].filename:
                 return 400, {"errorCode": "BAD_REQUEST", "message": "field asset is required"}, {}
             if len(asset[0].data) > LIMIT:
-                return 400, {"errorCode": "FILE_TOO_LARGE", "message": "file is larger than 10MB"}, {}
+                return (
+                    400,
+                    {"errorCode": "FILE_TOO_LARGE", "message": "file is larger than 10MB"},
+                    {},
+                )
             path = f"images/{uuid.uuid4().hex}-{asset[0].filename}"
             self.assets[path] = asset[0].data
-            return 200, {"fileContent": {"path": path, "size": len(asset[0].data)}, "asset": {"key": path}}, {}
+            return (
+                200,
+                {"fileContent": {"path": path, "size": len(asset[0].data)}, "asset": {"key": path}},
+                {},
+            )
         if rec.method == "POST" and rec.path == "/api/features":
             return self.feature(body)
         m = re.match(r"^/api/results/([0-9a-f]+)$", rec.path)
@@ -560,10 +719,18 @@ class OneMinServer(LoopbackServer):
         if record["polls"] > 0:
             return {"uuid": record["uuid"], "status": "PROCESSING", "aiRecordDetail": {}}
         if record["fail"]:
-            return {"uuid": record["uuid"], "status": "FAILURE", "aiRecordDetail": {"errorMessage": "Generation failed."}}
+            return {
+                "uuid": record["uuid"],
+                "status": "FAILURE",
+                "aiRecordDetail": {"errorMessage": "Generation failed."},
+            }
         urls = record["urls"]
-        return {"uuid": record["uuid"], "status": "SUCCESS", "aiRecordDetail": {"resultObject": record["paths"]},
-                "temporaryUrl": urls[0] if self.temporary_url_as_string else urls}
+        return {
+            "uuid": record["uuid"],
+            "status": "SUCCESS",
+            "aiRecordDetail": {"resultObject": record["paths"]},
+            "temporaryUrl": urls[0] if self.temporary_url_as_string else urls,
+        }
 
     def feature(self, body: bytes) -> tuple[int, dict, dict]:
         try:
@@ -575,18 +742,47 @@ class OneMinServer(LoopbackServer):
         if req.get("type") != "IMAGE_INPAINTER":
             return 400, {"errorCode": "BAD_REQUEST", "message": "unknown feature type"}, {}
         if req.get("model") != "ideogram-3":
-            return 400, {"errorCode": "UNSUPPORTED_MODEL", "message": f"Model {req.get('model')} is not supported"}, {}
+            return (
+                400,
+                {
+                    "errorCode": "UNSUPPORTED_MODEL",
+                    "message": f"Model {req.get('model')} is not supported",
+                },
+                {},
+            )
         po = req.get("promptObject") or {}
-        allowed = {"prompt", "imageUrl", "maskUrl", "num_images", "rendering_speed", "magic_prompt", "style_type",
-                   "style_preset", "style_reference_images", "character_reference_images", "negative_prompt", "seed"}
+        allowed = {
+            "prompt",
+            "imageUrl",
+            "maskUrl",
+            "num_images",
+            "rendering_speed",
+            "magic_prompt",
+            "style_type",
+            "style_preset",
+            "style_reference_images",
+            "character_reference_images",
+            "negative_prompt",
+            "seed",
+        }
         bad = sorted(set(po) - allowed)
         if bad:
             return 400, {"errorCode": "BAD_REQUEST", "message": f"unknown fields {bad}"}, {}
         if not po.get("prompt") or not isinstance(po.get("num_images"), int):
-            return 400, {"errorCode": "BAD_REQUEST", "message": "prompt and num_images are required"}, {}
+            return (
+                400,
+                {"errorCode": "BAD_REQUEST", "message": "prompt and num_images are required"},
+                {},
+            )
         if po.get("rendering_speed", "DEFAULT") not in ("FLASH", "TURBO", "DEFAULT", "QUALITY"):
             return 400, {"errorCode": "BAD_REQUEST", "message": "invalid rendering_speed"}, {}
-        if po.get("style_type") is not None and po["style_type"] not in ("AUTO", "GENERAL", "REALISTIC", "DESIGN", "FICTION"):
+        if po.get("style_type") is not None and po["style_type"] not in (
+            "AUTO",
+            "GENERAL",
+            "REALISTIC",
+            "DESIGN",
+            "FICTION",
+        ):
             return 400, {"errorCode": "BAD_REQUEST", "message": "invalid style_type"}, {}
         refs = po.get("style_reference_images") or []
         chars = po.get("character_reference_images") or []
@@ -603,7 +799,12 @@ class OneMinServer(LoopbackServer):
         record_id = uuid.uuid4().hex
         outs, _ = render_results(image, edit, int(po.get("seed") or 99), n)
         urls = [self.store_result(o, expired="expired-link" in po["prompt"]) for o in outs]
-        record = {"uuid": record_id, "polls": self.processing_polls, "fail": "fail-task" in po["prompt"],
-                  "urls": urls, "paths": [f"results/{record_id}-{i}.png" for i in range(n)]}
+        record = {
+            "uuid": record_id,
+            "polls": self.processing_polls,
+            "fail": "fail-task" in po["prompt"],
+            "urls": urls,
+            "paths": [f"results/{record_id}-{i}.png" for i in range(n)],
+        }
         self.records[record_id] = record
         return 200, {"aiRecord": self.record_json(record)}, {}

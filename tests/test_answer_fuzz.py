@@ -39,16 +39,44 @@ POLL = PollPolicy(first=0.01, factor=1.5, longest=0.05, timeout=1.0)
 
 odd_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["²", "١٢٣", "1e400", "NaN", "-1", "4294967296", "true", "false", "null", "\x1b[2J", "../../x",
-                     "COMPLETED", "SUCCESS", "FAILED", "FAILURE", "PROCESSING", "http://169.254.169.254/x",
-                     "file:///etc/passwd", "a" * 5000]),
+    st.sampled_from(
+        [
+            "²",
+            "١٢٣",
+            "1e400",
+            "NaN",
+            "-1",
+            "4294967296",
+            "true",
+            "false",
+            "null",
+            "\x1b[2J",
+            "../../x",
+            "COMPLETED",
+            "SUCCESS",
+            "FAILED",
+            "FAILURE",
+            "PROCESSING",
+            "http://169.254.169.254/x",
+            "file:///etc/passwd",
+            "a" * 5000,
+        ]
+    ),
 )
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), odd_text,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    odd_text,
 )
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(odd_text, inner, max_size=4)), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(odd_text, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def paths(value, prefix=()) -> list[tuple]:
@@ -82,16 +110,30 @@ def bend(answer, choice: int, action: str, value):
 
 
 SERVERS = {
-    "ideogram": (lambda: IdeogramServer(), lambda c, s: IdeogramProvider(c, api_key=s.api_key, base_url=s.base_url,
-                                                                       retry=FAST)),
-    "ideogram-v2": (lambda: IdeogramServer(), lambda c, s: IdeogramV2Provider(c, api_key=s.api_key,
-                                                                            base_url=s.base_url, retry=FAST)),
-    "cometapi": (lambda: IdeogramServer(auth="bearer", prefix="/ideogram"),
-                 lambda c, s: CometApiProvider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST)),
-    "magnific": (lambda: MagnificServer(), lambda c, s: MagnificProvider(c, api_key=s.api_key, base_url=s.base_url,
-                                                                       retry=FAST, poll=POLL)),
-    "1min": (lambda: OneMinServer(), lambda c, s: OneMinProvider(c, api_key=s.api_key, base_url=s.base_url,
-                                                                retry=FAST, poll=POLL)),
+    "ideogram": (
+        lambda: IdeogramServer(),
+        lambda c, s: IdeogramProvider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST),
+    ),
+    "ideogram-v2": (
+        lambda: IdeogramServer(),
+        lambda c, s: IdeogramV2Provider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST),
+    ),
+    "cometapi": (
+        lambda: IdeogramServer(auth="bearer", prefix="/ideogram"),
+        lambda c, s: CometApiProvider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST),
+    ),
+    "magnific": (
+        lambda: MagnificServer(),
+        lambda c, s: MagnificProvider(
+            c, api_key=s.api_key, base_url=s.base_url, retry=FAST, poll=POLL
+        ),
+    ),
+    "1min": (
+        lambda: OneMinServer(),
+        lambda c, s: OneMinProvider(
+            c, api_key=s.api_key, base_url=s.base_url, retry=FAST, poll=POLL
+        ),
+    ),
 }
 
 
@@ -118,10 +160,19 @@ def data_dir_module():
 
 
 @pytest.mark.parametrize("name", list(SERVERS))
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(choice=st.integers(min_value=0, max_value=10_000), action=st.sampled_from(["replace", "remove"]),
-       value=json_values, which=st.integers(min_value=0, max_value=3), n=st.integers(min_value=1, max_value=3))
-def test_any_answer_gives_results_or_one_sentence(name, servers, photo, choice, action, value, which, n):
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    choice=st.integers(min_value=0, max_value=10_000),
+    action=st.sampled_from(["replace", "remove"]),
+    value=json_values,
+    which=st.integers(min_value=0, max_value=3),
+    n=st.integers(min_value=1, max_value=3),
+)
+def test_any_answer_gives_results_or_one_sentence(
+    name, servers, photo, choice, action, value, which, n
+):
     make_server, make_provider = SERVERS[name]
     if name not in servers:
         servers[name] = make_server().start()
@@ -137,8 +188,14 @@ def test_any_answer_gives_results_or_one_sentence(name, servers, photo, choice, 
 
     server.mutate = mutate
     speed = RenderingSpeed.TURBO if name in ("ideogram-v2", "cometapi") else RenderingSpeed.DEFAULT
-    request = EditRequest(prompt="a silver spoon", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40),
-                          num_images=n, seed=7, rendering_speed=speed)
+    request = EditRequest(
+        prompt="a silver spoon",
+        photo=photo,
+        mask=ellipse_mask(400, 600, 280, 375, 45, 40),
+        num_images=n,
+        seed=7,
+        rendering_speed=speed,
+    )
 
     async def go():
         async with httpx.AsyncClient(timeout=10) as client:
@@ -155,7 +212,9 @@ def test_any_answer_gives_results_or_one_sentence(name, servers, photo, choice, 
         for v in job.variants:
             assert v.seed is None or (isinstance(v.seed, int) and 0 <= v.seed <= 2_147_483_647)
             for text in (v.prompt, v.resolution, v.style_type):
-                assert text is None or (isinstance(text, str) and "\x1b" not in text and "\n" not in text)
+                assert text is None or (
+                    isinstance(text, str) and "\x1b" not in text and "\n" not in text
+                )
     else:
         assert job.stage == Stage.FAILED, job.stage
         err = job.error
@@ -163,5 +222,6 @@ def test_any_answer_gives_results_or_one_sentence(name, servers, photo, choice, 
         assert "went wrong inside Inpaint Studio" not in str(err), err.details
         assert "\n" not in str(err) and "\x1b" not in str(err)
         assert "nan" not in str(err).lower().split() and not any(
-            w in str(err) for w in ("Traceback", "KeyError", "TypeError", "AttributeError"))
+            w in str(err) for w in ("Traceback", "KeyError", "TypeError", "AttributeError")
+        )
     assert not math.isnan(job.elapsed)

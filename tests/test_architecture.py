@@ -24,7 +24,12 @@ def test_core_sources_do_not_import_qt(sub):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            elif isinstance(node, ast.ImportFrom) and node.level > 0 and node.module and node.module.startswith("ui"):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.level > 0
+                and node.module
+                and node.module.startswith("ui")
+            ):
                 names = ["inpaint_studio.ui"]
             for n in names:
                 if n.split(".")[0] in FORBIDDEN or n.startswith("inpaint_studio.ui"):

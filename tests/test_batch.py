@@ -31,7 +31,18 @@ def photos(data_dir, tmp_path):
 
 def run(server, *args):
     env = {"IDEOGRAM_API_KEY": server.api_key, "IDEOGRAM_BASE_URL": server.base_url}
-    return cli("batch", *args, "--provider", "ideogram", "--prompt", "a moon", "--num-images", "2", "--json", env=env)
+    return cli(
+        "batch",
+        *args,
+        "--provider",
+        "ideogram",
+        "--prompt",
+        "a moon",
+        "--num-images",
+        "2",
+        "--json",
+        env=env,
+    )
 
 
 def test_batch_runs_concurrently_under_the_limit_and_reruns_skip(server, photos, tmp_path):
@@ -49,7 +60,9 @@ def test_batch_runs_concurrently_under_the_limit_and_reruns_skip(server, photos,
     # a re-run sends nothing and reports the earlier outputs
     before = len(server.edit_requests)
     again = json.loads(run(server, *paths, "--mask", mask, "--out", out).stdout)
-    assert [p["status"] for p in again["photos"]] == ["skipped"] * 6 and len(server.edit_requests) == before
+    assert [p["status"] for p in again["photos"]] == ["skipped"] * 6 and len(
+        server.edit_requests
+    ) == before
 
 
 def test_inflight_429_shrinks_the_window_and_never_reaches_the_user(server, photos, tmp_path):
@@ -72,4 +85,6 @@ def test_a_missing_mask_is_one_line_and_the_rest_is_done(server, photos, tmp_pat
     assert res.returncode == 2
     report = json.loads(res.stdout)
     assert [p["status"] for p in report["photos"]] == ["failed"] + ["done"] * 5
-    assert res.stderr.strip().splitlines() == [f"inpaint-studio: rocket0.jpg: no mask named rocket0.png in {masks}"]
+    assert res.stderr.strip().splitlines() == [
+        f"inpaint-studio: rocket0.jpg: no mask named rocket0.png in {masks}"
+    ]

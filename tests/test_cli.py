@@ -25,7 +25,11 @@ def cli(*args, env=None, cwd=None):
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "inpaint_studio", *map(str, args)],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -41,8 +45,20 @@ def photo_and_mask(data_dir, tmp_path):
 
 def test_offline_edit_of_the_bundled_sample(tmp_path):
     out = tmp_path / "out"
-    res = cli("edit", ROOT / "resources/sample/coffee.png", "--mask", ROOT / "resources/sample/coffee-mask.png",
-              "--provider", "local", "--out", out, "--seed", "7", "--json", "--raw")
+    res = cli(
+        "edit",
+        ROOT / "resources/sample/coffee.png",
+        "--mask",
+        ROOT / "resources/sample/coffee-mask.png",
+        "--provider",
+        "local",
+        "--out",
+        out,
+        "--seed",
+        "7",
+        "--json",
+        "--raw",
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["provider"] == "local" and len(report["variants"]) == 1
@@ -76,7 +92,10 @@ def test_invalid_input_exit_2(photo_and_mask, tmp_path, data_dir):
     Image.new("L", (100, 100), 0).save(wrong)
     res = cli("edit", photo, "--mask", wrong, "--provider", "local")
     assert res.returncode == 2
-    assert res.stderr.strip() == "inpaint-studio: The mask wrong.png is 100×100 pixels but the photo rocket.jpg is 640×427; they must be the same size."
+    assert (
+        res.stderr.strip()
+        == "inpaint-studio: The mask wrong.png is 100×100 pixels but the photo rocket.jpg is 640×427; they must be the same size."
+    )
     empty = tmp_path / "empty.png"
     Image.new("L", (640, 427), 255).save(empty)
     res = cli("edit", photo, "--mask", empty, "--provider", "local")
@@ -85,12 +104,37 @@ def test_invalid_input_exit_2(photo_and_mask, tmp_path, data_dir):
     notimg.write_text("hello")
     res = cli("edit", notimg, "--mask", mask, "--provider", "local")
     assert res.returncode == 2 and "is not an image file" in res.stderr
-    res = cli("edit", photo, "--mask", mask, "--provider", "ideogram", "--base-url", "http://127.0.0.1:9",
-              "--prompt", "x", "--speed", "FLASH", "--character-ref", data_dir / "astronaut.png",
-              env={"IDEOGRAM_API_KEY": "k"})
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        mask,
+        "--provider",
+        "ideogram",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--prompt",
+        "x",
+        "--speed",
+        "FLASH",
+        "--character-ref",
+        data_dir / "astronaut.png",
+        env={"IDEOGRAM_API_KEY": "k"},
+    )
     assert res.returncode == 2 and "FLASH" in res.stderr
-    res = cli("edit", photo, "--mask", mask, "--provider", "ideogram", "--prompt", "x", "--style-preset", "nope",
-              env={"IDEOGRAM_API_KEY": "k"})
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        mask,
+        "--provider",
+        "ideogram",
+        "--prompt",
+        "x",
+        "--style-preset",
+        "nope",
+        env={"IDEOGRAM_API_KEY": "k"},
+    )
     assert res.returncode == 2 and "not an Ideogram 3.0 style preset" in res.stderr
     res = cli("edit", photo, "--mask", mask, "--speed", "WARP")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
@@ -102,14 +146,38 @@ def test_ideogram_end_to_end(server, photo_and_mask, tmp_path):
     photo, mask = photo_and_mask
     out = tmp_path / "ideo"
     env = {"IDEOGRAM_API_KEY": server.api_key, "IDEOGRAM_BASE_URL": server.base_url}
-    res = cli("edit", photo, "--mask", mask, "--provider", "ideogram", "--prompt", "a moon", "--num-images", "2",
-              "--seed", "11", "--speed", "TURBO", "--style-code", "0A1B2C3D", "--palette-color", "#112233:0.7",
-              "--out", out, "--json", env=env)
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        mask,
+        "--provider",
+        "ideogram",
+        "--prompt",
+        "a moon",
+        "--num-images",
+        "2",
+        "--seed",
+        "11",
+        "--speed",
+        "TURBO",
+        "--style-code",
+        "0A1B2C3D",
+        "--palette-color",
+        "#112233:0.7",
+        "--out",
+        out,
+        "--json",
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert server.api_key not in res.stdout + res.stderr
     report = json.loads(res.stdout)
     assert [v["seed"] for v in report["variants"]] == [11, 12]
-    assert (report["sent"]["image"]["format"], report["sent"]["image"]["quality"]) == ("PNG", None)  # fits 1.5 MB
+    assert (report["sent"]["image"]["format"], report["sent"]["image"]["quality"]) == (
+        "PNG",
+        None,
+    )  # fits 1.5 MB
     original = load_image(photo).rgb
     m = np.asarray(Image.open(mask).convert("L")) < 128
     for v in report["variants"]:
@@ -129,7 +197,9 @@ def test_exit_codes_for_provider_failures(server, photo_and_mask):
     assert res.returncode == 3 and "withheld every variant" in res.stderr
     assert [v["safe"] for v in json.loads(res.stdout)["variants"]] == [False, False]
     res = cli(*base, "--prompt", "x", env={"IDEOGRAM_API_KEY": "bad-key-123456"})
-    assert res.returncode == 1 and "refused the API key" in res.stderr and "bad-key" not in res.stderr
+    assert (
+        res.returncode == 1 and "refused the API key" in res.stderr and "bad-key" not in res.stderr
+    )
     res = cli(*base, "--prompt", "x")
     assert res.returncode == 2 and "No Ideogram 3.0 API key is set" in res.stderr
     for r in (res,):
@@ -140,22 +210,50 @@ def test_version_and_auth_status():
     res = cli("--version")
     assert res.returncode == 0 and res.stdout.startswith("inpaint-studio ")
     res = cli("auth", "status", env={"IDEOGRAM_API_KEY": "abcdefghijklmnop"})
-    assert res.returncode == 0 and "abcd…mnop" in res.stdout and "abcdefghijklmnop" not in res.stdout
+    assert (
+        res.returncode == 0 and "abcd…mnop" in res.stdout and "abcdefghijklmnop" not in res.stdout
+    )
 
 
 def test_keys_from_the_keyring(server, photo_and_mask, tmp_path):
     """`auth set` stores the key (asked without echo) in the OS keyring; `edit` then finds it."""
-    env = {"PYTHON_KEYRING_BACKEND": "tests.support.file_keyring.FileKeyring",
-           "TEST_KEYRING_FILE": str(tmp_path / "keys.json"), "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-m", "inpaint_studio", "auth", "set", "ideogram"], input=server.api_key + "\n",
-                         capture_output=True, text=True, env=dict(os.environ, **env), cwd=tmp_path, timeout=60)
+    env = {
+        "PYTHON_KEYRING_BACKEND": "tests.support.file_keyring.FileKeyring",
+        "TEST_KEYRING_FILE": str(tmp_path / "keys.json"),
+        "PYTHONPATH": str(ROOT),
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "inpaint_studio", "auth", "set", "ideogram"],
+        input=server.api_key + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **env),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert server.api_key not in res.stdout + res.stderr
     res = cli("auth", "status", env=env)
-    assert "ideogram" in res.stdout and "from the keyring" in res.stdout and server.api_key not in res.stdout
+    assert (
+        "ideogram" in res.stdout
+        and "from the keyring" in res.stdout
+        and server.api_key not in res.stdout
+    )
     photo, mask = photo_and_mask
-    res = cli("edit", photo, "--mask", mask, "--provider", "ideogram", "--base-url", server.base_url,
-              "--prompt", "a kite", "--json", env=env)
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        mask,
+        "--provider",
+        "ideogram",
+        "--base-url",
+        server.base_url,
+        "--prompt",
+        "a kite",
+        "--json",
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert server.edit_requests[-1].headers["api-key"] == server.api_key
     res = cli("auth", "delete", "ideogram", env=env)

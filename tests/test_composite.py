@@ -15,7 +15,11 @@ from .conftest import ellipse_mask
 
 def big_photo(data_dir) -> np.ndarray:
     """A 4.8 MP photo built from a real one (resized ladybird-class size)."""
-    img = Image.open(data_dir / "rocket.jpg").convert("RGB").resize((2688, 1792), Image.Resampling.BICUBIC)
+    img = (
+        Image.open(data_dir / "rocket.jpg")
+        .convert("RGB")
+        .resize((2688, 1792), Image.Resampling.BICUBIC)
+    )
     return np.asarray(img)
 
 
@@ -52,9 +56,13 @@ def test_extract_keeps_mask_binary(data_dir):
     assert abs(m.mean() - mask.mean()) < 0.01
 
 
-def simulated_result(region_img: np.ndarray, region_mask: np.ndarray, size=(1216, 832), drift=(0, 0, 0)):
+def simulated_result(
+    region_img: np.ndarray, region_mask: np.ndarray, size=(1216, 832), drift=(0, 0, 0)
+):
     """What a provider returns: the sent region at its own resolution, mask area repainted."""
-    out = np.asarray(Image.fromarray(region_img).resize(size, Image.Resampling.BICUBIC)).astype(np.int16)
+    out = np.asarray(Image.fromarray(region_img).resize(size, Image.Resampling.BICUBIC)).astype(
+        np.int16
+    )
     m = np.asarray(Image.fromarray(region_mask).resize(size, Image.Resampling.NEAREST))
     out[m] = (30, 160, 60)
     return np.clip(out + np.array(drift), 0, 255).astype(np.uint8)
@@ -68,7 +76,9 @@ def test_outside_mask_bit_identical(data_dir, name, feather):
     mask = ellipse_mask(h, w, h * 0.5, w * 0.45, h * 0.2, w * 0.15)
     region = plan_region(mask, ContextMode.FULL)
     img, m = extract(rgb, mask, region)
-    layer = build_layer(rgb, mask, region, simulated_result(img, m, drift=(6, -4, 3)), feather=feather)
+    layer = build_layer(
+        rgb, mask, region, simulated_result(img, m, drift=(6, -4, 3)), feather=feather
+    )
     out = apply_layer(rgb, layer)
     assert np.array_equal(out[~mask], rgb[~mask])
     # deep inside the mask the new content is there
@@ -119,7 +129,9 @@ def test_colour_match_removes_drift(data_dir):
     img, m = extract(rgb, mask, region)
     # the "result" keeps the photo inside the mask too, only drifted: a perfect fill
     drift = np.array([18, -12, 10])
-    res = np.clip(np.asarray(Image.fromarray(img).resize((1152, 768))).astype(int) + drift, 0, 255).astype(np.uint8)
+    res = np.clip(
+        np.asarray(Image.fromarray(img).resize((1152, 768))).astype(int) + drift, 0, 255
+    ).astype(np.uint8)
     inside = mask & ~(feather_alpha(mask, 4, (False,) * 4) < 255)
     plain = apply_layer(rgb, build_layer(rgb, mask, region, res, colour_match=False))
     matched = apply_layer(rgb, build_layer(rgb, mask, region, res, colour_match=True))

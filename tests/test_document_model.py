@@ -71,7 +71,9 @@ def provider(name: str, client):
         return create_provider("local")
     srv = servers()[name]
     extra = {"poll": POLL} if name in ("magnific", "1min") else {}
-    return create_provider(name, client, base_url=srv.base_url, api_key=srv.api_key, retry=FAST, **extra)
+    return create_provider(
+        name, client, base_url=srv.base_url, api_key=srv.api_key, retry=FAST, **extra
+    )
 
 
 def snapshot(s: EditSession) -> dict:
@@ -80,14 +82,38 @@ def snapshot(s: EditSession) -> dict:
         "size": s.photo.size,
         "photo": s.photo.rgb.tobytes(),
         "mask": s.mask.tobytes(),
-        "layers": [(lay.key, lay.visible, round(lay.opacity, 6), lay.final_of, lay.variant.seed,
-                    None if lay.variant.layer is None else (lay.variant.layer.box, lay.variant.layer.rgb.tobytes(),
-                                                            lay.variant.layer.alpha.tobytes()))
-                   for lay in s.layers],
+        "layers": [
+            (
+                lay.key,
+                lay.visible,
+                round(lay.opacity, 6),
+                lay.final_of,
+                lay.variant.seed,
+                None
+                if lay.variant.layer is None
+                else (
+                    lay.variant.layer.box,
+                    lay.variant.layer.rgb.tobytes(),
+                    lay.variant.layer.alpha.tobytes(),
+                ),
+            )
+            for lay in s.layers
+        ],
         "selected": s.selected,
         "latest": list(s.latest),
-        "jobs": sorted((j.id, j.stage, j.provider.name, j.request.prompt, j.request.num_images,
-                        j.request.rendering_speed.value, j.request.mask.shape, j.offset) for j in s.jobs.values()),
+        "jobs": sorted(
+            (
+                j.id,
+                j.stage,
+                j.provider.name,
+                j.request.prompt,
+                j.request.num_images,
+                j.request.rendering_speed.value,
+                j.request.mask.shape,
+                j.offset,
+            )
+            for j in s.jobs.values()
+        ),
         "composite": s.composite().tobytes(),
     }
 
@@ -112,15 +138,26 @@ class DocumentMachine(RuleBasedStateMachine):
 
     def new_session(self) -> EditSession:
         n = len(self.sessions)
-        s = EditSession(client=self.client, journal=Journal(self.tmp / "journal", f"s{n}"), session_id=f"s{n}",
-                        recovery_folder=self.tmp / "recovery" / f"s{n}")
+        s = EditSession(
+            client=self.client,
+            journal=Journal(self.tmp / "journal", f"s{n}"),
+            session_id=f"s{n}",
+            recovery_folder=self.tmp / "recovery" / f"s{n}",
+        )
         s.subscribe(lambda c: self.errors.append(c.message) if c.kind == "error" else None)
         self.sessions.append(s)
         return s
 
     def settle(self) -> None:
-        self.run(until(lambda: not self.session.busy and not any(
-            j.is_active for j in self.session.runner.jobs.values()), timeout=60))
+        self.run(
+            until(
+                lambda: (
+                    not self.session.busy
+                    and not any(j.is_active for j in self.session.runner.jobs.values())
+                ),
+                timeout=60,
+            )
+        )
 
     def submit(self, request, prov, **kw) -> None:
         """Generate as the editor does (on the running loop) and wait for the results."""
@@ -146,7 +183,9 @@ class DocumentMachine(RuleBasedStateMachine):
             path = self.run(self.session.save(self.tmp / f"p{self.saves}.inpaint"))
             info = inspect_project(path)  # project info accepts every file the program wrote
             assert (info["photo"]["width"], info["photo"]["height"]) == self.session.photo.size
-            assert info["layers"] == len(self.session.layers) and info["jobs"] == len(self.session.jobs)
+            assert info["layers"] == len(self.session.layers) and info["jobs"] == len(
+                self.session.jobs
+            )
             self.run(other.open(path))
         else:
             self.run(self.session.save_recovery())
@@ -187,12 +226,23 @@ class DocumentMachine(RuleBasedStateMachine):
         self.run(self.session.edit_mask(inv, "Invert"))
 
     @precondition(opened)
-    @rule(name=st.sampled_from(["local", "ideogram", "magnific", "1min"]), n=st.integers(1, 3),
-          draft=st.booleans(), feather=st.integers(0, 12))
+    @rule(
+        name=st.sampled_from(["local", "ideogram", "magnific", "1min"]),
+        n=st.integers(1, 3),
+        draft=st.booleans(),
+        feather=st.integers(0, 12),
+    )
     def generate(self, name: str, n: int, draft: bool, feather: int) -> None:
         speed = RenderingSpeed.TURBO if draft and name != "local" else RenderingSpeed.DEFAULT
-        request = self.session.request({"prompt": "a silver spoon" if name != "local" else "", "num_images": n,
-                                        "rendering_speed": speed, "feather": feather, "seed": 11})
+        request = self.session.request(
+            {
+                "prompt": "a silver spoon" if name != "local" else "",
+                "num_images": n,
+                "rendering_speed": speed,
+                "feather": feather,
+                "seed": 11,
+            }
+        )
         self.submit(request, provider(name, self.client))
 
     @precondition(lambda self: self.opened() and self.session.layers)
@@ -228,7 +278,9 @@ class DocumentMachine(RuleBasedStateMachine):
         if request is None:
             return
         lay = self.session.layer(self.session.selected)
-        self.submit(request, provider(lay.job.provider.name, self.client), draft_of=self.session.selected)
+        self.submit(
+            request, provider(lay.job.provider.name, self.client), draft_of=self.session.selected
+        )
 
     @precondition(lambda self: self.opened() and self.session.layers)
     @rule(feather=st.integers(0, 16), colour=st.booleans())
@@ -236,7 +288,11 @@ class DocumentMachine(RuleBasedStateMachine):
         self.run(self.session.reblend(None, feather, colour))
 
     @precondition(lambda self: self.opened() and not self.session.layers)
-    @rule(pad=st.tuples(st.integers(0, 80), st.integers(0, 80), st.integers(0, 80), st.integers(0, 80)))
+    @rule(
+        pad=st.tuples(
+            st.integers(0, 80), st.integers(0, 80), st.integers(0, 80), st.integers(0, 80)
+        )
+    )
     def expand(self, pad) -> None:
         if not any(pad):
             return
@@ -308,7 +364,9 @@ class DocumentMachine(RuleBasedStateMachine):
             inside = layer.alpha > 0
             job_mask = lay.job.request.mask
             assert job_mask.shape == s.mask.shape  # a layer belongs to the canvas it is shown on
-            assert not (inside & ~job_mask[y0:y1, x0:x1]).any(), "a layer draws outside its job's mask"
+            assert not (inside & ~job_mask[y0:y1, x0:x1]).any(), (
+                "a layer draws outside its job's mask"
+            )
             if lay.visible:
                 drawn[y0:y1, x0:x1] |= inside
         assert np.array_equal(composite[~drawn], s.photo.rgb[~drawn])
@@ -336,7 +394,9 @@ class DocumentMachine(RuleBasedStateMachine):
 
 
 DocumentMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestDocumentModel = DocumentMachine.TestCase

@@ -42,7 +42,12 @@ def test_expanded_photo_keeps_the_original_exactly_and_masks_the_margin(data_dir
     big, mask = expand_photo(photo, (59, 10, 60, 20))
     assert big.size == (640 + 119, 427 + 30) and mask.shape == (457, 759)
     assert np.array_equal(big.rgb[10:437, 59:699], photo.rgb)  # bit-identical at its offset
-    assert not mask[10:437, 59:699].any() and mask[:10].all() and mask[:, :59].all() and mask[437:].all()
+    assert (
+        not mask[10:437, 59:699].any()
+        and mask[:10].all()
+        and mask[:, :59].all()
+        and mask[437:].all()
+    )
     # the margin continues the photo (edge extended, blurred), not a flat fill
     assert np.abs(big.rgb[5, 300].astype(int) - photo.rgb[0, 241].astype(int)).max() < 60
     assert big.icc_profile == photo.icc_profile and load_image(big.source).size == big.size
@@ -95,14 +100,27 @@ async def test_only_what_the_model_needs_is_sent_for_a_large_canvas(env, data_di
 def test_expand_command(data_dir, tmp_path):
     photo = tmp_path / "rocket.jpg"
     photo.write_bytes((data_dir / "rocket.jpg").read_bytes())
-    res = cli("expand", photo, "--aspect", "16:9", "--provider", "local", "--out", tmp_path / "out", "--json",
-              "--project", tmp_path / "wide.inpaint")
+    res = cli(
+        "expand",
+        photo,
+        "--aspect",
+        "16:9",
+        "--provider",
+        "local",
+        "--out",
+        tmp_path / "out",
+        "--json",
+        "--project",
+        tmp_path / "wide.inpaint",
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["original"] == {"x": 59, "y": 0, "width": 640, "height": 427}
     out = np.asarray(Image.open(report["variants"][0]["path"]).convert("RGB"))
     assert out.shape == (427, 759, 3)
-    assert np.array_equal(out[:, 59:699], load_image(photo).rgb)  # the original, exactly, at its offset
+    assert np.array_equal(
+        out[:, 59:699], load_image(photo).rgb
+    )  # the original, exactly, at its offset
     assert (tmp_path / "wide.inpaint").exists()
     bad = cli("expand", photo, "--pad", "1,2,3", "--provider", "local")
     assert bad.returncode == 2 and "--pad takes four pixel counts" in bad.stderr

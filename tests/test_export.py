@@ -42,7 +42,10 @@ def test_export_keeps_exif_icc_dpi_and_parameters(camera_jpeg, data_dir, tmp_pat
     out = tmp_path / f"out{suffix}"
     edited = photo.rgb.copy()
     edited[10:50, 10:50] = (200, 30, 30)
-    atomic_write(out, encode_export(edited, photo, suffix, {"layers": [{"prompt": "a red square", "seed": 7}]}))
+    atomic_write(
+        out,
+        encode_export(edited, photo, suffix, {"layers": [{"prompt": "a red square", "seed": 7}]}),
+    )
 
     back = Image.open(out)
     exif = back.getexif()

@@ -18,11 +18,21 @@ from .conftest import ellipse_mask
 def grainy(data_dir_module):
     """The astronaut photo at 2560² with σ = 5 levels of sensor-like noise, a mask, and a
     smooth fill at about 1 MP (the clean photo downscaled): it is upscaled ~1.6× to fit."""
-    base = cv2.resize(load_image(data_dir_module / "astronaut.png").rgb, (2560, 2560), interpolation=cv2.INTER_CUBIC)
-    noisy = np.clip(base + np.random.default_rng(1).normal(0, 5, base.shape), 0, 255).astype(np.uint8)
+    base = cv2.resize(
+        load_image(data_dir_module / "astronaut.png").rgb,
+        (2560, 2560),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    noisy = np.clip(base + np.random.default_rng(1).normal(0, 5, base.shape), 0, 255).astype(
+        np.uint8
+    )
     mask = ellipse_mask(2560, 2560, 1280, 1280, 380, 520)
     region = plan_region(mask)
-    fill = cv2.resize(base[region.y0 : region.y1, region.x0 : region.x1], (1024, 1024), interpolation=cv2.INTER_AREA)
+    fill = cv2.resize(
+        base[region.y0 : region.y1, region.x0 : region.x1],
+        (1024, 1024),
+        interpolation=cv2.INTER_AREA,
+    )
     return noisy, mask, region, fill
 
 
@@ -40,9 +50,13 @@ def measure(photo, mask, layer) -> tuple[float, float]:
     inner = cv2.erode(mask.view(np.uint8), np.ones((15, 15), np.uint8)) > 0
     ring = (~mask) & (cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 3) <= 16)
     f = out.astype(np.float32)
-    grad = np.sqrt(cv2.Sobel(f, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(f, cv2.CV_32F, 0, 1) ** 2).mean(axis=2)
+    grad = np.sqrt(cv2.Sobel(f, cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(f, cv2.CV_32F, 0, 1) ** 2).mean(
+        axis=2
+    )
     edge = mask ^ (cv2.erode(mask.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
-    return noise_level(out, inner).mean() / noise_level(out, ring).mean(), grad[edge].mean() / grad[ring].mean()
+    return noise_level(out, inner).mean() / noise_level(out, ring).mean(), grad[edge].mean() / grad[
+        ring
+    ].mean()
 
 
 def test_upscaled_smooth_fill_gets_the_photos_grain_without_a_seam(grainy):
@@ -60,9 +74,13 @@ def test_upscaled_smooth_fill_gets_the_photos_grain_without_a_seam(grainy):
 
 def test_no_grain_when_the_result_was_not_upscaled(grainy):
     photo, mask, region, fill = grainy
-    full = cv2.resize(photo[region.y0 : region.y1, region.x0 : region.x1], (region.width, region.height))
-    assert np.array_equal(build_layer(photo, mask, region, full, grain=True).rgb,
-                          build_layer(photo, mask, region, full, grain=False).rgb)
+    full = cv2.resize(
+        photo[region.y0 : region.y1, region.x0 : region.x1], (region.width, region.height)
+    )
+    assert np.array_equal(
+        build_layer(photo, mask, region, full, grain=True).rgb,
+        build_layer(photo, mask, region, full, grain=False).rgb,
+    )
 
 
 def test_grain_flag_on_the_command_line():

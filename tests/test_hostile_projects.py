@@ -51,19 +51,28 @@ def variant_ids(manifest: dict) -> list[str]:
     return [v["id"] for v in manifest["variants"]]
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda m: m["variants"][0].__setitem__("id", "../../x"), "variants.0.id"),
-    (lambda m: m["jobs"][0].__setitem__("id", "1/../../y"), "jobs.0.id"),
-    (lambda m: m["jobs"][0]["references"][0].__setitem__("format", "png/../../../z"), "jobs.0.references.0.format"),
-    (lambda m: m["variants"][0].__setitem__("opacity", "abc"), "variants.0.opacity"),
-    (lambda m: m["variants"][0].__setitem__("opacity", 7.5), "variants.0.opacity"),
-    (lambda m: m.__setitem__("jobs", [5]), "jobs.0"),
-    (lambda m: m["accepted"][0].__setitem__("box", [10, 10, 5, -3]), "accepted.0.box"),
-    (lambda m: m["variants"][0]["layer"].__setitem__("file", "/etc/passwd"), "variants.0.layer.file"),
-    (lambda m: m["variants"][0]["layer"].__setitem__("x0", 10**9), "variants.0.layer.x0"),
-    (lambda m: m["variants"].append(dict(m["variants"][0])), "share an id"),
-    (lambda m: m.__setitem__("photo", "rocket.jpg"), "photo"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda m: m["variants"][0].__setitem__("id", "../../x"), "variants.0.id"),
+        (lambda m: m["jobs"][0].__setitem__("id", "1/../../y"), "jobs.0.id"),
+        (
+            lambda m: m["jobs"][0]["references"][0].__setitem__("format", "png/../../../z"),
+            "jobs.0.references.0.format",
+        ),
+        (lambda m: m["variants"][0].__setitem__("opacity", "abc"), "variants.0.opacity"),
+        (lambda m: m["variants"][0].__setitem__("opacity", 7.5), "variants.0.opacity"),
+        (lambda m: m.__setitem__("jobs", [5]), "jobs.0"),
+        (lambda m: m["accepted"][0].__setitem__("box", [10, 10, 5, -3]), "accepted.0.box"),
+        (
+            lambda m: m["variants"][0]["layer"].__setitem__("file", "/etc/passwd"),
+            "variants.0.layer.file",
+        ),
+        (lambda m: m["variants"][0]["layer"].__setitem__("x0", 10**9), "variants.0.layer.x0"),
+        (lambda m: m["variants"].append(dict(m["variants"][0])), "share an id"),
+        (lambda m: m.__setitem__("photo", "rocket.jpg"), "photo"),
+    ],
+)
 def test_crafted_manifests_are_refused_with_a_sentence(good, tmp_path, change, words):
     _, files, manifest = good
     change(manifest)
@@ -72,7 +81,9 @@ def test_crafted_manifests_are_refused_with_a_sentence(good, tmp_path, change, w
         with pytest.raises(ProjectError) as exc:
             fn(bad)
         msg = str(exc.value)
-        assert "“bad.inpaint”" in msg and words in msg and "\n" not in msg and "Traceback" not in msg
+        assert (
+            "“bad.inpaint”" in msg and words in msg and "\n" not in msg and "Traceback" not in msg
+        )
 
 
 def test_a_layer_outside_the_photo_and_a_mask_of_the_wrong_size_are_refused(good, tmp_path):
@@ -110,7 +121,9 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(good, tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_opening_a_hostile_project_writes_nothing_outside_and_keeps_the_document(good, tmp_path, data_dir):
+async def test_opening_a_hostile_project_writes_nothing_outside_and_keeps_the_document(
+    good, tmp_path, data_dir
+):
     _, files, manifest = good
     manifest["variants"][0]["id"] = "../../../escaped"
     bad = write(tmp_path / "evil.inpaint", files, manifest)
@@ -131,22 +144,56 @@ def test_unknown_keys_are_kept(good, tmp_path):
     manifest["from_the_future"] = {"a": [1, 2]}
     manifest["variants"][0]["tomorrow"] = True
     state_ = read_project(write(tmp_path / "f.inpaint", files, manifest))
-    assert state_.extra["from_the_future"] == {"a": [1, 2]} and state_.extra["future_key"] == {"kept": True}
+    assert state_.extra["from_the_future"] == {"a": [1, 2]} and state_.extra["future_key"] == {
+        "kept": True
+    }
 
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=True)
-                       | st.text(max_size=20),
-                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                       max_leaves=20)
+JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["format", "photo", "mask", "accepted", "panel", "jobs", "variants",
-                             "jobs.0", "jobs.0.region", "jobs.0.references", "jobs.0.mask", "jobs.0.id",
-                             "variants.0", "variants.0.layer", "variants.0.raw", "variants.0.index",
-                             "accepted.0", "accepted.0.box", "photo.file"]),
-       value=JSONISH)
-def test_any_manifest_value_loads_exactly_or_fails_with_a_sentence(good, tmp_path_factory, path, value):
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(
+        [
+            "format",
+            "photo",
+            "mask",
+            "accepted",
+            "panel",
+            "jobs",
+            "variants",
+            "jobs.0",
+            "jobs.0.region",
+            "jobs.0.references",
+            "jobs.0.mask",
+            "jobs.0.id",
+            "variants.0",
+            "variants.0.layer",
+            "variants.0.raw",
+            "variants.0.index",
+            "accepted.0",
+            "accepted.0.box",
+            "photo.file",
+        ]
+    ),
+    value=JSONISH,
+)
+def test_any_manifest_value_loads_exactly_or_fails_with_a_sentence(
+    good, tmp_path_factory, path, value
+):
     """Property: whatever a field holds, reading gives a project or one ProjectError sentence."""
     _, files, manifest = good
     manifest = json.loads(json.dumps(manifest))
@@ -163,7 +210,10 @@ def test_any_manifest_value_loads_exactly_or_fails_with_a_sentence(good, tmp_pat
     out = tmp_path_factory.mktemp("h") / "h.inpaint"
     with zipfile.ZipFile(out, "w") as z:
         for name, data in files.items():
-            z.writestr(name, json.dumps(manifest, allow_nan=True).encode() if name == "manifest.json" else data)
+            z.writestr(
+                name,
+                json.dumps(manifest, allow_nan=True).encode() if name == "manifest.json" else data,
+            )
     try:
         state_ = read_project(out)
     except ProjectError as exc:
@@ -172,7 +222,9 @@ def test_any_manifest_value_loads_exactly_or_fails_with_a_sentence(good, tmp_pat
     assert state_.mask.shape == (427, 640)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(drop=st.sets(st.integers(0, 30), max_size=4), cut=st.integers(0, 400))
 def test_any_zip_layout_loads_or_fails_with_a_sentence(good, tmp_path_factory, drop, cut):
     """Property: members missing or truncated → one ProjectError, never another exception."""
@@ -195,14 +247,28 @@ def test_project_info_command(good, tmp_path):
     path, files, manifest = good
 
     def run(*args):
-        return subprocess.run([sys.executable, "-c", "import sys; from inpaint_studio.cli import main; "
-                               "r = main(sys.argv[1:]); assert 'PySide6' not in sys.modules; raise SystemExit(r)", *args],
-                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from inpaint_studio.cli import main; "
+                "r = main(sys.argv[1:]); assert 'PySide6' not in sys.modules; raise SystemExit(r)",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
 
     ok = run("project", "info", str(path), "--json")
     assert ok.returncode == 0, ok.stderr
     info = json.loads(ok.stdout)
-    assert info["format"] == 1 and info["photo"] == {"name": "rocket.jpg", "width": 640, "height": 427}
+    assert info["format"] == 1 and info["photo"] == {
+        "name": "rocket.jpg",
+        "width": 640,
+        "height": 427,
+    }
     assert info["layers"] == 3 and info["jobs"] == 1
     manifest["variants"][0]["opacity"] = "abc"
     bad = run("project", "info", str(write(tmp_path / "bad.inpaint", files, manifest)))

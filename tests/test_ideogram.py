@@ -50,12 +50,16 @@ def photo(data_dir):
 
 @pytest.fixture
 def req(photo):
-    return EditRequest(prompt="a silver teaspoon", photo=photo, mask=ellipse_mask(400, 600, 280, 370, 50, 40))
+    return EditRequest(
+        prompt="a silver teaspoon", photo=photo, mask=ellipse_mask(400, 600, 280, 370, 50, 40)
+    )
 
 
 async def run(server, request, *, api_key=None, timeout=None, retry=FAST):
     async with httpx.AsyncClient(timeout=timeout or httpx.Timeout(20.0)) as client:
-        provider = IdeogramProvider(client, api_key=api_key or server.api_key, base_url=server.base_url, retry=retry)
+        provider = IdeogramProvider(
+            client, api_key=api_key or server.api_key, base_url=server.base_url, retry=retry
+        )
         stages = []
         runner = JobRunner(client, listener=lambda j: stages.append((j.stage, j.done, j.total)))
         job = runner.submit(request, provider)
@@ -88,7 +92,9 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
     assert sent.value("num_images") == "2" and sent.value("seed") == "4242"
     pal = sent.get("color_palette")[0]
     assert pal.content_type == "application/json"
-    assert json.loads(pal.text) == {"members": [{"color_hex": "#aa3300", "color_weight": 0.9}, {"color_hex": "#fff"}]}
+    assert json.loads(pal.text) == {
+        "members": [{"color_hex": "#aa3300", "color_weight": 0.9}, {"color_hex": "#fff"}]
+    }
     assert sent.value("negative_prompt") is None and sent.value("style_codes") is None
     # image and mask: same size, mask black = edit at the right place
     img = Image.open(io.BytesIO(sent.get("image")[0].data))
@@ -101,7 +107,9 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
     assert job.variants[0].resolution == "1216x832"  # the server snaps like Ideogram
     # results downloaded without credentials
     assert len(server.downloads) == 2
-    assert all("api-key" not in d.headers and "authorization" not in d.headers for d in server.downloads)
+    assert all(
+        "api-key" not in d.headers and "authorization" not in d.headers for d in server.downloads
+    )
     # composited: outside the mask untouched, inside the server's colour
     for v in job.variants:
         from inpaint_studio.core.composite import apply_layer
@@ -112,7 +120,14 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
         assert np.abs(out[280, 370].astype(int) - colour).max() <= 3
     # progress went through the stages with upload bytes
     stages = [s for s, _, _ in job.stages]
-    for stage in (Stage.PREPARING, Stage.UPLOADING, Stage.WAITING, Stage.DOWNLOADING, Stage.COMPOSITING, Stage.DONE):
+    for stage in (
+        Stage.PREPARING,
+        Stage.UPLOADING,
+        Stage.WAITING,
+        Stage.DOWNLOADING,
+        Stage.COMPOSITING,
+        Stage.DONE,
+    ):
         assert stage in stages
     uploads = [(d, t) for s, d, t in job.stages if s == Stage.UPLOADING and t]
     assert uploads[-1][0] == uploads[-1][1]
@@ -127,12 +142,20 @@ async def test_style_codes_and_references_as_parts(server, req, data_dir):
     assert [p.text for p in server.edit_requests[0].get("style_codes")] == ["0A1B2C3D", "DEADBEEF"]
     refs = (load_reference(data_dir / "rocket.jpg"), load_reference(data_dir / "chelsea.png"))
     char = load_reference(data_dir / "astronaut.png")
-    r2 = replace(req, style_references=refs, character_references=(char,), color_palette=ColorPalette(name="PASTEL"))
+    r2 = replace(
+        req,
+        style_references=refs,
+        character_references=(char,),
+        color_palette=ColorPalette(name="PASTEL"),
+    )
     job2 = await run(server, r2)
     assert job2.stage == Stage.DONE, job2.error
     sent = server.edit_requests[1]
     parts = sent.get("style_reference_images")
-    assert [(p.filename, p.content_type) for p in parts] == [("rocket.jpg", "image/jpeg"), ("chelsea.png", "image/png")]
+    assert [(p.filename, p.content_type) for p in parts] == [
+        ("rocket.jpg", "image/jpeg"),
+        ("chelsea.png", "image/png"),
+    ]
     assert parts[0].data == (data_dir / "rocket.jpg").read_bytes()
     assert sent.get("character_reference_images")[0].filename == "astronaut.png"
     assert json.loads(sent.value("color_palette")) == {"name": "PASTEL"}
@@ -166,7 +189,17 @@ async def test_missing_key(server, req):
 
 @pytest.mark.asyncio
 async def test_429_then_success(server, req):
-    server.script = [(429, {"error": "Too many in flight", "reject_reason": "inflight_limit", "max_inflight_requests": 10}, {"Retry-After": "0"})]
+    server.script = [
+        (
+            429,
+            {
+                "error": "Too many in flight",
+                "reject_reason": "inflight_limit",
+                "max_inflight_requests": 10,
+            },
+            {"Retry-After": "0"},
+        )
+    ]
     job = await run(server, req)
     assert job.stage == Stage.DONE, job.error
     assert len([r for r in server.requests if r.method == "POST"]) == 2
@@ -185,7 +218,10 @@ async def test_429_retries_are_bounded(server, req):
 
 @pytest.mark.asyncio
 async def test_503_then_success(server, req):
-    server.script = [(503, {"error": "Service Unavailable"}, {}), (502, {"error": "Bad gateway"}, {})]
+    server.script = [
+        (503, {"error": "Service Unavailable"}, {}),
+        (502, {"error": "Bad gateway"}, {}),
+    ]
     job = await run(server, req)
     assert job.stage == Stage.DONE, job.error
     assert len([r for r in server.requests if r.method == "POST"]) == 3
@@ -211,7 +247,10 @@ async def test_402_out_of_credits(server, req):
 async def test_422_safety_refusal(server, req):
     job = await run(server, replace(req, prompt="something forbidden"))
     assert isinstance(job.error, SafetyRefusalError)
-    assert str(job.error) == "Ideogram 3.0's safety filter refused this request: Prompt failed the safety check."
+    assert (
+        str(job.error)
+        == "Ideogram 3.0's safety filter refused this request: Prompt failed the safety check."
+    )
     assert job.error.exit_code == 1
 
 
@@ -243,7 +282,10 @@ async def test_edit_path_gone_falls_back_to_inpaint(server, req):
     server.edit_gone = True
     job = await run(server, req)
     assert job.stage == Stage.DONE, job.error
-    assert [r.path for r in server.requests if r.method == "POST"] == ["/v1/ideogram-v3/edit", "/v1/ideogram-v3/inpaint"]
+    assert [r.path for r in server.requests if r.method == "POST"] == [
+        "/v1/ideogram-v3/edit",
+        "/v1/ideogram-v3/inpaint",
+    ]
 
 
 @pytest.mark.asyncio
@@ -264,7 +306,9 @@ async def test_unreachable_server_is_a_network_error(req):
     port = s.getsockname()[1]
     s.close()
     async with httpx.AsyncClient() as client:
-        provider = IdeogramProvider(client, api_key="k", base_url=f"http://127.0.0.1:{port}", retry=FAST)
+        provider = IdeogramProvider(
+            client, api_key="k", base_url=f"http://127.0.0.1:{port}", retry=FAST
+        )
         runner = JobRunner(client)
         job = runner.submit(req, provider)
         await runner.wait(job)
@@ -277,7 +321,9 @@ async def test_cancel_while_waiting(server, req):
 
     server.hang_after_upload = 3
     async with httpx.AsyncClient() as client:
-        provider = IdeogramProvider(client, api_key=server.api_key, base_url=server.base_url, retry=FAST)
+        provider = IdeogramProvider(
+            client, api_key=server.api_key, base_url=server.base_url, retry=FAST
+        )
         runner = JobRunner(client)
         job = runner.submit(req, provider)
         for _ in range(200):
@@ -301,7 +347,10 @@ def test_base_url_from_environment(monkeypatch):
     monkeypatch.setenv("IDEOGRAM_BASE_URL", "http://127.0.0.1:9/")
     p = IdeogramProvider(httpx.AsyncClient())
     assert p.base_url == "http://127.0.0.1:9"
-    assert IdeogramProvider(httpx.AsyncClient(), base_url="https://x.example").base_url == "https://x.example"
+    assert (
+        IdeogramProvider(httpx.AsyncClient(), base_url="https://x.example").base_url
+        == "https://x.example"
+    )
 
 
 @pytest.mark.asyncio
@@ -314,14 +363,18 @@ async def test_result_link_that_redirects_is_followed_without_credentials(server
 
 
 @pytest.mark.asyncio
-async def test_large_photo_uploads_at_the_answer_size_and_the_result_is_exact_outside(server, data_dir):
+async def test_large_photo_uploads_at_the_answer_size_and_the_result_is_exact_outside(
+    server, data_dir
+):
     """Issue 13 end to end: a 5 % mask on an 8.6 MP photo sends ~1 MP (lossless WebP or PNG
     within 1.5 MB, or JPEG); the server takes it; outside the mask the result is the photo."""
     from inpaint_studio.core.imaging import Photo
 
     big = np.ascontiguousarray(np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1)))
     mask = ellipse_mask(2400, 3600, 1200, 1800, 330, 470)
-    job = await run(server, EditRequest(prompt="a moon", photo=Photo(rgb=big), mask=mask, num_images=1))
+    job = await run(
+        server, EditRequest(prompt="a moon", photo=Photo(rgb=big), mask=mask, num_images=1)
+    )
     assert job.finished_ok, job.error
     sent = server.edit_requests[-1].get("image")[0]
     img = Image.open(io.BytesIO(sent.data))

@@ -26,7 +26,9 @@ def test_loads_real_png_and_jpeg(data_dir):
     assert chelsea.icc_profile  # kept for export
     rocket = load_image(data_dir / "rocket.jpg")
     assert rocket.size == (640, 427)
-    assert np.array_equal(rocket.rgb, np.asarray(Image.open(data_dir / "rocket.jpg").convert("RGB")))
+    assert np.array_equal(
+        rocket.rgb, np.asarray(Image.open(data_dir / "rocket.jpg").convert("RGB"))
+    )
 
 
 def test_truncated_file_is_a_clear_error(data_dir, tmp_path):
@@ -52,9 +54,13 @@ def test_missing_file(tmp_path):
 def test_decompression_bomb_refused(tmp_path):
     # a valid PNG header claiming 100000 × 100000 pixels
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(
+        b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    )
     png += chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
     path = tmp_path / "bomb.png"
     path.write_bytes(png)
@@ -182,21 +188,30 @@ def test_uploads_are_sent_at_the_models_resolution_as_jpeg_q95(data_dir):
 
     from .conftest import ellipse_mask
 
-    big = np.ascontiguousarray(np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1)))  # 3600 × 2400
+    big = np.ascontiguousarray(
+        np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1))
+    )  # 3600 × 2400
     mask = ellipse_mask(2400, 3600, 1200, 1800, 330, 470)  # ~5 %
     assert 0.04 < mask.mean() < 0.06
     req = EditRequest(prompt="x", photo=Photo(rgb=big), mask=mask)
     p = prepare(req)
     sent = p.encoded.width * p.encoded.height
     assert (p.encoded.width, p.encoded.height) in IDEOGRAM_ANSWER_SIZES and sent <= 1.6e6
-    assert p.region.width * p.region.height > 1.2 * sent  # the crop itself is larger: it was scaled down
+    assert (
+        p.region.width * p.region.height > 1.2 * sent
+    )  # the crop itself is larger: it was scaled down
     assert len(p.encoded.data) <= 1_500_000
     assert p.encoded.format in ("PNG", "WEBP") and p.encoded.quality is None
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(p.encoded.data)).convert("RGB")), p.image)  # exact
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(p.encoded.data)).convert("RGB")), p.image
+    )  # exact
     ratio = (p.encoded.width / p.encoded.height) / (p.region.width / p.region.height)
     assert 0.9 < ratio < 1.12  # the answer size nearest the region's aspect ratio
     local = prepare(req, uploads=False)
-    assert local.image.shape[:2] == (local.region.height, local.region.width)  # full resolution offline
+    assert local.image.shape[:2] == (
+        local.region.height,
+        local.region.width,
+    )  # full resolution offline
 
 
 def test_lossless_when_it_fits_the_budget_else_jpeg_q98(data_dir):
@@ -206,11 +221,17 @@ def test_lossless_when_it_fits_the_budget_else_jpeg_q98(data_dir):
     from inpaint_studio.core.imaging import encode_for_upload
 
     shot = load_image(Path(__file__).resolve().parent.parent / "docs" / "screenshot.png").rgb
-    enc = encode_for_upload(np.ascontiguousarray(shot[40:800, 830:1280]), prefer_lossy=True)  # the docks: flat UI
+    enc = encode_for_upload(
+        np.ascontiguousarray(shot[40:800, 830:1280]), prefer_lossy=True
+    )  # the docks: flat UI
     assert enc.format == "PNG"
     photo = load_image(data_dir / "coffee.png").rgb
     assert encode_for_upload(photo, prefer_lossy=True).format == "PNG"  # 0.24 MP: fits
-    webp = encode_for_upload(photo, 400_000, prefer_lossy=True)  # its PNG (474 kB) is over this, its WebP under
-    assert webp.format == "WEBP" and np.array_equal(np.asarray(Image.open(io.BytesIO(webp.data)).convert("RGB")), photo)
+    webp = encode_for_upload(
+        photo, 400_000, prefer_lossy=True
+    )  # its PNG (474 kB) is over this, its WebP under
+    assert webp.format == "WEBP" and np.array_equal(
+        np.asarray(Image.open(io.BytesIO(webp.data)).convert("RGB")), photo
+    )
     small = encode_for_upload(photo, 300_000, prefer_lossy=True)  # neither lossless file fits: JPEG
     assert (small.format, small.quality) == ("JPEG", 98) and len(small.data) <= 300_000

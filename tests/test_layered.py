@@ -39,7 +39,9 @@ async def project(env, data_dir, tmp_path):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_psd_has_every_layer_named_placed_and_hidden_as_in_the_project(project, data_dir, tmp_path):
+async def test_psd_has_every_layer_named_placed_and_hidden_as_in_the_project(
+    project, data_dir, tmp_path
+):
     path, composite, variants = project
     out = tmp_path / "coffee.psd"
     res = cli("project", "export", path, "--out", out, "--json")
@@ -51,9 +53,13 @@ async def test_psd_has_every_layer_named_placed_and_hidden_as_in_the_project(pro
     psd = PSDImage.open(out)
     assert psd.size == (600, 400)
     layers = list(psd)
-    assert [lay.name for lay in layers] == ["Original", "Accepted edit 1"] + [v.name for v in variants]
+    assert [lay.name for lay in layers] == ["Original", "Accepted edit 1"] + [
+        v.name for v in variants
+    ]
     original = load_image(data_dir / "coffee.png").rgb
-    assert np.array_equal(np.asarray(layers[0].topil().convert("RGB")), original)  # the photo, exactly
+    assert np.array_equal(
+        np.asarray(layers[0].topil().convert("RGB")), original
+    )  # the photo, exactly
     for lay, v in zip(layers[2:], variants, strict=True):
         assert (lay.left, lay.top) == (v.variant.layer.x0, v.variant.layer.y0)
         assert lay.size == (v.variant.layer.rgb.shape[1], v.variant.layer.rgb.shape[0])
@@ -75,7 +81,10 @@ async def test_ora_follows_the_spec_and_png_is_the_visible_composite(project, da
         root = ElementTree.fromstring(z.read("stack.xml"))
         assert (root.get("w"), root.get("h")) == ("600", "400")
         entries = list(root.find("stack"))
-        assert [e.get("name") for e in entries] == [v.name for v in reversed(variants)] + ["Accepted edit 1", "Original"]
+        assert [e.get("name") for e in entries] == [v.name for v in reversed(variants)] + [
+            "Accepted edit 1",
+            "Original",
+        ]
         bottom = np.asarray(Image.open(io.BytesIO(z.read(entries[-1].get("src")))).convert("RGB"))
         assert np.array_equal(bottom, load_image(data_dir / "coffee.png").rgb)
         for e, v in zip(entries, reversed(variants), strict=False):
@@ -86,7 +95,12 @@ async def test_ora_follows_the_spec_and_png_is_the_visible_composite(project, da
         assert max(Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png"))).size) <= 256
     flat = tmp_path / "coffee-flat.png"
     assert cli("project", "export", path, "--out", flat).returncode == 0
-    assert np.abs(np.asarray(Image.open(flat).convert("RGB")).astype(int) - composite.astype(int)).max() <= 1
+    assert (
+        np.abs(
+            np.asarray(Image.open(flat).convert("RGB")).astype(int) - composite.astype(int)
+        ).max()
+        <= 1
+    )
     # the same stack, read back from the project in-process, composes to the same picture
     assert read_project(path).variants
 
@@ -94,7 +108,9 @@ async def test_ora_follows_the_spec_and_png_is_the_visible_composite(project, da
 def test_export_refuses_unknown_formats_and_missing_folders(tmp_path, data_dir):
     res = cli("project", "export", tmp_path / "none.inpaint", "--out", tmp_path / "x.tiff")
     assert res.returncode == 2 and "X.psd, X.ora or X.png" in res.stderr
-    res = cli("project", "export", tmp_path / "none.inpaint", "--out", tmp_path / "missing" / "x.psd")
+    res = cli(
+        "project", "export", tmp_path / "none.inpaint", "--out", tmp_path / "missing" / "x.psd"
+    )
     assert res.returncode == 2 and "does not exist" in res.stderr
     res = cli("project", "export", data_dir / "coffee.png", "--out", tmp_path / "x.psd")
     assert res.returncode == 2 and "inpaint-studio:" in res.stderr and "Traceback" not in res.stderr
@@ -113,8 +129,19 @@ async def test_edit_with_project_opens_in_the_editor_and_exports(env, data_dir, 
     mask[ellipse_mask(427, 640, 200, 320, 40, 30)] = 0
     Image.fromarray(mask).save(tmp_path / "mask.png")
     out = tmp_path / "out"
-    res = cli("edit", photo, "--mask", tmp_path / "mask.png", "--provider", "local", "--out", out,
-              "--project", tmp_path / "rocket", "--json")
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        tmp_path / "mask.png",
+        "--provider",
+        "local",
+        "--out",
+        out,
+        "--project",
+        tmp_path / "rocket",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     project = tmp_path / "rocket.inpaint"

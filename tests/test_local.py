@@ -43,6 +43,7 @@ def test_patchmatch_fills_with_texture_and_honours_seeds(data_dir):
     assert detail(a, inner) > 0.6 * detail(rgb, ring)
     assert detail(telea, inner) < 0.5 * detail(a, inner)
 
+
 @pytest.mark.asyncio
 async def test_local_job_composites_and_ignores_prompt(data_dir):
     photo = load_image(data_dir / "chelsea.png")

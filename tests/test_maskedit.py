@@ -45,13 +45,16 @@ def test_magic_wand_on_a_read_only_photo(data_dir):
 
 # -- soft masks (brush hardness and opacity) ------------------------------------------------------
 
+
 def test_soft_brush_profile_and_region():
     from inpaint_studio.core.maskedit import stamp_soft
 
     alpha = np.zeros((100, 100), np.uint8)
     mask = np.zeros((100, 100), bool)
     assert stamp_soft(alpha, mask, (50, 50), (50, 50), 20, 0.5, 0.8, True) is not None
-    assert alpha[50, 50] == round(255 * 0.8)  # full strength inside hardness × radius, at the opacity
+    assert alpha[50, 50] == round(
+        255 * 0.8
+    )  # full strength inside hardness × radius, at the opacity
     assert alpha[50, 50 + 9] == alpha[50, 50]
     assert 0 < alpha[50, 50 + 15] < alpha[50, 50]  # fades between 10 and 20 px
     assert alpha[50, 50 + 21] == 0 and alpha[50, 50 - 21] == 0
@@ -100,7 +103,9 @@ def test_build_layer_uses_strength_and_provider_mask_stays_two_level(data_dir):
     region = plan_region(mask)
     result = np.full((region.y1 - region.y0, region.x1 - region.x0, 3), 255, np.uint8)
     hard = build_layer(photo.rgb, mask, region, result, feather=0, colour_match=False)
-    soft = build_layer(photo.rgb, mask, region, result, feather=0, colour_match=False, strength=alpha)
+    soft = build_layer(
+        photo.rgb, mask, region, result, feather=0, colour_match=False, strength=alpha
+    )
     x0, y0, _, _ = soft.box
     assert hard.alpha[200 - y0, 300 - x0] == 255
     assert abs(int(soft.alpha[200 - y0, 300 - x0]) - round(255 * 0.6)) <= 1

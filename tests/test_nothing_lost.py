@@ -75,10 +75,26 @@ def onemin():
     srv.stop()
 
 
-def edit(photo, mask, server, *extra, provider="ideogram", key_env="IDEOGRAM_API_KEY", out=None, env=None):
+def edit(
+    photo, mask, server, *extra, provider="ideogram", key_env="IDEOGRAM_API_KEY", out=None, env=None
+):
     out = out or photo.parent / "out"
-    return cli("edit", photo, "--mask", mask, "--provider", provider, "--base-url", server.base_url,
-               "--prompt", "a silver spoon", "--out", out, *extra, env={key_env: SECRET} | (env or {}))
+    return cli(
+        "edit",
+        photo,
+        "--mask",
+        mask,
+        "--provider",
+        provider,
+        "--base-url",
+        server.base_url,
+        "--prompt",
+        "a silver spoon",
+        "--out",
+        out,
+        *extra,
+        env={key_env: SECRET} | (env or {}),
+    )
 
 
 def crash_reports(config: Path) -> list[Path]:
@@ -109,7 +125,9 @@ async def test_an_expanded_project_reopens_with_its_whole_history(data_dir, tmp_
     """Generate, Expand +25 % each side, generate, save, reopen: everything is there, and
     Replay of the job before the Expand moves its mask (or refuses with a sentence)."""
     async with httpx.AsyncClient(timeout=30) as client:
-        provider = create_provider("ideogram", client, base_url=server.base_url, api_key=server.api_key)
+        provider = create_provider(
+            "ideogram", client, base_url=server.base_url, api_key=server.api_key
+        )
         s = EditSession(client=client, journal=Journal(tmp_path / "j", "a"), session_id="a")
         await s.open(data_dir / "coffee.png")
         first_mask = ellipse_mask(400, 600, 280, 375, 45, 40)
@@ -156,9 +174,21 @@ def test_a_project_from_before_sizes_were_recorded_still_opens(data_dir, tmp_pat
     big.save(buf, "PNG")
     mask_small = Image.new("1", (600, 400), 1)
     mask_big = Image.new("1", (900, 600), 1)
-    manifest = {"format": 1, "photo": {"name": "coffee-expanded.png", "file": "original.png"}, "mask": "mask.png",
-                "jobs": [{"id": 1, "provider": "local", "stage": "done", "created": 1.0, "mask": "jobs/1-mask.png",
-                          "parameters": {"prompt": "x"}}]}
+    manifest = {
+        "format": 1,
+        "photo": {"name": "coffee-expanded.png", "file": "original.png"},
+        "mask": "mask.png",
+        "jobs": [
+            {
+                "id": 1,
+                "provider": "local",
+                "stage": "done",
+                "created": 1.0,
+                "mask": "jobs/1-mask.png",
+                "parameters": {"prompt": "x"},
+            }
+        ],
+    }
     path = tmp_path / "old.inpaint"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("manifest.json", json.dumps(manifest))
@@ -195,8 +225,18 @@ def test_project_info_accepts_what_edit_project_wrote_from_a_rotated_photo(data_
     mask = np.full((600, 400), 255, np.uint8)
     mask[ellipse_mask(600, 400, 300, 200, 40, 40)] = 0
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    res = cli("edit", photo, "--mask", tmp_path / "mask.png", "--provider", "local", "--out", tmp_path / "out",
-              "--project", tmp_path / "r.inpaint")
+    res = cli(
+        "edit",
+        photo,
+        "--mask",
+        tmp_path / "mask.png",
+        "--provider",
+        "local",
+        "--out",
+        tmp_path / "out",
+        "--project",
+        tmp_path / "r.inpaint",
+    )
     assert res.returncode == 0, res.stderr
     info = cli("project", "info", tmp_path / "r.inpaint", "--json")
     assert info.returncode == 0, info.stderr
@@ -209,10 +249,24 @@ def test_project_export_decodes_a_shared_layer_once(data_dir, tmp_path):
     layer = Image.new("RGBA", (600, 400), (200, 10, 10, 255))
     b = io.BytesIO()
     layer.save(b, "PNG")
-    variants = [{"id": f"v{i}", "job": 1, "index": 0, "safe": True, "visible": i == 0,
-                 "layer": {"file": "layers/shared.png", "x0": 0, "y0": 0}} for i in range(3000)]
-    manifest = {"format": 1, "photo": {"name": "coffee.png", "file": "original.png"}, "mask": "mask.png",
-                "jobs": [{"id": 1, "provider": "local", "stage": "done", "created": 1.0}], "variants": variants}
+    variants = [
+        {
+            "id": f"v{i}",
+            "job": 1,
+            "index": 0,
+            "safe": True,
+            "visible": i == 0,
+            "layer": {"file": "layers/shared.png", "x0": 0, "y0": 0},
+        }
+        for i in range(3000)
+    ]
+    manifest = {
+        "format": 1,
+        "photo": {"name": "coffee.png", "file": "original.png"},
+        "mask": "mask.png",
+        "jobs": [{"id": 1, "provider": "local", "stage": "done", "created": 1.0}],
+        "variants": variants,
+    }
     m = io.BytesIO()
     Image.new("1", (600, 400), 1).save(m, "PNG")
     path = tmp_path / "crafted.inpaint"
@@ -235,11 +289,15 @@ def test_project_export_decodes_a_shared_layer_once(data_dir, tmp_path):
 # --- downloads: nothing paid is thrown away ---------------------------------------------------
 
 
-def test_one_failed_download_keeps_the_paid_images_beside_it(photo_and_mask, ideogram, isolated_settings):
+def test_one_failed_download_keeps_the_paid_images_beside_it(
+    photo_and_mask, ideogram, isolated_settings
+):
     photo, mask = photo_and_mask
 
     def third_link_dead(method, path, answer):
-        answer["data"][2]["url"] = answer["data"][2]["url"].replace("/results/", "/results/0")  # a 404
+        answer["data"][2]["url"] = answer["data"][2]["url"].replace(
+            "/results/", "/results/0"
+        )  # a 404
         return answer
 
     ideogram.mutate = third_link_dead
@@ -253,19 +311,27 @@ def test_one_failed_download_keeps_the_paid_images_beside_it(photo_and_mask, ide
     assert not crash_reports(isolated_settings)
 
 
-def test_an_html_page_instead_of_an_image_costs_only_itself(photo_and_mask, ideogram, isolated_settings):
+def test_an_html_page_instead_of_an_image_costs_only_itself(
+    photo_and_mask, ideogram, isolated_settings
+):
     photo, mask = photo_and_mask
-    ideogram.mutate = lambda m, p, a: a | {"data": [a["data"][0], dict(a["data"][1], url=ideogram.base_url + "/nowhere")]}
+    ideogram.mutate = lambda m, p, a: (
+        a | {"data": [a["data"][0], dict(a["data"][1], url=ideogram.base_url + "/nowhere")]}
+    )
     res = edit(photo, mask, ideogram, "--num-images", "2")
     assert res.returncode == 0, res.stderr
-    assert len(list((photo.parent / "out").glob("*.png"))) == 1 and "1 of 2 results arrived" in res.stderr
+    assert (
+        len(list((photo.parent / "out").glob("*.png"))) == 1
+        and "1 of 2 results arrived" in res.stderr
+    )
 
 
 def test_every_download_failing_is_one_sentence(photo_and_mask, ideogram, isolated_settings):
     photo, mask = photo_and_mask
     res = edit(photo, mask, ideogram, "--num-images", "2", env={})
-    ideogram.mutate = lambda m, p, a: a | {"data": [dict(d, url=d["url"].replace("/results/", "/results/0"))
-                                                    for d in a["data"]]}
+    ideogram.mutate = lambda m, p, a: (
+        a | {"data": [dict(d, url=d["url"].replace("/results/", "/results/0")) for d in a["data"]]}
+    )
     res = edit(photo, mask, ideogram, "--num-images", "2", out=photo.parent / "o2")
     assert res.returncode == 1 and res.stderr.count("\n") == 1
     assert "None of the 2 results could be downloaded" in res.stderr
@@ -297,11 +363,17 @@ async def test_answers_claiming_enormous_images_are_refused_before_decoding(ideo
     ideogram.results["ab" * 8] = huge.getvalue()
     ideogram.mutate = enormous
     photo = load_image(data_dir / "coffee.png")
-    request = EditRequest(prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=4)
+    request = EditRequest(
+        prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=4
+    )
     async with httpx.AsyncClient(timeout=30) as client:
         runner = JobRunner(client)
-        job = await runner.wait(runner.submit(request, create_provider(
-            "ideogram", client, base_url=ideogram.base_url, api_key=SECRET)))
+        job = await runner.wait(
+            runner.submit(
+                request,
+                create_provider("ideogram", client, base_url=ideogram.base_url, api_key=SECRET),
+            )
+        )
     assert job.stage == Stage.FAILED and "14000×14000 pixels" in str(job.error)
 
 
@@ -309,7 +381,9 @@ async def test_answers_claiming_enormous_images_are_refused_before_decoding(ideo
 
 
 @pytest.mark.parametrize("provider", ["ideogram", "ideogram-v2"])
-def test_a_unicode_digit_seed_still_delivers_the_paid_image(photo_and_mask, ideogram, isolated_settings, provider):
+def test_a_unicode_digit_seed_still_delivers_the_paid_image(
+    photo_and_mask, ideogram, isolated_settings, provider
+):
     photo, mask = photo_and_mask
     ideogram.mutate = lambda m, p, a: a | {"data": [dict(d, seed="²") for d in a["data"]]}
     extra = ("--speed", "TURBO") if provider == "ideogram-v2" else ()
@@ -321,12 +395,16 @@ def test_a_unicode_digit_seed_still_delivers_the_paid_image(photo_and_mask, ideo
 
 def test_a_string_false_safety_flag_withholds(photo_and_mask, ideogram, isolated_settings):
     photo, mask = photo_and_mask
-    ideogram.mutate = lambda m, p, a: a | {"data": [dict(d, is_image_safe="false") for d in a["data"]]}
+    ideogram.mutate = lambda m, p, a: (
+        a | {"data": [dict(d, is_image_safe="false") for d in a["data"]]}
+    )
     res = edit(photo, mask, ideogram)
     assert res.returncode == 3 and not list((photo.parent / "out").glob("*.png"))
 
 
-def test_magnific_generated_5_is_a_sentence_with_the_resume_command(photo_and_mask, magnific, isolated_settings):
+def test_magnific_generated_5_is_a_sentence_with_the_resume_command(
+    photo_and_mask, magnific, isolated_settings
+):
     photo, mask = photo_and_mask
     magnific.polls_before_done = 0
 
@@ -339,13 +417,27 @@ def test_magnific_generated_5_is_a_sentence_with_the_resume_command(photo_and_ma
     res = edit(photo, mask, magnific, provider="magnific", key_env="MAGNIFIC_API_KEY")
     assert res.returncode == 1 and not crash_reports(isolated_settings)
     task = next(iter(magnific.tasks))
-    assert f"inpaint-studio resume {task} --provider magnific" in res.stderr and res.stderr.count("\n") == 1
+    assert (
+        f"inpaint-studio resume {task} --provider magnific" in res.stderr
+        and res.stderr.count("\n") == 1
+    )
 
 
-def test_onemin_failure_with_a_string_detail_is_a_sentence(photo_and_mask, onemin, isolated_settings):
+def test_onemin_failure_with_a_string_detail_is_a_sentence(
+    photo_and_mask, onemin, isolated_settings
+):
     photo, mask = photo_and_mask
-    onemin.mutate = lambda m, p, a: {"aiRecord": {"uuid": a["aiRecord"]["uuid"], "status": "FAILURE",
-                                                  "aiRecordDetail": "model overloaded"}} if p == "/api/features" else a
+    onemin.mutate = lambda m, p, a: (
+        {
+            "aiRecord": {
+                "uuid": a["aiRecord"]["uuid"],
+                "status": "FAILURE",
+                "aiRecordDetail": "model overloaded",
+            }
+        }
+        if p == "/api/features"
+        else a
+    )
     res = edit(photo, mask, onemin, provider="1min", key_env="ONEMIN_API_KEY")
     assert res.returncode == 1 and not crash_reports(isolated_settings)
     assert res.stderr == "inpaint-studio: 1min.ai could not complete the edit: model overloaded.\n"
@@ -357,18 +449,29 @@ ESCAPES = "\x1b[2J\x1b]0;pwned\x07\nrm -rf ~\r\u202e"
 
 
 @pytest.mark.parametrize("where", ["magnific", "1min"])
-def test_a_key_quoted_in_a_failure_is_never_printed(photo_and_mask, magnific, onemin, isolated_settings, where):
+def test_a_key_quoted_in_a_failure_is_never_printed(
+    photo_and_mask, magnific, onemin, isolated_settings, where
+):
     photo, mask = photo_and_mask
     text = f"quota exceeded for api key {SECRET}{ESCAPES}"
     if where == "magnific":
         magnific.polls_before_done = 0
-        magnific.mutate = lambda m, p, a: (a | {"data": a["data"] | {"status": "FAILED", "error": text}}
-                                           if m == "GET" else a)
+        magnific.mutate = lambda m, p, a: (
+            a | {"data": a["data"] | {"status": "FAILED", "error": text}} if m == "GET" else a
+        )
         res = edit(photo, mask, magnific, provider="magnific", key_env="MAGNIFIC_API_KEY")
     else:
-        onemin.mutate = lambda m, p, a: ({"aiRecord": {"uuid": a["aiRecord"]["uuid"], "status": "FAILURE",
-                                                       "aiRecordDetail": {"errorMessage": text}}}
-                                         if p == "/api/features" else a)
+        onemin.mutate = lambda m, p, a: (
+            {
+                "aiRecord": {
+                    "uuid": a["aiRecord"]["uuid"],
+                    "status": "FAILURE",
+                    "aiRecordDetail": {"errorMessage": text},
+                }
+            }
+            if p == "/api/features"
+            else a
+        )
         res = edit(photo, mask, onemin, provider="1min", key_env="ONEMIN_API_KEY")
     assert res.returncode == 1
     assert SECRET not in res.stderr and "[key]" in res.stderr
@@ -379,7 +482,9 @@ def test_a_key_quoted_in_a_failure_is_never_printed(photo_and_mask, magnific, on
 
 def test_a_key_in_a_returned_prompt_is_stored_nowhere(photo_and_mask, ideogram, isolated_settings):
     photo, mask = photo_and_mask
-    ideogram.mutate = lambda m, p, a: a | {"data": [dict(d, prompt=f"my key is {SECRET}\x1b[31m") for d in a["data"]]}
+    ideogram.mutate = lambda m, p, a: (
+        a | {"data": [dict(d, prompt=f"my key is {SECRET}\x1b[31m") for d in a["data"]]}
+    )
     res = edit(photo, mask, ideogram, "--json", "--raw", "--project", photo.parent / "p.inpaint")
     assert res.returncode == 0, res.stderr
     assert SECRET not in res.stdout and "\x1b" not in res.stdout
@@ -389,9 +494,13 @@ def test_a_key_in_a_returned_prompt_is_stored_nowhere(photo_and_mask, ideogram, 
     assert SECRET not in all_written_text(photo.parent, isolated_settings)
 
 
-def test_escape_sequences_in_a_task_id_never_reach_a_url_or_the_terminal(photo_and_mask, magnific, isolated_settings):
+def test_escape_sequences_in_a_task_id_never_reach_a_url_or_the_terminal(
+    photo_and_mask, magnific, isolated_settings
+):
     photo, mask = photo_and_mask
-    magnific.mutate = lambda m, p, a: a | {"data": a["data"] | {"task_id": "../../admin\x1b[2J\nrm -rf ~"}}
+    magnific.mutate = lambda m, p, a: (
+        a | {"data": a["data"] | {"task_id": "../../admin\x1b[2J\nrm -rf ~"}}
+    )
     res = edit(photo, mask, magnific, provider="magnific", key_env="MAGNIFIC_API_KEY")
     assert res.returncode == 1 and "\x1b" not in res.stderr and res.stderr.count("\n") == 1
     assert "cannot use" in res.stderr
@@ -415,7 +524,9 @@ def test_a_fifo_as_photo_or_mask_is_refused_at_once(photo_and_mask, tmp_path):
     os.mkfifo(fifo)
     for args in ((fifo, mask), (photo, fifo)):
         t = time.monotonic()
-        res = cli("edit", args[0], "--mask", args[1], "--provider", "local", "--out", tmp_path / "o")
+        res = cli(
+            "edit", args[0], "--mask", args[1], "--provider", "local", "--out", tmp_path / "o"
+        )
         assert res.returncode == 2 and "not a regular file" in res.stderr
         assert time.monotonic() - t < 30
 
@@ -446,7 +557,9 @@ def test_a_jpeg_claiming_far_more_pixels_than_it_holds_is_refused(data_dir, tmp_
 def test_outputs_are_claimed_with_their_sidecars_and_never_left_empty(tmp_path):
     (tmp_path / "p-edit-1.json").write_text("the user's own notes")
     (tmp_path / "p-edit-2-raw.png").write_bytes(b"mine")
-    n, paths = write_set(tmp_path, "p", 1, lambda n: {".png": b"png", ".json": b"{}", "-raw.png": b"raw"})
+    n, paths = write_set(
+        tmp_path, "p", 1, lambda n: {".png": b"png", ".json": b"{}", "-raw.png": b"raw"}
+    )
     assert n == 3 and (tmp_path / "p-edit-1.json").read_text() == "the user's own notes"
     assert (tmp_path / "p-edit-2-raw.png").read_bytes() == b"mine"
     assert paths[".png"].read_bytes() == b"png"
@@ -466,13 +579,34 @@ def test_outputs_are_claimed_with_their_sidecars_and_never_left_empty(tmp_path):
     assert not list(tmp_path.glob("q-edit-*")) and not list(tmp_path.glob(".q-edit*"))
 
 
-def test_a_vanished_output_folder_names_the_file_that_holds_the_result(photo_and_mask, ideogram, isolated_settings):
+def test_a_vanished_output_folder_names_the_file_that_holds_the_result(
+    photo_and_mask, ideogram, isolated_settings
+):
     photo, mask = photo_and_mask
     out = photo.parent / "out"
     ideogram.answer_delay = 1.5
-    proc = subprocess.Popen([sys.executable, "-m", "inpaint_studio", "edit", photo, "--mask", mask, "--provider",
-                             "ideogram", "--base-url", ideogram.base_url, "--prompt", "x", "--out", out],
-                            env=dict(os.environ, IDEOGRAM_API_KEY=SECRET), stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inpaint_studio",
+            "edit",
+            photo,
+            "--mask",
+            mask,
+            "--provider",
+            "ideogram",
+            "--base-url",
+            ideogram.base_url,
+            "--prompt",
+            "x",
+            "--out",
+            out,
+        ],
+        env=dict(os.environ, IDEOGRAM_API_KEY=SECRET),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while not ideogram.edit_requests and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -484,7 +618,9 @@ def test_a_vanished_output_folder_names_the_file_that_holds_the_result(photo_and
     assert kept and str(kept[0]) in err
 
 
-def test_no_claim_of_a_journal_when_the_journal_could_not_be_written(photo_and_mask, ideogram, isolated_settings):
+def test_no_claim_of_a_journal_when_the_journal_could_not_be_written(
+    photo_and_mask, ideogram, isolated_settings
+):
     """The disk is full for the journal and the output alike (every file over 50 KB fails with
     EFBIG): the message never says the results are kept in the journal."""
     import resource
@@ -493,12 +629,34 @@ def test_no_claim_of_a_journal_when_the_journal_could_not_be_written(photo_and_m
 
     def full_disk() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (50_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
 
-    proc = subprocess.run([sys.executable, "-m", "inpaint_studio", "edit", photo, "--mask", mask, "--provider",
-                           "ideogram", "--base-url", ideogram.base_url, "--prompt", "x", "--out", photo.parent / "out"],
-                          env=dict(os.environ, IDEOGRAM_API_KEY=SECRET), capture_output=True, text=True,
-                          preexec_fn=full_disk, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inpaint_studio",
+            "edit",
+            photo,
+            "--mask",
+            mask,
+            "--provider",
+            "ideogram",
+            "--base-url",
+            ideogram.base_url,
+            "--prompt",
+            "x",
+            "--out",
+            photo.parent / "out",
+        ],
+        env=dict(os.environ, IDEOGRAM_API_KEY=SECRET),
+        capture_output=True,
+        text=True,
+        preexec_fn=full_disk,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "kept in the result journal" not in proc.stderr
     assert "could not be kept anywhere" in proc.stderr
@@ -508,13 +666,35 @@ def test_no_claim_of_a_journal_when_the_journal_could_not_be_written(photo_and_m
 # --- paid tasks are always named ------------------------------------------------------------
 
 
-def test_ctrl_c_names_every_paid_task_with_its_resume_command(photo_and_mask, magnific, isolated_settings):
+def test_ctrl_c_names_every_paid_task_with_its_resume_command(
+    photo_and_mask, magnific, isolated_settings
+):
     photo, mask = photo_and_mask
     magnific.polls_before_done = 10_000
-    proc = subprocess.Popen([sys.executable, "-m", "inpaint_studio", "edit", photo, "--mask", mask, "--provider",
-                             "magnific", "--base-url", magnific.base_url, "--prompt", "x", "--num-images", "2",
-                             "--out", photo.parent / "out"],
-                            env=dict(os.environ, MAGNIFIC_API_KEY=SECRET), stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inpaint_studio",
+            "edit",
+            photo,
+            "--mask",
+            mask,
+            "--provider",
+            "magnific",
+            "--base-url",
+            magnific.base_url,
+            "--prompt",
+            "x",
+            "--num-images",
+            "2",
+            "--out",
+            photo.parent / "out",
+        ],
+        env=dict(os.environ, MAGNIFIC_API_KEY=SECRET),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while len(magnific.tasks) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -530,10 +710,17 @@ def test_ctrl_c_names_every_paid_task_with_its_resume_command(photo_and_mask, ma
 async def test_a_poll_timeout_names_every_task(magnific, data_dir):
     magnific.polls_before_done = 10_000
     photo = load_image(data_dir / "coffee.png")
-    request = EditRequest(prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=2)
+    request = EditRequest(
+        prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=2
+    )
     async with httpx.AsyncClient(timeout=30) as client:
-        provider = MagnificProvider(client, api_key=SECRET, base_url=magnific.base_url, retry=FAST,
-                                    poll=PollPolicy(first=0.01, factor=1.5, longest=0.05, timeout=1.0))
+        provider = MagnificProvider(
+            client,
+            api_key=SECRET,
+            base_url=magnific.base_url,
+            retry=FAST,
+            poll=PollPolicy(first=0.01, factor=1.5, longest=0.05, timeout=1.0),
+        )
         runner = JobRunner(client)
         job = await runner.wait(runner.submit(request, provider))
     assert job.stage == Stage.FAILED
@@ -544,7 +731,9 @@ async def test_a_poll_timeout_names_every_task(magnific, data_dir):
 @pytest.mark.asyncio
 async def test_one_failed_magnific_task_keeps_the_others(magnific, data_dir):
     photo = load_image(data_dir / "coffee.png")
-    request = EditRequest(prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=3)
+    request = EditRequest(
+        prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40), num_images=3
+    )
     failing: list[str] = []
 
     def one_fails(method, path, answer):
@@ -556,7 +745,9 @@ async def test_one_failed_magnific_task_keeps_the_others(magnific, data_dir):
 
     magnific.mutate = one_fails
     async with httpx.AsyncClient(timeout=30) as client:
-        provider = MagnificProvider(client, api_key=SECRET, base_url=magnific.base_url, retry=FAST, poll=QUICK_POLL)
+        provider = MagnificProvider(
+            client, api_key=SECRET, base_url=magnific.base_url, retry=FAST, poll=QUICK_POLL
+        )
         runner = JobRunner(client)
         job = await runner.wait(runner.submit(request, provider))
     assert job.stage == Stage.DONE and len(job.variants) == 2
@@ -576,9 +767,13 @@ def test_resume_refuses_odd_ids_and_files_with_a_sentence(tmp_path, isolated_set
 @pytest.mark.asyncio
 async def test_remote_ids_read_from_a_project_are_checked_before_polling(magnific):
     async with httpx.AsyncClient(timeout=30) as client:
-        provider = MagnificProvider(client, api_key=SECRET, base_url=magnific.base_url, retry=FAST, poll=QUICK_POLL)
+        provider = MagnificProvider(
+            client, api_key=SECRET, base_url=magnific.base_url, retry=FAST, poll=QUICK_POLL
+        )
         with pytest.raises(Exception) as exc:
-            await provider.resume([{"provider": "magnific", "task_id": "a/../../b"}], lambda *a: None)
+            await provider.resume(
+                [{"provider": "magnific", "task_id": "a/../../b"}], lambda *a: None
+            )
     assert "cannot use" in str(exc.value) and magnific.requests == []
 
 
@@ -623,7 +818,15 @@ def test_a_fifo_as_a_project_is_refused_at_once(tmp_path):
 
 # --- every key, in every error field, of every provider -------------------------------------
 
-ERROR_FIELDS = ["error", "message", "detail", "errorMessage", "title", "errorCode", "invalid_params"]
+ERROR_FIELDS = [
+    "error",
+    "message",
+    "detail",
+    "errorMessage",
+    "title",
+    "errorCode",
+    "invalid_params",
+]
 
 
 def _error_body(field: str, text: str) -> dict:
@@ -634,28 +837,49 @@ def _error_body(field: str, text: str) -> dict:
 
 @pytest.mark.parametrize("status", [402, 503])
 @pytest.mark.parametrize("name", ["ideogram", "ideogram-v2", "cometapi", "magnific", "1min"])
-def test_each_providers_key_in_every_error_field_is_redacted_everywhere(name, status, data_dir, tmp_path,
-                                                                        isolated_settings):
+def test_each_providers_key_in_every_error_field_is_redacted_everywhere(
+    name, status, data_dir, tmp_path, isolated_settings
+):
     from inpaint_studio.providers import CometApiProvider, IdeogramV2Provider, OneMinProvider
 
     makers = {
-        "ideogram": (lambda: IdeogramServer(api_key=SECRET), lambda c, s: create_provider(
-            "ideogram", c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
-        "ideogram-v2": (lambda: IdeogramServer(api_key=SECRET), lambda c, s: IdeogramV2Provider(
-            c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
-        "cometapi": (lambda: IdeogramServer(api_key=SECRET, auth="bearer", prefix="/ideogram"),
-                     lambda c, s: CometApiProvider(c, base_url=s.base_url, api_key=SECRET, retry=FAST)),
-        "magnific": (lambda: MagnificServer(api_key=SECRET), lambda c, s: MagnificProvider(
-            c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL)),
-        "1min": (lambda: OneMinServer(api_key=SECRET), lambda c, s: OneMinProvider(
-            c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL)),
+        "ideogram": (
+            lambda: IdeogramServer(api_key=SECRET),
+            lambda c, s: create_provider(
+                "ideogram", c, base_url=s.base_url, api_key=SECRET, retry=FAST
+            ),
+        ),
+        "ideogram-v2": (
+            lambda: IdeogramServer(api_key=SECRET),
+            lambda c, s: IdeogramV2Provider(c, base_url=s.base_url, api_key=SECRET, retry=FAST),
+        ),
+        "cometapi": (
+            lambda: IdeogramServer(api_key=SECRET, auth="bearer", prefix="/ideogram"),
+            lambda c, s: CometApiProvider(c, base_url=s.base_url, api_key=SECRET, retry=FAST),
+        ),
+        "magnific": (
+            lambda: MagnificServer(api_key=SECRET),
+            lambda c, s: MagnificProvider(
+                c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL
+            ),
+        ),
+        "1min": (
+            lambda: OneMinServer(api_key=SECRET),
+            lambda c, s: OneMinProvider(
+                c, base_url=s.base_url, api_key=SECRET, retry=FAST, poll=QUICK_POLL
+            ),
+        ),
     }
     make_server, make_provider = makers[name]
     srv = make_server().start()
     photo = load_image(data_dir / "coffee.png")
     speed = "TURBO" if name in ("ideogram-v2", "cometapi") else "DEFAULT"
-    request = EditRequest(prompt="x", photo=photo, mask=ellipse_mask(400, 600, 280, 375, 45, 40),
-                          rendering_speed=speed)
+    request = EditRequest(
+        prompt="x",
+        photo=photo,
+        mask=ellipse_mask(400, 600, 280, 375, 45, 40),
+        rendering_speed=speed,
+    )
     texts = []
     try:
         for field in ERROR_FIELDS:
@@ -683,12 +907,16 @@ def test_each_providers_key_in_every_error_field_is_redacted_everywhere(name, st
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("change", ["expand", "accept-undo-accept", "reblend"])
-async def test_the_recovery_copy_follows_files_that_change_under_one_name(change, data_dir, tmp_path):
+async def test_the_recovery_copy_follows_files_that_change_under_one_name(
+    change, data_dir, tmp_path
+):
     import shutil
 
     from inpaint_studio.providers import create_provider as cp
 
-    s = EditSession(journal=Journal(tmp_path / "j", "a"), session_id="a", recovery_folder=tmp_path / "rec")
+    s = EditSession(
+        journal=Journal(tmp_path / "j", "a"), session_id="a", recovery_folder=tmp_path / "rec"
+    )
     await s.open(data_dir / "coffee.png")
     await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "m")
 

@@ -13,11 +13,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_has_both_entry_points_and_the_resources(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if res.returncode != 0 and "No module named 'hatchling'" in res.stderr:
-        res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-                             capture_output=True, text=True, timeout=300)
+        res = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert res.returncode == 0, res.stderr[-2000:]
     wheel = next(tmp_path.glob("inpaint_studio-*.whl"))
     with zipfile.ZipFile(wheel) as z:
@@ -26,9 +44,15 @@ def test_wheel_has_both_entry_points_and_the_resources(tmp_path):
         cfg = configparser.ConfigParser()
         cfg.read_string(z.read(entry).decode())
     assert cfg["console_scripts"]["inpaint-studio"] == "inpaint_studio.cli:main"
-    assert cfg["gui_scripts"]["inpaint-studio-gui"] == "inpaint_studio.cli:gui_main"  # no console on Windows
-    for needed in ("inpaint_studio/resources/style_presets.json", "inpaint_studio/resources/sample/coffee.png",
-                   "inpaint_studio/resources/icons/inpaint-studio.svg", "inpaint_studio/resources/icons/inpaint-studio-256.png"):
+    assert (
+        cfg["gui_scripts"]["inpaint-studio-gui"] == "inpaint_studio.cli:gui_main"
+    )  # no console on Windows
+    for needed in (
+        "inpaint_studio/resources/style_presets.json",
+        "inpaint_studio/resources/sample/coffee.png",
+        "inpaint_studio/resources/icons/inpaint-studio.svg",
+        "inpaint_studio/resources/icons/inpaint-studio-256.png",
+    ):
         assert needed in names
 
 
@@ -50,4 +74,7 @@ def test_spec_and_build_script_compile():
     from PIL import Image
 
     for size in (16, 32, 48, 256, 512):
-        assert Image.open(ROOT / "resources" / "icons" / f"inpaint-studio-{size}.png").size == (size, size)
+        assert Image.open(ROOT / "resources" / "icons" / f"inpaint-studio-{size}.png").size == (
+            size,
+            size,
+        )

@@ -37,26 +37,57 @@ async def state(data_dir, tmp_path):
     mask = ellipse_mask(427, 640, 200, 320, 40, 30)
     journal = Journal(tmp_path / "journal")
     runner = JobRunner(journal=journal)
-    job = runner.submit(EditRequest(prompt="", photo=photo, mask=mask.copy(), seed=3, num_images=2), LocalProvider())
+    job = runner.submit(
+        EditRequest(prompt="", photo=photo, mask=mask.copy(), seed=3, num_images=2), LocalProvider()
+    )
     await runner.wait(job)
     assert job.finished_ok, job.error
     v0, v1 = job.variants
     accepted_box = v0.layer.box
-    patch = photo.rgb[accepted_box[1]:accepted_box[3], accepted_box[0]:accepted_box[2]].copy()
+    patch = photo.rgb[accepted_box[1] : accepted_box[3], accepted_box[0] : accepted_box[2]].copy()
     patch[::2] = 255 - patch[::2]
     from inpaint_studio.core.imaging import load_reference
 
-    jr = JobRecord(id=job.id, provider="local", label="Offline engine", parameters=job.request.parameters(),
-                   stage=job.stage, created=job.created, finished=job.finished, sent=job.sent, mask=mask,
-                   region=[0, 0, 640, 427, 640, 427, "full"],
-                   style_references=[load_reference(data_dir / "chelsea.png")],
-                   character_references=[load_reference(data_dir / "astronaut.png")])
-    variants = [VariantRecord(id=f"v{i}", job=job.id, index=i, safe=True, seed=v.seed, name=f"fill {i}",
-                              layer=v.layer, raw=v.raw, opacity=0.5 if i else 1.0, visible=not i)
-                for i, v in enumerate((v0, v1))]
+    jr = JobRecord(
+        id=job.id,
+        provider="local",
+        label="Offline engine",
+        parameters=job.request.parameters(),
+        stage=job.stage,
+        created=job.created,
+        finished=job.finished,
+        sent=job.sent,
+        mask=mask,
+        region=[0, 0, 640, 427, 640, 427, "full"],
+        style_references=[load_reference(data_dir / "chelsea.png")],
+        character_references=[load_reference(data_dir / "astronaut.png")],
+    )
+    variants = [
+        VariantRecord(
+            id=f"v{i}",
+            job=job.id,
+            index=i,
+            safe=True,
+            seed=v.seed,
+            name=f"fill {i}",
+            layer=v.layer,
+            raw=v.raw,
+            opacity=0.5 if i else 1.0,
+            visible=not i,
+        )
+        for i, v in enumerate((v0, v1))
+    ]
     variants.append(VariantRecord(id="v2", job=job.id, index=2, safe=False, name="withheld"))
-    st = ProjectState(path.read_bytes(), "rocket.jpg", mask, [(accepted_box, patch)], [jr], variants,
-                      panel={"prompt": "a moon", "num_images": 2}, extra={"future_key": {"kept": True}})
+    st = ProjectState(
+        path.read_bytes(),
+        "rocket.jpg",
+        mask,
+        [(accepted_box, patch)],
+        [jr],
+        variants,
+        panel={"prompt": "a moon", "num_images": 2},
+        extra={"future_key": {"kept": True}},
+    )
     return st, journal, job
 
 
@@ -72,9 +103,14 @@ async def test_round_trip_is_exact(state, tmp_path, data_dir):
     assert [v.id for v in back.variants] == ["v0", "v1", "v2"] and back.variants[2].safe is False
     for a, b in zip(st.variants[:2], back.variants[:2], strict=True):
         assert (a.layer.x0, a.layer.y0) == (b.layer.x0, b.layer.y0)
-        assert np.array_equal(a.layer.rgb, b.layer.rgb) and np.array_equal(a.layer.alpha, b.layer.alpha)
+        assert np.array_equal(a.layer.rgb, b.layer.rgb) and np.array_equal(
+            a.layer.alpha, b.layer.alpha
+        )
         assert b.opacity == a.opacity and b.visible == a.visible and b.seed == a.seed
-    assert np.array_equal(back.jobs[0].mask, st.mask) and back.jobs[0].parameters == st.jobs[0].parameters
+    assert (
+        np.array_equal(back.jobs[0].mask, st.mask)
+        and back.jobs[0].parameters == st.jobs[0].parameters
+    )
     assert back.jobs[0].style_references[0].data == (data_dir / "chelsea.png").read_bytes()
     assert back.jobs[0].character_references[0].name == "astronaut.png"
     working = back.working_photo()
@@ -161,7 +197,9 @@ async def test_journal_keeps_every_result_with_metadata(state):
     entries = journal.entries()
     assert len(entries) == 2
     meta = entries[0].metadata()
-    assert meta["provider"] == "local" and meta["seed"] in (3, 4) and meta["sent"]["context"] == "full"
+    assert (
+        meta["provider"] == "local" and meta["seed"] in (3, 4) and meta["sent"]["context"] == "full"
+    )
     assert all(e.image.exists() and e.image.suffix == ".png" for e in entries)
     assert {v.extra["journal"] for v in job.variants} == {str(e.image) for e in entries}
     assert journal.total_bytes() > 100_000
@@ -187,8 +225,12 @@ async def test_unwritable_journal_keeps_the_result(data_dir, tmp_path):
             (tmp_path / "journal").rmdir()
             (tmp_path / "journal").write_text("not a folder")
         runner = JobRunner(journal=journal)
-        job = runner.submit(EditRequest(prompt="", photo=photo, mask=ellipse_mask(300, 451, 150, 200, 30, 40), seed=1),
-                            LocalProvider())
+        job = runner.submit(
+            EditRequest(
+                prompt="", photo=photo, mask=ellipse_mask(300, 451, 150, 200, 30, 40), seed=1
+            ),
+            LocalProvider(),
+        )
         await runner.wait(job)
     finally:
         if (tmp_path / "journal").is_dir():

@@ -66,7 +66,9 @@ def test_flash_with_character_reference(request_, data_dir):
     from dataclasses import replace
 
     ref = load_reference(data_dir / "astronaut.png")
-    problems = validate(replace(request_, rendering_speed=RenderingSpeed.FLASH, character_references=(ref,)))
+    problems = validate(
+        replace(request_, rendering_speed=RenderingSpeed.FLASH, character_references=(ref,))
+    )
     assert fields(problems) == ["character_references"]
     assert "FLASH" in problems[0].message
 
@@ -75,13 +77,20 @@ def test_style_rules(request_, data_dir):
     from dataclasses import replace
 
     ref = load_reference(data_dir / "rocket.jpg")
-    r = replace(request_, style_codes=("AB12CD34", "xyz"), style_type=StyleType.REALISTIC, style_references=(ref,))
+    r = replace(
+        request_,
+        style_codes=("AB12CD34", "xyz"),
+        style_type=StyleType.REALISTIC,
+        style_references=(ref,),
+    )
     msgs = [p.message for p in validate(r)]
     assert any("style type" in m and "Style codes" in m for m in msgs)
     assert any("style reference images" in m and "Style codes" in m for m in msgs)
     assert any("“xyz” is not a style code" in m for m in msgs)
     assert any("Style reference images need style type AUTO or GENERAL" in m for m in msgs)
-    r2 = replace(request_, style_preset="WATERCOLOR", style_references=(ref,), style_type=StyleType.DESIGN)
+    r2 = replace(
+        request_, style_preset="WATERCOLOR", style_references=(ref,), style_type=StyleType.DESIGN
+    )
     f2 = fields(validate(r2))
     assert f2.count("style_preset") == 2 and "style_references" in f2
     r3 = replace(request_, character_references=(ref, ref), style_type=StyleType.DESIGN)
@@ -112,20 +121,30 @@ def test_palette_rules(request_):
     nine = ColorPalette(members=tuple(PaletteMember("#000") for _ in range(9)))
     assert "1 to 8 colours" in validate(replace(request_, color_palette=nine))[0].message
     assert ColorPalette.parse_member("#FF0000:0.5") == PaletteMember("#FF0000", 0.5)
-    assert ok.to_json() == {"members": [{"color_hex": "#abc", "color_weight": 0.8}, {"color_hex": "#A1B2C3"}]}
+    assert ok.to_json() == {
+        "members": [{"color_hex": "#abc", "color_weight": 0.8}, {"color_hex": "#A1B2C3"}]
+    }
 
 
 def test_seed_and_count_ranges(request_):
     from dataclasses import replace
 
-    assert fields(validate(replace(request_, seed=2_147_483_648, num_images=9))) == ["seed", "num_images"]
+    assert fields(validate(replace(request_, seed=2_147_483_648, num_images=9))) == [
+        "seed",
+        "num_images",
+    ]
     assert validate(replace(request_, seed=0, num_images=8)) == []
 
 
 def test_provider_capabilities_name_the_field(request_):
     from dataclasses import replace
 
-    r = replace(request_, style_preset="WATERCOLOR", negative_prompt="blurry", rendering_speed=RenderingSpeed.TURBO)
+    r = replace(
+        request_,
+        style_preset="WATERCOLOR",
+        negative_prompt="blurry",
+        rendering_speed=RenderingSpeed.TURBO,
+    )
     with pytest.raises(ValidationError) as exc:
         check(r, LocalProvider.capabilities, LocalProvider.label)
     assert set(fields(exc.value.problems)) == {"style_preset", "negative_prompt", "rendering_speed"}

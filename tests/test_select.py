@@ -68,7 +68,9 @@ def test_select_command_writes_a_black_on_white_mask(known, tmp_path):
     assert res.returncode == 0, res.stderr
     img = np.asarray(Image.open(out).convert("L"))
     assert img.shape == (400, 600) and set(np.unique(img)) == {0, 255}
-    assert iou(load_mask(out, (600, 400)), truth) > 0.9  # black = the subject, read as the edit mask
+    assert (
+        iou(load_mask(out, (600, 400)), truth) > 0.9
+    )  # black = the subject, read as the edit mask
     bad = cli("select", tmp_path / "photo.png", "--box", "5,5,1,1", "--out", out)
     assert bad.returncode == 2 and "X1 > X0" in bad.stderr
     outside = cli("select", tmp_path / "photo.png", "--box", "700,500,800,600", "--out", out)

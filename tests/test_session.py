@@ -32,8 +32,12 @@ async def env(tmp_path, server):
     sessions = []
 
     def make(name: str = "a") -> EditSession:
-        s = EditSession(client=client, journal=Journal(tmp_path / "journal", name), session_id=name,
-                        recovery_folder=tmp_path / "recovery" / name)
+        s = EditSession(
+            client=client,
+            journal=Journal(tmp_path / "journal", name),
+            session_id=name,
+            recovery_folder=tmp_path / "recovery" / name,
+        )
         sessions.append(s)
         return s
 
@@ -53,7 +57,9 @@ async def edited(session: EditSession, data_dir: Path) -> EditSession:
 
 
 async def results(session, provider, n=2, speed=RenderingSpeed.TURBO, **kw):
-    request = session.request({"prompt": "a silver spoon", "num_images": n, "rendering_speed": speed} | kw)
+    request = session.request(
+        {"prompt": "a silver spoon", "num_images": n, "rendering_speed": speed} | kw
+    )
     job = session.generate(request, provider)
     await session.runner.wait(job)
     assert job.finished_ok, job.error
@@ -86,7 +92,10 @@ async def test_generate_accept_discard_save_reopen(env, data_dir, tmp_path):
     assert path.suffix == ".inpaint" and not s.unsaved and s.title.startswith("coffee.inpaint —")
     other = make("b")
     await other.open(path)
-    assert [(lay.key, lay.visible, lay.opacity) for lay in other.layers] == [(keys[1], False, 1.0), (keys[2], True, 0.7)]
+    assert [(lay.key, lay.visible, lay.opacity) for lay in other.layers] == [
+        (keys[1], False, 1.0),
+        (keys[2], True, 0.7),
+    ]
     assert np.array_equal(other.composite(), expected)
     assert other.project_path == path and not other.unsaved
     assert other.parameters == s.parameters
@@ -162,7 +171,10 @@ async def test_quality_final_takes_the_drafts_place(env, data_dir, server):
     job = await results(s, provider(), n=2, speed=RenderingSpeed.TURBO)
     draft = s.selected
     request = s.final_request()
-    assert request.rendering_speed is RenderingSpeed.QUALITY and request.seed == s.layer(draft).variant.seed
+    assert (
+        request.rendering_speed is RenderingSpeed.QUALITY
+        and request.seed == s.layer(draft).variant.seed
+    )
     final = s.generate(request, provider(), draft_of=draft)
     await s.runner.wait(final)
     await until(lambda: not s.busy)
@@ -230,7 +242,9 @@ async def test_each_recovery_restored_or_discarded_on_its_own(env, data_dir, tmp
     assert found["my edit.inpaint"].jobs == 0
     c = make("run-c")
     await c.restore(found["my edit.inpaint"].folder)
-    assert c.project_path == tmp_path / "my edit.inpaint" and c.title.startswith("my edit.inpaint *")
+    assert c.project_path == tmp_path / "my edit.inpaint" and c.title.startswith(
+        "my edit.inpaint *"
+    )
     assert c.photo_path.name == "coffee.png" and np.array_equal(c.mask, a.mask)
     left = persist.list_recoveries(root)
     assert [s.name for s in left] == ["chelsea.png"]  # restoring one never deletes another
@@ -264,7 +278,13 @@ async def test_autosave_writes_the_recovery_copy_after_a_change(env, data_dir):
     await s.open(data_dir / "coffee.png")
     await s.replace_mask(ellipse_mask(400, 600, 100, 100, 10, 10), "Mask")
     manifest = s.recovery_folder / "manifest.json"
-    await until(lambda: manifest.exists() and json.loads(manifest.read_text())["session"] == "a" and s.mask.any())
+    await until(
+        lambda: (
+            manifest.exists()
+            and json.loads(manifest.read_text())["session"] == "a"
+            and s.mask.any()
+        )
+    )
     stamp = manifest.stat().st_mtime_ns
     s.set_parameters({"prompt": "changed"})
     await until(lambda: manifest.stat().st_mtime_ns != stamp)
@@ -274,11 +294,24 @@ async def test_autosave_writes_the_recovery_copy_after_a_change(env, data_dir):
 def test_parameters_round_trip_and_hostile_values_fall_back():
     values = from_json({})
     assert from_json(to_json(values)) == values
-    hostile = {"num_images": 1e9, "seed": "x", "feather": -4, "rendering_speed": "WARP", "style_codes": "abc",
-               "colour_match": "yes", "color_palette": {"members": [{"color_hex": 5}, {"color_hex": "#fff", "color_weight": "x"}]}}
+    hostile = {
+        "num_images": 1e9,
+        "seed": "x",
+        "feather": -4,
+        "rendering_speed": "WARP",
+        "style_codes": "abc",
+        "colour_match": "yes",
+        "color_palette": {
+            "members": [{"color_hex": 5}, {"color_hex": "#fff", "color_weight": "x"}]
+        },
+    }
     got = from_json(hostile)
     assert got["num_images"] == 1 and got["seed"] is None and got["feather"] == 4
-    assert got["rendering_speed"] is RenderingSpeed.DEFAULT and got["style_codes"] == () and got["colour_match"] is True
+    assert (
+        got["rendering_speed"] is RenderingSpeed.DEFAULT
+        and got["style_codes"] == ()
+        and got["colour_match"] is True
+    )
     assert [m.color_hex for m in got["color_palette"].members] == ["#fff"]
 
 

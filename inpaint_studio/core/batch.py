@@ -79,7 +79,7 @@ def done_before(out_dir: Path, photo: Path, parameters: dict) -> list[str]:
     """Outputs an earlier run wrote for ``photo`` with these ``parameters`` (sidecars in
     ``out_dir`` naming it as their source), or ``[]``. The seed is not compared when random."""
     want = {k: v for k, v in parameters.items() if k != "seed" or v is not None}
-    found = []
+    found: list[str] = []
     for sidecar in sorted(out_dir.glob(f"{photo.stem}-edit-*.json")):
         try:
             meta = json.loads(sidecar.read_text("utf-8"))
@@ -87,7 +87,8 @@ def done_before(out_dir: Path, photo: Path, parameters: dict) -> list[str]:
             continue
         if not isinstance(meta, dict) or meta.get("source") != str(photo):
             continue
-        params = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
+        given = meta.get("parameters")
+        params: dict = given if isinstance(given, dict) else {}
         if all(params.get(k) == v for k, v in want.items() if k != "seed"):
             png = sidecar.with_suffix(".png")
             if png.exists():
@@ -99,8 +100,15 @@ def done_before(out_dir: Path, photo: Path, parameters: dict) -> list[str]:
 ANSWERED = frozenset({"downloading", "compositing", "done", "failed", "cancelled", "interrupted"})
 
 
-async def run_batch(items: list[BatchItem], make_job: Callable, write: Callable, window: InflightWindow,
-                    images: int, on_change: Callable[[], None] = lambda: None, max_attempts: int = 6) -> None:
+async def run_batch(
+    items: list[BatchItem],
+    make_job: Callable,
+    write: Callable,
+    window: InflightWindow,
+    images: int,
+    on_change: Callable[[], None] = lambda: None,
+    max_attempts: int = 6,
+) -> None:
     """Run every pending item: ``make_job(item, answered)`` → an awaitable finished
     :class:`~inpaint_studio.core.jobs.Job`, calling ``answered()`` as soon as the provider has
     answered (its stage reaches one of :data:`ANSWERED`: downloads and compositing need no
@@ -122,8 +130,11 @@ async def run_batch(items: list[BatchItem], make_job: Callable, write: Callable,
 
             try:
                 job = await make_job(item, answered)
-                if isinstance(job.error, RateLimitedError) and job.error.reject_reason == "inflight_limit" \
-                        and item.attempts < max_attempts:
+                if (
+                    isinstance(job.error, RateLimitedError)
+                    and job.error.reject_reason == "inflight_limit"
+                    and item.attempts < max_attempts
+                ):
                     answered(False)
                     await window.shrink(getattr(job.error, "max_inflight", None))
                     item.status = "pending"

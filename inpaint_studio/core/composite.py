@@ -81,8 +81,11 @@ def _map_result(result: np.ndarray, region: Region, box: tuple[int, int, int, in
         dtype=np.float64,
     )
     return cv2.warpAffine(
-        result, m, (x1 - x0, y1 - y0),
-        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+        result,
+        m,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
     )
 
 
@@ -112,7 +115,9 @@ def noise_level(rgb: np.ndarray, where: np.ndarray, sample: int = 200_000) -> np
     return 1.4826 * np.median(np.abs(hp[ys, xs]), axis=0)
 
 
-def match_grain(mapped: np.ndarray, original: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
+def match_grain(
+    mapped: np.ndarray, original: np.ndarray, mask: np.ndarray, seed: int = 0
+) -> np.ndarray:
     """Add grain to ``mapped`` (the result over a working box, ``(h, w, 3) uint8``) so its
     high-frequency level inside ``mask`` matches the photo's in a :data:`GRAIN_RING` px ring
     outside it. A result upscaled 1.5–4× to fit a large photo is smoother than the photo
@@ -132,13 +137,17 @@ def match_grain(mapped: np.ndarray, original: np.ndarray, mask: np.ndarray, seed
         return mapped
     rng = np.random.default_rng(seed)
     ys, xs = np.nonzero(mask)
-    noise = rng.standard_normal((len(ys), 3), dtype=np.float32) * (missing / HIGH_PASS_GAIN).astype(np.float32)
+    noise = rng.standard_normal((len(ys), 3), dtype=np.float32) * (missing / HIGH_PASS_GAIN).astype(
+        np.float32
+    )
     out = mapped.copy()
     out[ys, xs] = np.clip(mapped[ys, xs] + noise + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
-def feather_alpha(mask: np.ndarray, feather: int, border: tuple[bool, bool, bool, bool]) -> np.ndarray:
+def feather_alpha(
+    mask: np.ndarray, feather: int, border: tuple[bool, bool, bool, bool]
+) -> np.ndarray:
     """Alpha ``(h, w) uint8`` for a mask crop: 0 outside, smoothstep up to 255 over ``feather`` px.
 
     Args:
@@ -197,7 +206,12 @@ def build_layer(
     bbox = mask_bbox(mask[region.y0 : region.y1, region.x0 : region.x1])
     if bbox is None:
         raise MaskError("The mask is empty: paint the area to change first.")
-    bx0, by0, bx1, by1 = bbox[0] + region.x0, bbox[1] + region.y0, bbox[2] + region.x0, bbox[3] + region.y0
+    bx0, by0, bx1, by1 = (
+        bbox[0] + region.x0,
+        bbox[1] + region.y0,
+        bbox[2] + region.x0,
+        bbox[3] + region.y0,
+    )
     upscale = max(region.width / result.shape[1], region.height / result.shape[0])
     grain = grain and upscale > GRAIN_UPSCALE
     colour_ring = max(RING_WIDTH, 2 * feather) if colour_match else 0
@@ -212,7 +226,9 @@ def build_layer(
         outside = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, 3)
         ring_px = (~m) & (outside <= colour_ring)
         if ring_px.sum() >= 16:
-            diff = mapped[ring_px].astype(np.float32).mean(axis=0) - orig[ring_px].astype(np.float32).mean(axis=0)
+            diff = mapped[ring_px].astype(np.float32).mean(axis=0) - orig[ring_px].astype(
+                np.float32
+            ).mean(axis=0)
             diff = np.clip(diff, -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT)
             if np.abs(diff).max() >= 0.5:
                 mapped = np.clip(mapped.astype(np.float32) - diff, 0, 255).round().astype(np.uint8)
@@ -248,7 +264,9 @@ def blend_into(base: np.ndarray, layer: Layer, opacity: float = 1.0) -> None:
         a = (a * max(0.0, opacity) + 0.5).astype(np.uint16)
     a = a[..., None]
     dst = base[y0:y1, x0:x1]
-    dst[...] = ((layer.rgb.astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)
+    dst[...] = (
+        (layer.rgb.astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255
+    ).astype(np.uint8)
 
 
 def apply_layer(original: np.ndarray, layer: Layer, opacity: float = 1.0) -> np.ndarray:

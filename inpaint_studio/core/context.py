@@ -105,7 +105,11 @@ def plan_region(mask: np.ndarray, mode: ContextMode = ContextMode.AUTO) -> Regio
     box = _crop_box(bbox, (w, h))
     if mode is ContextMode.AUTO:
         crop_area = (box[2] - box[0]) * (box[3] - box[1])
-        mode = ContextMode.CROP if (w * h > 1.5 * TARGET_PIXELS and crop_area <= 0.5 * w * h) else ContextMode.FULL
+        mode = (
+            ContextMode.CROP
+            if (w * h > 1.5 * TARGET_PIXELS and crop_area <= 0.5 * w * h)
+            else ContextMode.FULL
+        )
     if mode is ContextMode.FULL:
         return Region(0, 0, w, h, w, h, ContextMode.FULL)
     x0, y0, x1, y1 = box
@@ -113,7 +117,9 @@ def plan_region(mask: np.ndarray, mode: ContextMode = ContextMode.AUTO) -> Regio
     scale = 1.0
     if rw * rh < 0.9 * TARGET_PIXELS:
         scale = min(MAX_UPSCALE, math.sqrt(TARGET_PIXELS / (rw * rh)))
-    return Region(x0, y0, x1, y1, max(1, round(rw * scale)), max(1, round(rh * scale)), ContextMode.CROP)
+    return Region(
+        x0, y0, x1, y1, max(1, round(rw * scale)), max(1, round(rh * scale)), ContextMode.CROP
+    )
 
 
 def extract(rgb: np.ndarray, mask: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:

@@ -20,8 +20,9 @@ def write_crash_report(exc: BaseException) -> Path | str:
     file's path (or a sentence when even that failed). Never raises."""
     from .. import __version__
 
-    text = (f"Inpaint Studio {__version__}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n"
-            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    text = f"Inpaint Studio {__version__}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n" + "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__)
+    )
     from .textsafe import clean
 
     text = clean(text, limit=1_000_000, one_line=False)  # no key, no escape sequence in a report

@@ -140,13 +140,19 @@ class RateLimitedError(ProviderError):
         super().__init__(message, status=status, details=details)
         self.retry_after = retry_after
         self.reject_reason = reject_reason
+        #: the account's limit of images in flight, when the answer said it
+        self.max_inflight: int | None = None
 
 
 class ServerError(ProviderError):
     """5xx: the provider failed; 502/503/504 are retried."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, details: str = "",
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        details: str = "",
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status=status, details=details)

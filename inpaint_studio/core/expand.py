@@ -24,7 +24,12 @@ Pad = tuple[int, int, int, int]
 
 #: The editor's presets: an aspect ratio (the canvas grows to it, centred) or a growth.
 PRESETS: dict[str, tuple[int, int] | float] = {
-    "1:1": (1, 1), "4:5": (4, 5), "3:2": (3, 2), "16:9": (16, 9), "9:16": (9, 16), "+25 % each side": 0.25,
+    "1:1": (1, 1),
+    "4:5": (4, 5),
+    "3:2": (3, 2),
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+    "+25 % each side": 0.25,
 }
 
 
@@ -38,7 +43,9 @@ def pad_for_aspect(size: tuple[int, int], aspect: tuple[int, int]) -> Pad:
     w, h = size
     aw, ah = aspect
     if aw <= 0 or ah <= 0:
-        raise InvalidInput(f"“{aw}:{ah}” is not an aspect ratio; write it as W:H with positive numbers.")
+        raise InvalidInput(
+            f"“{aw}:{ah}” is not an aspect ratio; write it as W:H with positive numbers."
+        )
     if w * ah >= h * aw:  # too wide: grow the height
         extra = round(w * ah / aw) - h
         return 0, extra // 2, 0, extra - extra // 2
@@ -60,7 +67,9 @@ def parse_pad(text: str) -> Pad:
     """
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 4 or not all(re.fullmatch(r"\d{1,6}", p) for p in parts):
-        raise InvalidInput(f"--pad takes four pixel counts L,T,R,B (for example 0,0,512,0), not “{text}”.")
+        raise InvalidInput(
+            f"--pad takes four pixel counts L,T,R,B (for example 0,0,512,0), not “{text}”."
+        )
     pad = tuple(int(p) for p in parts)
     if not any(pad):
         raise InvalidInput("--pad adds nothing: give at least one side more than 0 pixels.")
@@ -96,7 +105,9 @@ def prefill(rgb: np.ndarray, pad: Pad) -> np.ndarray:
     nh, nw = h + top + bottom, w + left + right
     s = min(1.0, (PREFILL_PIXELS / (nh * nw)) ** 0.5)
     if s < 1:
-        small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+        )
         spad = tuple(max(0, round(p * s)) for p in pad)
     else:
         small, spad = np.asarray(rgb), pad
@@ -139,8 +150,10 @@ def expand_photo(photo: Photo, pad: Pad) -> tuple[Photo, np.ndarray]:
     w, h = photo.size
     nw, nh = w + left + right, h + top + bottom
     if nw * nh > MAX_PIXELS:
-        raise InvalidInput(f"The expanded canvas would be {nw}×{nh} pixels, more than the "
-                           f"{MAX_PIXELS // 1_000_000} MP this program handles.")
+        raise InvalidInput(
+            f"The expanded canvas would be {nw}×{nh} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000} MP this program handles."
+        )
     rgb = prefill(np.asarray(photo.rgb), pad)
     alpha = None
     if photo.alpha is not None:
@@ -150,4 +163,3 @@ def expand_photo(photo: Photo, pad: Pad) -> tuple[Photo, np.ndarray]:
     mask[top : top + h, left : left + w] = False
     source = encode_png(rgb, alpha=alpha, icc=photo.icc_profile, exif=photo.exif, dpi=photo.dpi)
     return replace(photo, rgb=rgb, alpha=alpha, source=source, source_format="PNG"), mask
-

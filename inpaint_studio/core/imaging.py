@@ -96,7 +96,9 @@ def check_regular(path, name: str) -> None:
     if stat.S_ISDIR(mode):
         raise ImageLoadError(f"{name} is a folder, not an image file.")
     if not stat.S_ISREG(mode):
-        raise ImageLoadError(f"{name} is not a regular file (a pipe or a device), so it was not read.")
+        raise ImageLoadError(
+            f"{name} is not a regular file (a pipe or a device), so it was not read."
+        )
 
 
 def _file(path, name: str, read):
@@ -115,7 +117,11 @@ def _file(path, name: str, read):
 def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
     """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
     name = label or _describe(source)
-    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else _file(source, name, lambda p: open(p, "rb"))
+    fp = (
+        io.BytesIO(source)
+        if isinstance(source, bytes | bytearray)
+        else _file(source, name, lambda p: open(p, "rb"))
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -172,8 +178,10 @@ def _check_plausible(img: Image.Image, fp, name: str) -> None:
         return
     w, h = img.size
     if size * 8 < MIN_JPEG_BITS_PER_PIXEL * w * h:
-        raise ImageLoadError(f"{name} is truncated or damaged: its {size / 1000:.0f} KB cannot hold the "
-                             f"{w}×{h} pixels its header claims.")
+        raise ImageLoadError(
+            f"{name} is truncated or damaged: its {size / 1000:.0f} KB cannot hold the "
+            f"{w}×{h} pixels its header claims."
+        )
 
 
 def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[int, int]:
@@ -184,14 +192,20 @@ def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[i
         ImageLoadError: not a readable image, or not a regular file.
     """
     name = label or _describe(source)
-    fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else _file(source, name, lambda p: open(p, "rb"))
+    fp = (
+        io.BytesIO(source)
+        if isinstance(source, bytes | bytearray)
+        else _file(source, name, lambda p: open(p, "rb"))
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as img:
                 w, h = img.size
                 try:
-                    if img.format == "PNG":  # getexif() would decode a PNG to find a late eXIf chunk
+                    if (
+                        img.format == "PNG"
+                    ):  # getexif() would decode a PNG to find a late eXIf chunk
                         exif = Image.Exif()
                         if img.info.get("exif"):
                             exif.load(img.info["exif"])
@@ -200,9 +214,11 @@ def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[i
                     orientation = exif.get(0x0112, 1)
                 except Exception:  # a damaged EXIF block: load_image ignores it too
                     orientation = 1
-    except (Image.DecompressionBombError,):
-        raise ImageLoadError(f"{name} claims an enormous pixel size and was refused as a possible "
-                             "decompression bomb.") from None
+    except Image.DecompressionBombError:
+        raise ImageLoadError(
+            f"{name} claims an enormous pixel size and was refused as a possible "
+            "decompression bomb."
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ImageLoadError(f"{name} is not an image file Inpaint Studio can read.") from None
     finally:
@@ -223,7 +239,9 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(out, "L")
 
 
-def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: str | None = None) -> Photo:
+def load_image(
+    source: str | Path | bytes, *, keep_source: bool = False, name: str | None = None
+) -> Photo:
     """Decode a photo for editing.
 
     Any format Pillow reads is accepted. EXIF orientation is applied. CMYK is converted to
@@ -265,8 +283,9 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
         if icc:
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-                img = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"),
-                                                outputMode="RGB")
+                img = ImageCms.profileToProfile(  # type: ignore[assignment]  # not in place: an image
+                    img, src, ImageCms.createProfile("sRGB"), outputMode="RGB"
+                )
             except (ImageCms.PyCMSError, OSError):
                 img = img.convert("RGB")
         else:
@@ -292,8 +311,16 @@ def load_image(source: str | Path | bytes, *, keep_source: bool = False, name: s
             img = img.convert("RGB")
         rgb = np.asarray(img)  # read-only: every edit works on a copy (saves a 54 MB copy on 18 MP)
     path = None if isinstance(source, bytes | bytearray) else Path(source)
-    return Photo(rgb=rgb, alpha=alpha, icc_profile=icc, source_format=fmt, path=path,
-                 source=raw if keep_source else None, exif=exif, dpi=dpi)
+    return Photo(
+        rgb=rgb,
+        alpha=alpha,
+        icc_profile=icc,
+        source_format=fmt,
+        path=path,
+        source=raw if keep_source else None,
+        exif=exif,
+        dpi=dpi,
+    )
 
 
 #: Largest EXIF block kept for export, in bytes (JPEG's APP1 segment holds at most 64 KB).
@@ -303,6 +330,8 @@ MAX_EXIF = 65_000
 def _dpi(img: Image.Image) -> tuple[float, float] | None:
     """The file's declared pixels per inch, when it is a sane pair of positive numbers."""
     dpi = img.info.get("dpi")
+    if dpi is None:
+        return None
     try:
         x, y = float(dpi[0]), float(dpi[1])
     except (TypeError, ValueError, IndexError):
@@ -437,7 +466,9 @@ def _jpeg(img: Image.Image, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT, *, prefer_lossy: bool = False) -> EncodedImage:
+def encode_for_upload(
+    rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT, *, prefer_lossy: bool = False
+) -> EncodedImage:
     """Encode ``rgb`` so the file stays under ``max_bytes``.
 
     Order (issue #2): lossless PNG when it fits, else JPEG at quality 95 then 90, else
@@ -488,7 +519,9 @@ def encode_for_upload(rgb: np.ndarray, max_bytes: int = UPLOAD_LIMIT, *, prefer_
     while True:
         scale *= math.sqrt(max_bytes / size) * 0.92
         sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = img.resize((sw, sh), Image.Resampling.BOX if scale < 0.5 else Image.Resampling.LANCZOS)
+        small = img.resize(
+            (sw, sh), Image.Resampling.BOX if scale < 0.5 else Image.Resampling.LANCZOS
+        )
         data = _jpeg(small, 90)
         size = len(data)
         if size <= max_bytes:
@@ -505,7 +538,9 @@ def encode_mask(mask: np.ndarray, *, edit_is_black: bool = True) -> bytes:
     """
     values = ~mask if edit_is_black else mask
     # rows of packed bits, most significant first: exactly Pillow's raw "1" layout (1 = white)
-    img = Image.frombytes("1", (values.shape[1], values.shape[0]), np.packbits(values, axis=1).tobytes())
+    img = Image.frombytes(
+        "1", (values.shape[1], values.shape[0]), np.packbits(values, axis=1).tobytes()
+    )
     buf = io.BytesIO()
     img.save(buf, "PNG", compress_level=1)
     return buf.getvalue()

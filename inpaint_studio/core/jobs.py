@@ -37,8 +37,12 @@ def answer_size(width: int, height: int, sizes) -> tuple[int, int]:
     return min(sizes, key=lambda s: abs(math.log((s[0] / s[1]) / (width / height))))
 
 
-def prepare(request: EditRequest, *, uploads: bool = True,
-            answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES) -> Prepared:
+def prepare(
+    request: EditRequest,
+    *,
+    uploads: bool = True,
+    answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES,
+) -> Prepared:
     """Plan the region, cut and scale it, and encode it for upload (pixel work: run in a thread).
 
     Args:
@@ -194,7 +198,9 @@ class JobRunner:
 
     # -- public API ---------------------------------------------------------------------
 
-    def submit(self, request: EditRequest, provider: Provider, prepared: Prepared | None = None) -> Job:
+    def submit(
+        self, request: EditRequest, provider: Provider, prepared: Prepared | None = None
+    ) -> Job:
         """Validate and start a job; returns at once.
 
         Args:
@@ -214,17 +220,23 @@ class JobRunner:
         self._emit(job)
         return job
 
-    def resume(self, request: EditRequest, provider: Provider, region: Region, remote_tasks: list[dict]) -> Job:
+    def resume(
+        self, request: EditRequest, provider: Provider, region: Region, remote_tasks: list[dict]
+    ) -> Job:
         """Resume polling remote tasks of an earlier session (no upload; nothing is re-billed).
 
         ``provider`` must have ``resume(remote_tasks, report) -> list[RawVariant]``.
         """
         job = Job(request=request, provider=provider)
         empty = np.zeros((0, 0), bool)
-        job.prepared = Prepared(region, np.zeros((0, 0, 3), np.uint8), empty, remote_tasks=list(remote_tasks))
+        job.prepared = Prepared(
+            region, np.zeros((0, 0, 3), np.uint8), empty, remote_tasks=list(remote_tasks)
+        )
         job.sent_info = region.describe()
         self.jobs[job.id] = job
-        job.task = asyncio.get_running_loop().create_task(self._run(job, resumed=True), name=f"job-{job.id}")
+        job.task = asyncio.get_running_loop().create_task(
+            self._run(job, resumed=True), name=f"job-{job.id}"
+        )
         self._emit(job)
         return job
 
@@ -279,13 +291,17 @@ class JobRunner:
             job.finished = time.time()
             self._set(job, Stage.FAILED)
             return
-        except Exception as exc:  # a bug: reported on the job with a crash report, never lost in the loop
+        except (
+            Exception
+        ) as exc:  # a bug: reported on the job with a crash report, never lost in the loop
             from .crash import write_crash_report
 
             report = write_crash_report(exc)
-            job.error = InpaintError(f"Something went wrong inside Inpaint Studio while running this job with "
-                                     f"{job.provider.label}; a report was written to {report}.",
-                                     details=traceback.format_exc())
+            job.error = InpaintError(
+                f"Something went wrong inside Inpaint Studio while running this job with "
+                f"{job.provider.label}; a report was written to {report}.",
+                details=traceback.format_exc(),
+            )
             job.finished = time.time()
             self._set(job, Stage.FAILED)
             return
@@ -297,8 +313,12 @@ class JobRunner:
         async with self._limit(provider.name):
             self._set(job, Stage.PREPARING)
             if job.prepared is None:
-                job.prepared = await asyncio.to_thread(prepare, request, uploads=provider.capabilities.uploads,
-                                                       answer_sizes=provider.capabilities.answer_sizes)
+                job.prepared = await asyncio.to_thread(
+                    prepare,
+                    request,
+                    uploads=provider.capabilities.uploads,
+                    answer_sizes=provider.capabilities.answer_sizes,
+                )
             prepared = job.prepared
             if self.persist_tasks is not None:
                 prepared.persist = lambda: self.persist_tasks(job)
@@ -307,7 +327,12 @@ class JobRunner:
                 self._set(job, stage, done, total)
 
             if provider.capabilities.uploads:
-                self._set(job, Stage.UPLOADING, 0, len(prepared.encoded.data) if prepared.encoded else None)
+                self._set(
+                    job,
+                    Stage.UPLOADING,
+                    0,
+                    len(prepared.encoded.data) if prepared.encoded else None,
+                )
             else:
                 self._set(job, Stage.WAITING)
             raws = await provider.generate(request, prepared, report)
@@ -324,8 +349,11 @@ class JobRunner:
             def report(stage: str, done: int | None, total: int | None) -> None:
                 self._set(job, stage, done, total)
 
+            assert job.prepared is not None  # a resumed job is made with its region and tasks
             raws = await provider.resume(job.prepared.remote_tasks, report)
-            raws = self._bounded(job, raws, max(job.request.num_images, len(job.prepared.remote_tasks)))
+            raws = self._bounded(
+                job, raws, max(job.request.num_images, len(job.prepared.remote_tasks))
+            )
             raws = await self._fetch_and_journal(job, raws)
         await self._finish(job, raws)
 
@@ -336,8 +364,10 @@ class JobRunner:
         if job.prepared is not None:
             job.notes.extend(n for n in job.prepared.notes if n not in job.notes)
         if len(raws) > wanted:
-            job.notes.append(f"{job.provider.label} answered {len(raws)} results for {wanted} requested; "
-                             f"only the first {wanted} were kept.")
+            job.notes.append(
+                f"{job.provider.label} answered {len(raws)} results for {wanted} requested; "
+                f"only the first {wanted} were kept."
+            )
             return raws[:wanted]
         return raws
 
@@ -351,7 +381,11 @@ class JobRunner:
         failures = await self._download(job, raws)
         if self.journal is not None:
             for i, raw in enumerate(raws):
-                if raw.safe and (raw.data is not None or raw.pixels is not None) and "journal" not in raw.extra:
+                if (
+                    raw.safe
+                    and (raw.data is not None or raw.pixels is not None)
+                    and "journal" not in raw.extra
+                ):
                     await self._journal(job, i, raw)
         if not failures:
             return raws
@@ -362,22 +396,32 @@ class JobRunner:
             first = failures[0]
             if isinstance(first, InpaintError):
                 if total > 1:
-                    first.message = f"None of the {total} results could be downloaded: {first.message}"
+                    first.message = (
+                        f"None of the {total} results could be downloaded: {first.message}"
+                    )
                 raise first
             raise first
         kept = [Path(r.extra["journal"]) for r in arrived if r.extra.get("journal")]
         kept = [p for p in kept if p.is_file()]  # said only of files that exist
-        where = (f"; they are kept in the result journal: {', '.join(str(p) for p in kept)}" if kept else "")
-        job.notes.append(f"{len(arrived)} of {total} results arrived{where}; the other {missing} could not be "
-                         f"downloaded ({str(failures[0]).rstrip('.')}).")
+        where = (
+            f"; they are kept in the result journal: {', '.join(str(p) for p in kept)}"
+            if kept
+            else ""
+        )
+        job.notes.append(
+            f"{len(arrived)} of {total} results arrived{where}; the other {missing} could not be "
+            f"downloaded ({str(failures[0]).rstrip('.')})."
+        )
         return [r for r in raws if not r.safe or r.pixels is not None]
 
     async def _journal(self, job: Job, index: int, raw: RawVariant) -> None:
         try:
             path = await asyncio.to_thread(self.journal.record, job, index, raw)
         except OSError as exc:  # a full or read-only disk must not cost the result itself
-            note = (f"A result could not be written to the result journal ({exc.strerror or exc}); "
-                    "save the project to keep it.")
+            note = (
+                f"A result could not be written to the result journal ({exc.strerror or exc}); "
+                "save the project to keep it."
+            )
             if note not in job.notes:
                 job.notes.append(note)
             return
@@ -413,13 +457,16 @@ class JobRunner:
             if raw.data is not None:
                 w, h = header_size(raw.data)
                 if w * h > cap:
-                    raise DownloadError(f"A result image is {w}×{h} pixels, far larger than what was sent; "
-                                        "it was not decoded.")
+                    raise DownloadError(
+                        f"A result image is {w}×{h} pixels, far larger than what was sent; "
+                        "it was not decoded."
+                    )
                 raw.pixels = (await asyncio.to_thread(load_image, raw.data)).rgb
             else:
-                assert raw.url is not None
-                raw.data, raw.pixels = await download_image(self.client, raw.url, allow_loopback=allow_loopback,
-                                                            max_pixels=cap)
+                assert raw.url is not None and self.client is not None
+                raw.data, raw.pixels = await download_image(
+                    self.client, raw.url, allow_loopback=allow_loopback, max_pixels=cap
+                )
             if self.journal is not None:
                 await self._journal(job, raws.index(raw), raw)
             done += 1
@@ -454,21 +501,36 @@ class JobRunner:
         out = []
         fits = req.mask.shape == req.photo.rgb.shape[:2]
         if not fits:  # a resumed job of the canvas before an Expand: its files stay in the journal
-            job.notes.append("These results were made for the canvas before it was expanded; they are kept in the "
-                             "result journal (File ▸ Result journal), not as layers.")
+            job.notes.append(
+                "These results were made for the canvas before it was expanded; they are kept in the "
+                "result journal (File ▸ Result journal), not as layers."
+            )
         for i, raw in enumerate(raws):
             layer = None
             if raw.safe and raw.pixels is not None and fits:
                 layer = build_layer(
-                    req.photo.rgb, req.mask, job.prepared.region, raw.pixels,
-                    feather=req.feather, colour_match=req.colour_match, strength=req.mask_alpha,
+                    req.photo.rgb,
+                    req.mask,
+                    job.prepared.region,
+                    raw.pixels,
+                    feather=req.feather,
+                    colour_match=req.colour_match,
+                    strength=req.mask_alpha,
                     grain=req.grain is GrainMode.AUTO,
                 )
-            out.append(Variant(
-                index=i, safe=raw.safe, layer=layer, raw=raw.data,
-                # the file is kept; its pixels are decoded again only to re-blend (saves ~3 MB a variant)
-                raw_pixels=raw.pixels if raw.data is None else None,
-                seed=raw.seed, prompt=raw.prompt, resolution=raw.resolution,
-                style_type=raw.style_type, extra=dict(raw.extra),
-            ))
+            out.append(
+                Variant(
+                    index=i,
+                    safe=raw.safe,
+                    layer=layer,
+                    raw=raw.data,
+                    # the file is kept; its pixels are decoded again only to re-blend (saves ~3 MB a variant)
+                    raw_pixels=raw.pixels if raw.data is None else None,
+                    seed=raw.seed,
+                    prompt=raw.prompt,
+                    resolution=raw.resolution,
+                    style_type=raw.style_type,
+                    extra=dict(raw.extra),
+                )
+            )
         return out

@@ -76,14 +76,20 @@ class Journal:
         }
         meta = clean_json(meta)  # no key, no escape sequence from a provider reaches the disk
         atomic_write(image, data)
-        atomic_write(image.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())
+        atomic_write(
+            image.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode()
+        )
         return image
 
     def entries(self) -> list[JournalEntry]:
         """Every entry, newest first."""
         out = []
         for meta in self.root.glob("*.json"):
-            images = [p for p in meta.parent.glob(meta.stem + ".*") if p.suffix != ".json" and not p.name.startswith(".")]
+            images = [
+                p
+                for p in meta.parent.glob(meta.stem + ".*")
+                if p.suffix != ".json" and not p.name.startswith(".")
+            ]
             if not images:
                 continue
             st = images[0].stat()
@@ -103,7 +109,6 @@ class Journal:
                 e.meta.unlink(missing_ok=True)
                 n += 1
         return n
-
 
     def for_job(self, session: str, job_id: int) -> list[tuple[JournalEntry, dict]]:
         """The entries one job of one session wrote, oldest first, with their metadata."""

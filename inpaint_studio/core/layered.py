@@ -81,9 +81,13 @@ def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
             continue
         lay = v.layer
         total += lay.rgb.shape[0] * lay.rgb.shape[1]
-        if total > MAX_LAYER_PIXELS:  # what a layered file would hold, however the layers are shared
-            raise InvalidInput(f"This project's layers hold more than {MAX_LAYER_PIXELS // 1_000_000} MP together; "
-                               "a layered file of them was not written.")
+        if (
+            total > MAX_LAYER_PIXELS
+        ):  # what a layered file would hold, however the layers are shared
+            raise InvalidInput(
+                f"This project's layers hold more than {MAX_LAYER_PIXELS // 1_000_000} MP together; "
+                "a layered file of them was not written."
+            )
         if id(lay) not in rgba:
             rgba[id(lay)] = np.dstack([lay.rgb, lay.alpha])
         name = v.name or f"Variant {v.index + 1}"
@@ -99,7 +103,9 @@ def flatten(size: tuple[int, int], layers: list[StackLayer]) -> np.ndarray:
     out = np.ascontiguousarray(layers[0].rgba[..., :3]).copy()
     for lay in layers[1:]:
         if lay.visible:
-            blend_into(out, Layer.from_rgba(lay.x, lay.y, np.ascontiguousarray(lay.rgba)), lay.opacity)
+            blend_into(
+                out, Layer.from_rgba(lay.x, lay.y, np.ascontiguousarray(lay.rgba)), lay.opacity
+            )
     assert out.shape[:2] == (h, w)
     return out
 
@@ -125,7 +131,9 @@ def write_psd(path: Path, size: tuple[int, int], layers: list[StackLayer]) -> No
     atomic_write(path, buf.getvalue())
 
 
-def write_ora(path: Path, size: tuple[int, int], layers: list[StackLayer], merged: np.ndarray) -> None:
+def write_ora(
+    path: Path, size: tuple[int, int], layers: list[StackLayer], merged: np.ndarray
+) -> None:
     """An OpenRaster file of ``layers`` (bottom first) with the merged image and thumbnail.
 
     Raises:
@@ -135,16 +143,29 @@ def write_ora(path: Path, size: tuple[int, int], layers: list[StackLayer], merge
     entries = []
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster", compress_type=zipfile.ZIP_STORED)
+        z.writestr(
+            zipfile.ZipInfo("mimetype"), b"image/openraster", compress_type=zipfile.ZIP_STORED
+        )
         for i, lay in enumerate(layers):
             src = f"data/layer{i}.png"
-            z.writestr(src, encode_png(np.ascontiguousarray(lay.rgba[..., :3]), alpha=np.ascontiguousarray(lay.rgba[..., 3])),
-                       compress_type=zipfile.ZIP_STORED)
-            entries.append(f'    <layer name={quoteattr(lay.name)} src="{src}" x="{lay.x}" y="{lay.y}" '
-                           f'opacity="{lay.opacity:.3f}" visibility="{"visible" if lay.visible else "hidden"}"/>')
-        stack = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                 f'<image version="0.0.5" w="{w}" h="{h}">\n  <stack>\n'
-                 + "\n".join(reversed(entries)) + "\n  </stack>\n</image>\n")  # topmost first
+            z.writestr(
+                src,
+                encode_png(
+                    np.ascontiguousarray(lay.rgba[..., :3]),
+                    alpha=np.ascontiguousarray(lay.rgba[..., 3]),
+                ),
+                compress_type=zipfile.ZIP_STORED,
+            )
+            entries.append(
+                f'    <layer name={quoteattr(lay.name)} src="{src}" x="{lay.x}" y="{lay.y}" '
+                f'opacity="{lay.opacity:.3f}" visibility="{"visible" if lay.visible else "hidden"}"/>'
+            )
+        stack = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<image version="0.0.5" w="{w}" h="{h}">\n  <stack>\n'
+            + "\n".join(reversed(entries))
+            + "\n  </stack>\n</image>\n"
+        )  # topmost first
         z.writestr("stack.xml", stack.encode("utf-8"))
         z.writestr("mergedimage.png", encode_png(merged), compress_type=zipfile.ZIP_STORED)
         thumb = Image.fromarray(merged)
@@ -155,7 +176,9 @@ def write_ora(path: Path, size: tuple[int, int], layers: list[StackLayer], merge
     atomic_write(path, buf.getvalue())
 
 
-def export_layers(out: Path, photo: Photo, layers: list[StackLayer], metadata: dict | None = None) -> Path:
+def export_layers(
+    out: Path, photo: Photo, layers: list[StackLayer], metadata: dict | None = None
+) -> Path:
     """Write ``layers`` (bottom first, the first being the original) to ``out`` in the format
     of its suffix (:data:`LAYERED_FORMATS`); returns ``out`` (pixel and file work: thread).
 
@@ -166,7 +189,9 @@ def export_layers(out: Path, photo: Photo, layers: list[StackLayer], metadata: d
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in LAYERED_FORMATS:
-        raise ValueError(f"Layers can be exported as PSD, OpenRaster (.ora) or a flat PNG, not “{out.suffix or out.name}”.")
+        raise ValueError(
+            f"Layers can be exported as PSD, OpenRaster (.ora) or a flat PNG, not “{out.suffix or out.name}”."
+        )
     size = photo.size
     if suffix == ".psd":
         write_psd(out, size, layers)

@@ -27,7 +27,9 @@ MAX_MANIFEST_BYTES = 32_000_000
 MAX_RATIO = 50
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MEMBER = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}){0,3}$")
+_MEMBER = re.compile(
+    r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}){0,3}$"
+)
 
 
 def _safe_id(value: str) -> str:
@@ -95,8 +97,18 @@ class JobEntry(_Model):
     error: Text | None = None
     details: Annotated[str, Field(max_length=200_000)] = ""
     sent: dict[str, Any] = {}
-    region: tuple[Coord, Coord, Coord, Coord, Annotated[int, Field(ge=1, le=100_000)],
-                  Annotated[int, Field(ge=1, le=100_000)], Literal["auto", "full", "crop"]] | None = None
+    region: (
+        tuple[
+            Coord,
+            Coord,
+            Coord,
+            Coord,
+            Annotated[int, Field(ge=1, le=100_000)],
+            Annotated[int, Field(ge=1, le=100_000)],
+            Literal["auto", "full", "crop"],
+        ]
+        | None
+    ) = None
     remote_tasks: Annotated[list[dict[str, Any]], Field(max_length=64)] = []
     draft_of: Short | None = None
     notes: Annotated[list[Text], Field(max_length=64)] = []
@@ -106,15 +118,25 @@ class JobEntry(_Model):
     mask: Member | None = None
     #: the canvas ``[width, height]`` the job was made on (its mask's size); absent in files
     #: written before Expand recorded it
-    size: tuple[Annotated[int, Field(ge=1, le=1_000_000)], Annotated[int, Field(ge=1, le=1_000_000)]] | None = None
+    size: (
+        tuple[Annotated[int, Field(ge=1, le=1_000_000)], Annotated[int, Field(ge=1, le=1_000_000)]]
+        | None
+    ) = None
     #: where that canvas's top-left corner lies on the document's canvas now (Expand moves it)
-    offset: tuple[Annotated[int, Field(ge=-1_000_000, le=1_000_000)],
-                  Annotated[int, Field(ge=-1_000_000, le=1_000_000)]] | None = None
+    offset: (
+        tuple[
+            Annotated[int, Field(ge=-1_000_000, le=1_000_000)],
+            Annotated[int, Field(ge=-1_000_000, le=1_000_000)],
+        ]
+        | None
+    ) = None
     references: Annotated[list[ReferenceEntry], Field(max_length=16)] = []
 
     @model_validator(mode="after")
     def _region(self):
-        if self.region is not None and not (self.region[0] < self.region[2] and self.region[1] < self.region[3]):
+        if self.region is not None and not (
+            self.region[0] < self.region[2] and self.region[1] < self.region[3]
+        ):
             raise ValueError("region must have x0 < x1 and y0 < y1")
         return self
 
@@ -159,7 +181,10 @@ class Manifest(_Model):
 
     @model_validator(mode="after")
     def _unique(self):
-        for what, ids in (("job", [j.id for j in self.jobs]), ("variant", [v.id for v in self.variants])):
+        for what, ids in (
+            ("job", [j.id for j in self.jobs]),
+            ("variant", [v.id for v in self.variants]),
+        ):
             if len(ids) != len(set(ids)):
                 raise ValueError(f"two {what}s share an id")
         return self
@@ -206,10 +231,16 @@ def check_zip_entries(infos) -> None:
     for info in infos:
         size = info.file_size
         if size > MAX_MEMBER_BYTES:
-            raise ValueError(f"“{info.filename[:80]}” inside it would unpack to {size / 1e6:.0f} MB")
+            raise ValueError(
+                f"“{info.filename[:80]}” inside it would unpack to {size / 1e6:.0f} MB"
+            )
         if size > 1_000_000 and size > MAX_RATIO * max(1, info.compress_size):
-            raise ValueError(f"“{info.filename[:80]}” inside it is compressed {size // max(1, info.compress_size)}:1, "
-                             "like a zip bomb")
+            raise ValueError(
+                f"“{info.filename[:80]}” inside it is compressed {size // max(1, info.compress_size)}:1, "
+                "like a zip bomb"
+            )
         total += size
     if total > MAX_TOTAL_BYTES:
-        raise ValueError(f"it would unpack to {total / 1e9:.1f} GB, more than the {MAX_TOTAL_BYTES // 10**9} GB allowed")
+        raise ValueError(
+            f"it would unpack to {total / 1e9:.1f} GB, more than the {MAX_TOTAL_BYTES // 10**9} GB allowed"
+        )

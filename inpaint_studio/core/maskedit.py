@@ -47,8 +47,16 @@ def _segment_distance(rect: Rect, p0: tuple[float, float], p1: tuple[float, floa
     return np.sqrt((xs - (x0 + t * dx)) ** 2 + (ys - (y0 + t * dy)) ** 2)
 
 
-def stamp_soft(alpha: np.ndarray, mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float],
-               radius: float, hardness: float, opacity: float, add: bool) -> Rect | None:
+def stamp_soft(
+    alpha: np.ndarray,
+    mask: np.ndarray,
+    p0: tuple[float, float],
+    p1: tuple[float, float],
+    radius: float,
+    hardness: float,
+    opacity: float,
+    add: bool,
+) -> Rect | None:
     """Paint a soft round brush along ``p0 → p1`` into a soft mask.
 
     ``alpha`` is the ``(H, W) uint8`` blend strength (0 keep … 255 replace) and ``mask`` the
@@ -58,8 +66,15 @@ def stamp_soft(alpha: np.ndarray, mask: np.ndarray, p0: tuple[float, float], p1:
     opacity); erasing lowers the strength by the brush's.
     """
     r = max(0.5, float(radius))
-    rect = clip_rect((int(np.floor(min(p0[0], p1[0]) - r)) - 1, int(np.floor(min(p0[1], p1[1]) - r)) - 1,
-                      int(np.ceil(max(p0[0], p1[0]) + r)) + 2, int(np.ceil(max(p0[1], p1[1]) + r)) + 2), alpha.shape)
+    rect = clip_rect(
+        (
+            int(np.floor(min(p0[0], p1[0]) - r)) - 1,
+            int(np.floor(min(p0[1], p1[1]) - r)) - 1,
+            int(np.ceil(max(p0[0], p1[0]) + r)) + 2,
+            int(np.ceil(max(p0[1], p1[1]) + r)) + 2,
+        ),
+        alpha.shape,
+    )
     if rect is None:
         return None
     d = _segment_distance(rect, p0, p1)
@@ -91,7 +106,9 @@ def sync_alpha(alpha: np.ndarray, mask: np.ndarray, rect: Rect) -> None:
     a[~m] = 0
 
 
-def stamp_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool) -> Rect | None:
+def stamp_segment(
+    mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool
+) -> Rect | None:
     """Paint a round brush of ``radius`` px along the segment ``p0 → p1`` (photo pixels, x/y).
 
     The whole segment is filled, so a fast mouse leaves no gaps.
@@ -99,8 +116,15 @@ def stamp_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, fl
     r = max(0.5, float(radius))
     x0, y0 = p0
     x1, y1 = p1
-    rect = clip_rect((int(np.floor(min(x0, x1) - r)) - 1, int(np.floor(min(y0, y1) - r)) - 1,
-                      int(np.ceil(max(x0, x1) + r)) + 2, int(np.ceil(max(y0, y1) + r)) + 2), mask.shape)
+    rect = clip_rect(
+        (
+            int(np.floor(min(x0, x1) - r)) - 1,
+            int(np.floor(min(y0, y1) - r)) - 1,
+            int(np.ceil(max(x0, x1) + r)) + 2,
+            int(np.ceil(max(y0, y1) + r)) + 2,
+        ),
+        mask.shape,
+    )
     if rect is None:
         return None
     rx0, ry0, rx1, ry1 = rect
@@ -129,8 +153,15 @@ def fill_polygon(mask: np.ndarray, points: list[tuple[float, float]], value: boo
     if len(points) < 3:
         return None
     pts = np.array(points, dtype=np.float64)
-    rect = clip_rect((int(np.floor(pts[:, 0].min())), int(np.floor(pts[:, 1].min())),
-                      int(np.ceil(pts[:, 0].max())) + 1, int(np.ceil(pts[:, 1].max())) + 1), mask.shape)
+    rect = clip_rect(
+        (
+            int(np.floor(pts[:, 0].min())),
+            int(np.floor(pts[:, 1].min())),
+            int(np.ceil(pts[:, 0].max())) + 1,
+            int(np.ceil(pts[:, 1].max())) + 1,
+        ),
+        mask.shape,
+    )
     if rect is None:
         return None
     x0, y0, x1, y1 = rect
@@ -141,7 +172,9 @@ def fill_polygon(mask: np.ndarray, points: list[tuple[float, float]], value: boo
     return rect
 
 
-def magic_wand(rgb: np.ndarray, mask: np.ndarray, point: tuple[int, int], tolerance: int, value: bool) -> Rect | None:
+def magic_wand(
+    rgb: np.ndarray, mask: np.ndarray, point: tuple[int, int], tolerance: int, value: bool
+) -> Rect | None:
     """Add (or remove) the connected region of colours within ``tolerance`` (0–255) of ``point``.
 
     Args:
@@ -171,13 +204,20 @@ def grow(mask: np.ndarray, pixels: int) -> Rect | None:
     if bbox is None or pixels == 0:
         return None
     n = abs(int(pixels))
-    rect = clip_rect((bbox[0] - n - 1, bbox[1] - n - 1, bbox[2] + n + 1, bbox[3] + n + 1), mask.shape)
+    rect = clip_rect(
+        (bbox[0] - n - 1, bbox[1] - n - 1, bbox[2] + n + 1, bbox[3] + n + 1), mask.shape
+    )
     assert rect is not None
     x0, y0, x1, y1 = rect
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * n + 1, 2 * n + 1))
     sub = mask[y0:y1, x0:x1].view(np.uint8)
     op = cv2.dilate if pixels > 0 else cv2.erode
-    out = op(sub, kernel, borderType=cv2.BORDER_REPLICATE if pixels < 0 else cv2.BORDER_CONSTANT, borderValue=0)
+    out = op(
+        sub,
+        kernel,
+        borderType=cv2.BORDER_REPLICATE if pixels < 0 else cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     mask[y0:y1, x0:x1] = out.astype(bool)
     return rect
 
@@ -196,17 +236,26 @@ class MaskPatch:
     alpha_after: bytes | None = None
 
     @staticmethod
-    def capture(before: np.ndarray, after: np.ndarray, rect: Rect,
-                alpha_before: np.ndarray | None = None, alpha_after: np.ndarray | None = None) -> MaskPatch:
+    def capture(
+        before: np.ndarray,
+        after: np.ndarray,
+        rect: Rect,
+        alpha_before: np.ndarray | None = None,
+        alpha_after: np.ndarray | None = None,
+    ) -> MaskPatch:
         """From the ``(h, w) bool`` contents of ``rect`` before and after the edit, and, for
         a soft mask, the ``(h, w) uint8`` strengths (stored zlib-compressed)."""
         import zlib
 
         if alpha_before is None or alpha_after is None:
             return MaskPatch(rect, np.packbits(before, axis=None), np.packbits(after, axis=None))
-        return MaskPatch(rect, np.packbits(before, axis=None), np.packbits(after, axis=None),
-                         zlib.compress(np.ascontiguousarray(alpha_before).tobytes(), 1),
-                         zlib.compress(np.ascontiguousarray(alpha_after).tobytes(), 1))
+        return MaskPatch(
+            rect,
+            np.packbits(before, axis=None),
+            np.packbits(after, axis=None),
+            zlib.compress(np.ascontiguousarray(alpha_before).tobytes(), 1),
+            zlib.compress(np.ascontiguousarray(alpha_after).tobytes(), 1),
+        )
 
     def _unpack(self, packed: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.rect
@@ -226,11 +275,18 @@ class MaskPatch:
         if packed is None:
             sync_alpha(alpha, mask, self.rect)
         else:
-            alpha[y0:y1, x0:x1] = np.frombuffer(zlib.decompress(packed), np.uint8).reshape(y1 - y0, x1 - x0)
+            alpha[y0:y1, x0:x1] = np.frombuffer(zlib.decompress(packed), np.uint8).reshape(
+                y1 - y0, x1 - x0
+            )
 
     @property
     def nbytes(self) -> int:
-        return self.before.nbytes + self.after.nbytes + len(self.alpha_before or b"") + len(self.alpha_after or b"")
+        return (
+            self.before.nbytes
+            + self.after.nbytes
+            + len(self.alpha_before or b"")
+            + len(self.alpha_after or b"")
+        )
 
     @property
     def changed(self) -> bool:

@@ -46,7 +46,9 @@ def check_url(url: str, what: str = "The provider address") -> str:
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
-        raise InsecureURLError(f"{what} {url} uses plain http; only https is allowed except on this computer.")
+        raise InsecureURLError(
+            f"{what} {url} uses plain http; only https is allowed except on this computer."
+        )
     raise InsecureURLError(f"{what} “{url}” is not a web address.")
 
 
@@ -87,8 +89,14 @@ def is_internal(host: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-                or ip.is_unspecified)
+    return bool(
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
 
 
 def usable_link(url: str, *, allow_loopback: bool = False) -> str:
@@ -106,19 +114,30 @@ def usable_link(url: str, *, allow_loopback: bool = False) -> str:
     try:
         check_url(url, "The result link")
     except InsecureURLError:
-        raise DownloadError("The provider gave a result link that cannot be used safely "
-                            f"(“{clean(url, limit=80)}”); it was not opened.") from None
+        raise DownloadError(
+            "The provider gave a result link that cannot be used safely "
+            f"(“{clean(url, limit=80)}”); it was not opened."
+        ) from None
     host = urlsplit(url).hostname or ""
     if is_internal(host) and not (allow_loopback and is_loopback(host)):
-        raise DownloadError(f"The provider gave a result link to a private or local address ({clean(host, limit=60)}); "
-                            "it was not opened.")
+        raise DownloadError(
+            f"The provider gave a result link to a private or local address ({clean(host, limit=60)}); "
+            "it was not opened."
+        )
     return url
 
 
 async def download_image(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int = MAX_RESULT_BYTES, attempts: int = 3,
-    retry: RetryPolicy | None = None, stall: float = STALL_SECONDS, deadline: float = DOWNLOAD_DEADLINE,
-    allow_loopback: bool = False, max_pixels: int = MAX_RESULT_PIXELS,
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int = MAX_RESULT_BYTES,
+    attempts: int = 3,
+    retry: RetryPolicy | None = None,
+    stall: float = STALL_SECONDS,
+    deadline: float = DOWNLOAD_DEADLINE,
+    allow_loopback: bool = False,
+    max_pixels: int = MAX_RESULT_PIXELS,
 ) -> tuple[bytes, np.ndarray]:
     """Download a result image **without credentials** and check it is an image.
 
@@ -143,14 +162,18 @@ async def download_image(
         async with asyncio.timeout(deadline):
             data = await _fetch(client, url, max_bytes, retry, timeout, stall, allow_loopback)
     except TimeoutError:
-        raise DownloadError(f"A result download had not finished after {deadline:.0f} s and was stopped; "
-                            "the result journal keeps what arrived before.") from None
+        raise DownloadError(
+            f"A result download had not finished after {deadline:.0f} s and was stopped; "
+            "the result journal keeps what arrived before."
+        ) from None
     try:
         w, h = header_size(data)
     except ImageLoadError:
         raise DownloadError("A result link did not hold a valid image.") from None
     if w * h > max_pixels:
-        raise DownloadError(f"A result image is {w}×{h} pixels, far larger than what was sent; it was not decoded.")
+        raise DownloadError(
+            f"A result image is {w}×{h} pixels, far larger than what was sent; it was not decoded."
+        )
     try:
         pixels = (await asyncio.to_thread(load_image, data)).rgb
     except ImageLoadError:
@@ -158,8 +181,15 @@ async def download_image(
     return data, pixels
 
 
-async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, stall: float,
-                 allow_loopback: bool = False) -> bytes:
+async def _fetch(
+    client,
+    url: str,
+    max_bytes: int,
+    retry: RetryPolicy,
+    timeout,
+    stall: float,
+    allow_loopback: bool = False,
+) -> bytes:
     too_large = f"A result file is larger than {max_bytes // 1_048_576} MB and was refused."
     attempt = 0
     while True:
@@ -167,10 +197,20 @@ async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, 
         try:
             for _hop in range(MAX_REDIRECTS + 1):
                 # a fresh request with only the client's neutral headers: never an API key
-                async with client.stream("GET", target, headers={"Accept": "image/*"}, follow_redirects=False,
-                                         timeout=timeout) as resp:
-                    if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                        target = usable_link(str(resp.url.join(resp.headers["Location"])), allow_loopback=allow_loopback)
+                async with client.stream(
+                    "GET",
+                    target,
+                    headers={"Accept": "image/*"},
+                    follow_redirects=False,
+                    timeout=timeout,
+                ) as resp:
+                    if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get(
+                        "Location"
+                    ):
+                        target = usable_link(
+                            str(resp.url.join(resp.headers["Location"])),
+                            allow_loopback=allow_loopback,
+                        )
                         continue
                     if resp.status_code == 200:
                         declared = resp.headers.get("Content-Length")
@@ -188,16 +228,27 @@ async def _fetch(client, url: str, max_bytes: int, retry: RetryPolicy, timeout, 
                             status=resp.status_code,
                         )
                     if resp.status_code < 500 and resp.status_code != 429:
-                        raise DownloadError(f"A result link answered HTTP {resp.status_code}.", status=resp.status_code)
-                    failure: Exception = DownloadError(f"The result server failed (HTTP {resp.status_code}).",
-                                                       status=resp.status_code)
+                        raise DownloadError(
+                            f"A result link answered HTTP {resp.status_code}.",
+                            status=resp.status_code,
+                        )
+                    failure: Exception = DownloadError(
+                        f"The result server failed (HTTP {resp.status_code}).",
+                        status=resp.status_code,
+                    )
                     break
             else:
-                raise DownloadError(f"A result link redirected more than {MAX_REDIRECTS} times and was not followed.")
+                raise DownloadError(
+                    f"A result link redirected more than {MAX_REDIRECTS} times and was not followed."
+                )
         except httpx.ReadTimeout as exc:
-            failure = DownloadError(f"A result download stalled: no data for {stall:.0f} s.", details=repr(exc))
+            failure = DownloadError(
+                f"A result download stalled: no data for {stall:.0f} s.", details=repr(exc)
+            )
         except httpx.TransportError as exc:
-            failure = DownloadError("A result could not be downloaded: the connection failed.", details=repr(exc))
+            failure = DownloadError(
+                "A result could not be downloaded: the connection failed.", details=repr(exc)
+            )
         attempt += 1
         if attempt >= retry.attempts:
             raise failure

@@ -53,9 +53,16 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         raise
 
 
-def encode_png(rgb: np.ndarray, *, alpha: np.ndarray | None = None, icc: bytes | None = None,
-               text: dict | None = None, compress_level: int = 1, exif: bytes | None = None,
-               dpi: tuple[float, float] | None = None) -> bytes:
+def encode_png(
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    icc: bytes | None = None,
+    text: dict | None = None,
+    compress_level: int = 1,
+    exif: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+) -> bytes:
     """Encode ``(H, W, 3) uint8`` (plus optional ``(H, W) uint8`` alpha) as PNG bytes, with
     the colour profile, EXIF block (``eXIf``), pixels per inch (``pHYs``) and parameters
     (``iTXt`` ``inpaint-studio``) given.
@@ -122,14 +129,29 @@ def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None 
         except Exception:  # validated on load; stay safe if it still does not parse
             exif = Image.Exif()
     if photo.dpi:
-        exif[0x011A], exif[0x011B], exif[0x0128] = photo.dpi[0], photo.dpi[1], 2  # X/YResolution, inches
+        exif[0x011A], exif[0x011B], exif[0x0128] = (
+            photo.dpi[0],
+            photo.dpi[1],
+            2,
+        )  # X/YResolution, inches
     if fmt == "PNG":
-        return encode_png(rgb, alpha=photo.alpha, icc=photo.icc_profile, text=text,
-                          exif=exif.tobytes() if len(exif) else None, dpi=photo.dpi)
-    keeps_alpha = fmt != "JPEG" and photo.alpha is not None
-    img = Image.fromarray(np.dstack([rgb, photo.alpha]) if keeps_alpha else rgb, "RGBA" if keeps_alpha else "RGB")
+        return encode_png(
+            rgb,
+            alpha=photo.alpha,
+            icc=photo.icc_profile,
+            text=text,
+            exif=exif.tobytes() if len(exif) else None,
+            dpi=photo.dpi,
+        )
+    alpha = photo.alpha if fmt != "JPEG" else None
+    img = Image.fromarray(
+        np.dstack([rgb, alpha]) if alpha is not None else rgb,
+        "RGBA" if alpha is not None else "RGB",
+    )
     note = json.dumps(text, ensure_ascii=False) if text is not None else None
-    if note is not None and 2 * len(note) < 60_000 - len(photo.exif or b""):  # UTF-16 in a 64 KB segment
+    if note is not None and 2 * len(note) < 60_000 - len(
+        photo.exif or b""
+    ):  # UTF-16 in a 64 KB segment
         exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + note.encode("utf-16-be")  # Exif UserComment
     kwargs: dict = {"exif": exif.tobytes()}
     if photo.icc_profile:
@@ -277,7 +299,14 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     photo: Photo = job.request.photo
     meta = clean_json(variant_metadata(job, variant))
     composite = apply_layer(photo.rgb, variant.layer)
-    png = encode_png(composite, alpha=photo.alpha, icc=photo.icc_profile, text=meta, exif=photo.exif, dpi=photo.dpi)
+    png = encode_png(
+        composite,
+        alpha=photo.alpha,
+        icc=photo.icc_profile,
+        text=meta,
+        exif=photo.exif,
+        dpi=photo.dpi,
+    )
     raw_data = None
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
         raw_data = variant.raw if variant.raw is not None else encode_png(variant.raw_pixels)

@@ -75,7 +75,7 @@ class Param:
     cli_help: str = ""
     widget: str = ""
     persisted: bool = True
-    wire: Mapping[str, str] = field(default_factory=dict)
+    wire: Mapping[str, str | None] = field(default_factory=dict)
 
     def is_set(self, value: Any) -> bool:
         """Whether ``value`` counts as chosen (None, "" and empty tuples do not)."""
@@ -103,20 +103,29 @@ class Param:
             return data if isinstance(data, str) else self.default
         if k is Kind.CHOICE:
             try:
+                assert self.choices is not None  # a CHOICE has its enum
                 return self.choices(data) if isinstance(data, str) and data else self.default
             except ValueError:
                 return self.default
         if k is Kind.INT:
             if data is None and self.optional:
                 return None
-            if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data):
+            if (
+                isinstance(data, bool)
+                or not isinstance(data, int | float)
+                or not math.isfinite(data)
+            ):
                 return self.default
             lo, hi = self.range or (-(2**63), 2**63)
             return int(data) if lo <= data <= hi else self.default
         if k is Kind.BOOL:
             return data if isinstance(data, bool) else self.default
         if k is Kind.CODES:
-            return tuple(c for c in data if isinstance(c, str))[:64] if isinstance(data, list) else self.default
+            return (
+                tuple(c for c in data if isinstance(c, str))[:64]
+                if isinstance(data, list)
+                else self.default
+            )
         if k is Kind.IMAGES:
             return ()
         if k is Kind.PALETTE:
@@ -131,7 +140,14 @@ class Param:
             for m in members[:16]:
                 if isinstance(m, dict) and isinstance(m.get("color_hex"), str):
                     w = m.get("color_weight")
-                    out.append(PaletteMember(m["color_hex"], float(w) if isinstance(w, int | float) and not isinstance(w, bool) else None))
+                    out.append(
+                        PaletteMember(
+                            m["color_hex"],
+                            float(w)
+                            if isinstance(w, int | float) and not isinstance(w, bool)
+                            else None,
+                        )
+                    )
             return ColorPalette(members=tuple(out))
         return self.default
 
@@ -151,53 +167,187 @@ def _params() -> tuple[Param, ...]:
     v3 = ("ideogram", "magnific", "1min")
     everyone = ("ideogram", "ideogram-v2", "magnific", "1min")
 
-    def same(*providers: str, name: str | None = None, **other: str) -> dict[str, str]:
+    def same(*providers: str, name: str | None = None, **other: str) -> dict[str, str | None]:
         return {p: name for p in providers} | other
 
     return (
-        Param("prompt", Kind.TEXT, "", "Prompt", widget="promptEdit", cli="--prompt",
-              cli_help="what to paint in the masked area", wire=same(*everyone, name="prompt")),
-        Param("negative_prompt", Kind.TEXT, None, "Negative", capability="negative_prompt",
-              refused_as="a negative prompt", widget="negativePromptEdit", cli="--negative-prompt",
-              cli_help="what to keep out (1min only)", wire=same("1min", name="negative_prompt")),
-        Param("rendering_speed", Kind.CHOICE, RenderingSpeed.DEFAULT, "Speed", choices=RenderingSpeed,
-              widget="speedSelector", cli="--speed", cli_help="rendering speed",
-              wire=same(*v3, name="rendering_speed")),
-        Param("num_images", Kind.INT, 1, "Images", range=(1, MAX_IMAGES), widget="numImagesSpin",
-              cli="--num-images", cli_help="variants, 1-8",
-              wire=same("ideogram", "ideogram-v2", "1min", name="num_images")),
-        Param("seed", Kind.INT, None, "Seed", range=(0, MAX_SEED), optional=True, widget="seedSpin",
-              cli="--seed", cli_help="0-2147483647; random when omitted",
-              wire=same("ideogram", "ideogram-v2", "1min", name="seed")),
-        Param("magic_prompt", Kind.CHOICE, None, "MagicPrompt", choices=MagicPrompt, capability="magic_prompt",
-              refused_as="MagicPrompt", widget="magicPromptCombo", cli="--magic-prompt",
-              cli_help="let the provider rewrite the prompt",
-              wire=same(*v3, name="magic_prompt") | {"ideogram-v2": "magic_prompt_option"}),
-        Param("style_type", Kind.CHOICE, None, "Style type", choices=StyleType, widget="styleTypeCombo",
-              cli="--style-type", cli_help="style type", wire=same(*everyone, name="style_type")),
-        Param("style_preset", Kind.TEXT, None, "Style preset", capability="style_preset", refused_as="style presets",
-              widget="stylePresetCombo", cli="--style-preset", cli_help="one of the 62 Ideogram 3.0 presets",
-              wire=same("ideogram", "1min", name="style_preset")),
-        Param("style_codes", Kind.CODES, (), "Style codes", capability="style_codes", refused_as="style codes",
-              widget="styleCodesEdit", cli="--style-code", cli_help="8 hex digits; repeat for several",
-              wire=same("ideogram", "magnific", name="style_codes")),
-        Param("style_references", Kind.IMAGES, (), "Style refs", capability="style_references",
-              refused_as="style reference images", widget="styleRefList", cli="--style-ref",
-              cli_help="style reference image; repeat for several"),
-        Param("character_references", Kind.IMAGES, (), "Character", capability="character_reference",
-              refused_as="character reference images", widget="characterRefList", cli="--character-ref",
-              cli_help="character reference image (one)"),
-        Param("color_palette", Kind.PALETTE, None, "Palette", capability="color_palette", refused_as="colour palettes",
-              widget="paletteCombo", cli="--palette", cli_help="colour palette preset; or --palette-color",
-              wire=same("magnific", name="color_palette")),
-        Param("context", Kind.CHOICE, ContextMode.AUTO, "Context", choices=ContextMode, widget="contextCombo",
-              cli="--context", cli_help="which part of the photo is sent"),
-        Param("feather", Kind.INT, DEFAULT_FEATHER, "Edge feather", range=(0, 256), widget="featherSpin",
-              cli="--feather", cli_help="soft edge inside the mask, px (0 = hard)"),
-        Param("colour_match", Kind.BOOL, True, "Colour match", widget="colourMatchCheck", cli="--no-colour-match",
-              cli_help="do not match the edit's colour to its surroundings"),
-        Param("grain", Kind.CHOICE, GrainMode.AUTO, "Grain", choices=GrainMode, widget="grainCombo", cli="--grain",
-              cli_help="add the photo's grain to a result upscaled to fit its region (auto) or never (off)"),
+        Param(
+            "prompt",
+            Kind.TEXT,
+            "",
+            "Prompt",
+            widget="promptEdit",
+            cli="--prompt",
+            cli_help="what to paint in the masked area",
+            wire=same(*everyone, name="prompt"),
+        ),
+        Param(
+            "negative_prompt",
+            Kind.TEXT,
+            None,
+            "Negative",
+            capability="negative_prompt",
+            refused_as="a negative prompt",
+            widget="negativePromptEdit",
+            cli="--negative-prompt",
+            cli_help="what to keep out (1min only)",
+            wire=same("1min", name="negative_prompt"),
+        ),
+        Param(
+            "rendering_speed",
+            Kind.CHOICE,
+            RenderingSpeed.DEFAULT,
+            "Speed",
+            choices=RenderingSpeed,
+            widget="speedSelector",
+            cli="--speed",
+            cli_help="rendering speed",
+            wire=same(*v3, name="rendering_speed"),
+        ),
+        Param(
+            "num_images",
+            Kind.INT,
+            1,
+            "Images",
+            range=(1, MAX_IMAGES),
+            widget="numImagesSpin",
+            cli="--num-images",
+            cli_help="variants, 1-8",
+            wire=same("ideogram", "ideogram-v2", "1min", name="num_images"),
+        ),
+        Param(
+            "seed",
+            Kind.INT,
+            None,
+            "Seed",
+            range=(0, MAX_SEED),
+            optional=True,
+            widget="seedSpin",
+            cli="--seed",
+            cli_help="0-2147483647; random when omitted",
+            wire=same("ideogram", "ideogram-v2", "1min", name="seed"),
+        ),
+        Param(
+            "magic_prompt",
+            Kind.CHOICE,
+            None,
+            "MagicPrompt",
+            choices=MagicPrompt,
+            capability="magic_prompt",
+            refused_as="MagicPrompt",
+            widget="magicPromptCombo",
+            cli="--magic-prompt",
+            cli_help="let the provider rewrite the prompt",
+            wire=same(*v3, name="magic_prompt") | {"ideogram-v2": "magic_prompt_option"},
+        ),
+        Param(
+            "style_type",
+            Kind.CHOICE,
+            None,
+            "Style type",
+            choices=StyleType,
+            widget="styleTypeCombo",
+            cli="--style-type",
+            cli_help="style type",
+            wire=same(*everyone, name="style_type"),
+        ),
+        Param(
+            "style_preset",
+            Kind.TEXT,
+            None,
+            "Style preset",
+            capability="style_preset",
+            refused_as="style presets",
+            widget="stylePresetCombo",
+            cli="--style-preset",
+            cli_help="one of the 62 Ideogram 3.0 presets",
+            wire=same("ideogram", "1min", name="style_preset"),
+        ),
+        Param(
+            "style_codes",
+            Kind.CODES,
+            (),
+            "Style codes",
+            capability="style_codes",
+            refused_as="style codes",
+            widget="styleCodesEdit",
+            cli="--style-code",
+            cli_help="8 hex digits; repeat for several",
+            wire=same("ideogram", "magnific", name="style_codes"),
+        ),
+        Param(
+            "style_references",
+            Kind.IMAGES,
+            (),
+            "Style refs",
+            capability="style_references",
+            refused_as="style reference images",
+            widget="styleRefList",
+            cli="--style-ref",
+            cli_help="style reference image; repeat for several",
+        ),
+        Param(
+            "character_references",
+            Kind.IMAGES,
+            (),
+            "Character",
+            capability="character_reference",
+            refused_as="character reference images",
+            widget="characterRefList",
+            cli="--character-ref",
+            cli_help="character reference image (one)",
+        ),
+        Param(
+            "color_palette",
+            Kind.PALETTE,
+            None,
+            "Palette",
+            capability="color_palette",
+            refused_as="colour palettes",
+            widget="paletteCombo",
+            cli="--palette",
+            cli_help="colour palette preset; or --palette-color",
+            wire=same("magnific", name="color_palette"),
+        ),
+        Param(
+            "context",
+            Kind.CHOICE,
+            ContextMode.AUTO,
+            "Context",
+            choices=ContextMode,
+            widget="contextCombo",
+            cli="--context",
+            cli_help="which part of the photo is sent",
+        ),
+        Param(
+            "feather",
+            Kind.INT,
+            DEFAULT_FEATHER,
+            "Edge feather",
+            range=(0, 256),
+            widget="featherSpin",
+            cli="--feather",
+            cli_help="soft edge inside the mask, px (0 = hard)",
+        ),
+        Param(
+            "colour_match",
+            Kind.BOOL,
+            True,
+            "Colour match",
+            widget="colourMatchCheck",
+            cli="--no-colour-match",
+            cli_help="do not match the edit's colour to its surroundings",
+        ),
+        Param(
+            "grain",
+            Kind.CHOICE,
+            GrainMode.AUTO,
+            "Grain",
+            choices=GrainMode,
+            widget="grainCombo",
+            cli="--grain",
+            cli_help="add the photo's grain to a result upscaled to fit its region (auto) or never (off)",
+        ),
     )
 
 
@@ -220,7 +370,7 @@ def param(name: str) -> Param:
     raise KeyError(name)
 
 
-def to_json(values: Mapping[str, Any]) -> dict:
+def to_json(values: Any) -> dict:
     """The persisted parameters of ``values`` (an ``EditRequest`` or its keyword dict) as JSON."""
     get = values.get if isinstance(values, Mapping) else lambda n, d=None: getattr(values, n, d)
     return {p.name: p.encode(get(p.name, p.default)) for p in params() if p.persisted}
@@ -240,7 +390,11 @@ def refused(request, capabilities, provider: str) -> list:
 
     out = []
     for p in params():
-        if p.capability and p.is_set(getattr(request, p.name)) and not getattr(capabilities, p.capability):
+        if (
+            p.capability
+            and p.is_set(getattr(request, p.name))
+            and not getattr(capabilities, p.capability)
+        ):
             out.append(Problem(p.name, f"{provider} does not support {p.refused_as}."))
     return out
 
@@ -274,22 +428,48 @@ def add_arguments(parser) -> None:
             continue
         dest = f"param_{p.name}"
         if p.kind is Kind.CHOICE:
-            parser.add_argument(p.cli, dest=dest, choices=[c.value for c in p.choices], help=p.cli_help)
+            assert p.choices is not None
+            parser.add_argument(
+                p.cli, dest=dest, choices=[c.value for c in p.choices], help=p.cli_help
+            )
         elif p.kind is Kind.INT:
             parser.add_argument(p.cli, dest=dest, type=int, metavar="N", help=p.cli_help)
         elif p.kind is Kind.BOOL:
-            parser.add_argument(p.cli, dest=dest, action="store_const", const=not p.default, help=p.cli_help)
+            parser.add_argument(
+                p.cli, dest=dest, action="store_const", const=not p.default, help=p.cli_help
+            )
         elif p.kind is Kind.CODES:
-            parser.add_argument(p.cli, dest=dest, action="append", default=[], metavar="VALUE", help=p.cli_help)
+            parser.add_argument(
+                p.cli, dest=dest, action="append", default=[], metavar="VALUE", help=p.cli_help
+            )
         elif p.kind is Kind.IMAGES:
-            parser.add_argument(p.cli, dest=dest, action="append", default=[], type=Path, metavar="FILE", help=p.cli_help)
+            parser.add_argument(
+                p.cli,
+                dest=dest,
+                action="append",
+                default=[],
+                type=Path,
+                metavar="FILE",
+                help=p.cli_help,
+            )
         elif p.kind is Kind.PALETTE:
             group = parser.add_mutually_exclusive_group()
             group.add_argument(p.cli, dest=dest, metavar="NAME", help=p.cli_help)
-            group.add_argument(p.cli + "-color", dest=dest + "_members", action="append", default=[],
-                               metavar="#RRGGBB[:WEIGHT]", help="a custom palette colour; repeat for several")
+            group.add_argument(
+                p.cli + "-color",
+                dest=dest + "_members",
+                action="append",
+                default=[],
+                metavar="#RRGGBB[:WEIGHT]",
+                help="a custom palette colour; repeat for several",
+            )
         else:
-            parser.add_argument(p.cli, dest=dest, metavar="NAME" if p.name == "style_preset" else "TEXT", help=p.cli_help)
+            parser.add_argument(
+                p.cli,
+                dest=dest,
+                metavar="NAME" if p.name == "style_preset" else "TEXT",
+                help=p.cli_help,
+            )
 
 
 def values_from_args(args) -> dict:
@@ -307,6 +487,7 @@ def values_from_args(args) -> dict:
             continue
         value = getattr(args, f"param_{p.name}", None)
         if p.kind is Kind.CHOICE:
+            assert p.choices is not None
             out[p.name] = p.choices(value) if value else p.default
         elif p.kind is Kind.INT:
             out[p.name] = value if value is not None else p.default
@@ -318,8 +499,13 @@ def values_from_args(args) -> dict:
             out[p.name] = tuple(load_reference(f) for f in value or ())
         elif p.kind is Kind.PALETTE:
             members = getattr(args, f"param_{p.name}_members", None) or []
-            out[p.name] = (ColorPalette(name=value.upper()) if value else
-                           ColorPalette(members=tuple(ColorPalette.parse_member(c) for c in members)) if members else None)
+            out[p.name] = (
+                ColorPalette(name=value.upper())
+                if value
+                else ColorPalette(members=tuple(ColorPalette.parse_member(c) for c in members))
+                if members
+                else None
+            )
         elif p.name == "style_preset":
             out[p.name] = value.upper() if value else None
         else:
@@ -327,5 +513,16 @@ def values_from_args(args) -> dict:
     return out
 
 
-__all__ = ["Kind", "Param", "add_arguments", "allowed", "from_json", "param", "params",
-           "refused", "to_json", "values_from_args", "wire_values"]
+__all__ = [
+    "Kind",
+    "Param",
+    "add_arguments",
+    "allowed",
+    "from_json",
+    "param",
+    "params",
+    "refused",
+    "to_json",
+    "values_from_args",
+    "wire_values",
+]

@@ -62,7 +62,9 @@ def background_executor():
             except (AttributeError, OSError):
                 pass
 
-        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave", initializer=lower_priority)
+        _background = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="autosave", initializer=lower_priority
+        )
     return _background
 
 
@@ -91,8 +93,14 @@ async def load(path: str | Path | None, data: bytes | None = None) -> Loaded:
         photo = await asyncio.to_thread(state.working_photo)
         state.extra = {k: v for k, v in state.extra.items() if k not in RUN_KEYS}
         return Loaded(photo, state.mask, path.with_name(state.original_name), path, state)
-    photo = await asyncio.to_thread(load_image, data if data is not None else Path(path), keep_source=True)
-    return Loaded(photo, np.zeros(photo.rgb.shape[:2], bool), Path(path) if path is not None else None)
+    if data is None and path is None:
+        raise InpaintError("Nothing to open: give a file or image data.")
+    photo = await asyncio.to_thread(
+        load_image, data if data is not None else Path(path or ""), keep_source=True
+    )
+    return Loaded(
+        photo, np.zeros(photo.rgb.shape[:2], bool), Path(path) if path is not None else None
+    )
 
 
 async def load_recovery(folder: Path, journal=None) -> Loaded:
@@ -111,10 +119,14 @@ async def load_recovery(folder: Path, journal=None) -> Loaded:
     def as_path(value) -> Path | None:
         return Path(value) if isinstance(value, str) and value else None
 
-    loaded = Loaded(photo, state.mask, as_path(run["photo_path"]), as_path(run["project_path"]), state, folder)
+    loaded = Loaded(
+        photo, state.mask, as_path(run["photo_path"]), as_path(run["project_path"]), state, folder
+    )
     if run["session"]:
         journal = journal or default_journal()
-        loaded.journal_variants = await asyncio.to_thread(_from_journal, journal, run["session"], state, photo)
+        loaded.journal_variants = await asyncio.to_thread(
+            _from_journal, journal, run["session"], state, photo
+        )
     return loaded
 
 
@@ -143,19 +155,35 @@ def _from_journal(journal, session: str, state: ProjectState, photo: Photo) -> d
             continue  # made on the canvas before an Expand: its results stay in the journal
         params = rec.parameters if isinstance(rec.parameters, dict) else {}
         feather, colour = int(params.get("feather", 4)), bool(params.get("colour_match", True))
-        variants = []
+        variants: list[Variant] = []
         for entry, meta in found:
             try:
                 raw = entry.image.read_bytes()
                 pixels = load_image(raw).rgb
             except (OSError, InpaintError):
                 continue
-            layer = build_layer(photo.rgb, mask, region, pixels, feather=feather, colour_match=colour,
-                                grain=params.get("grain", "auto") != "off")
-            variants.append(Variant(index=int(meta.get("index", len(variants))), safe=True, layer=layer, raw=raw,
-                                    seed=meta.get("seed"), prompt=meta.get("returned_prompt"),
-                                    resolution=meta.get("resolution"), style_type=meta.get("style_type"),
-                                    extra={"journal": str(entry.image)}))
+            layer = build_layer(
+                photo.rgb,
+                mask,
+                region,
+                pixels,
+                feather=feather,
+                colour_match=colour,
+                grain=params.get("grain", "auto") != "off",
+            )
+            variants.append(
+                Variant(
+                    index=int(meta.get("index", len(variants))),
+                    safe=True,
+                    layer=layer,
+                    raw=raw,
+                    seed=meta.get("seed"),
+                    prompt=meta.get("returned_prompt"),
+                    resolution=meta.get("resolution"),
+                    style_type=meta.get("style_type"),
+                    extra={"journal": str(entry.image)},
+                )
+            )
         if variants:
             out[rec.id] = (variants, {"region": region, "sent": sent})
     return out
@@ -174,9 +202,11 @@ def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
     from ..providers import PROVIDER_CLASSES, create_provider
 
     mask = rec.mask if rec.mask is not None else np.zeros(photo.rgb.shape[:2], bool)
-    request = _replace(request_from_parameters(rec.parameters, photo, mask),
-                       style_references=tuple(rec.style_references),
-                       character_references=tuple(rec.character_references))
+    request = _replace(
+        request_from_parameters(rec.parameters, photo, mask),
+        style_references=tuple(rec.style_references),
+        character_references=tuple(rec.character_references),
+    )
     cls = PROVIDER_CLASSES.get(rec.provider, PROVIDER_CLASSES["local"])
     options = dict(rec.options) if isinstance(rec.options, dict) else {}
     if rec.model:
@@ -188,7 +218,9 @@ def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
         provider = create_provider("local")
     job = Job(request=request, provider=provider, id=rec.id)
     job.offset = rec.offset
-    job.stage = rec.stage if rec.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED) else Stage.INTERRUPTED
+    job.stage = (
+        rec.stage if rec.stage in (Stage.DONE, Stage.FAILED, Stage.CANCELLED) else Stage.INTERRUPTED
+    )
     job.created, job.finished, job.started = rec.created, rec.finished, rec.created
     job.notes = list(rec.notes)
     job.sent_info = rec.sent
@@ -196,10 +228,16 @@ def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
         job.error = InpaintError(rec.error, details=rec.details)
     region = _region(rec.region) if rec.region else None
     if region is not None:
-        job.prepared = Prepared(region, np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool),
-                                remote_tasks=list(rec.remote_tasks))
+        job.prepared = Prepared(
+            region,
+            np.zeros((0, 0, 3), np.uint8),
+            np.zeros((0, 0), bool),
+            remote_tasks=list(rec.remote_tasks),
+        )
     if job.stage == Stage.INTERRUPTED and not rec.remote_tasks:
-        job.error = InpaintError("This job was interrupted before the provider answered; re-run it to try again.")
+        job.error = InpaintError(
+            "This job was interrupted before the provider answered; re-run it to try again."
+        )
     return job
 
 
@@ -208,10 +246,17 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     the new recovery copy; a restored recovery folder is deleted only after that."""
     state = loaded.state
     is_recovery = loaded.recovery_folder is not None
-    session._install(loaded.photo, loaded.mask, photo_path=loaded.photo_path, project_path=loaded.project_path,
-                     accepted=state.accepted if state else (), parameters=state.panel if state else {},
-                     extra=state.extra if state else {}, restored=is_recovery,
-                     mask_alpha=state.mask_alpha if state else None)
+    session._install(
+        loaded.photo,
+        loaded.mask,
+        photo_path=loaded.photo_path,
+        project_path=loaded.project_path,
+        accepted=state.accepted if state else (),
+        parameters=state.panel if state else {},
+        extra=state.extra if state else {},
+        restored=is_recovery,
+        mask_alpha=state.mask_alpha if state else None,
+    )
     if state is not None:
         for rec in state.jobs:
             job = restored_job(rec, loaded.photo, session.client)
@@ -221,27 +266,49 @@ async def install(session: EditSession, loaded: Loaded) -> None:
             if rec.results_saved:
                 session.results_saved.add(job.id)
         reserve_ids(max(session.jobs, default=0))
-        for rec in state.variants:
-            job = session.jobs.get(rec.job)
-            if job is None:
+        for vrec in state.variants:
+            owner = session.jobs.get(vrec.job)
+            if owner is None:
                 continue
-            v = Variant(index=rec.index, safe=rec.safe, layer=rec.layer, raw=rec.raw, seed=rec.seed, prompt=rec.prompt,
-                        resolution=rec.resolution, style_type=rec.style_type,
-                        extra={"feather": rec.feather, "colour_match": rec.colour_match})
-            job.variants.append(v)
-            session.results_saved.add(job.id)
-            session.layers.append(VariantLayer(rec.id, job, v, rec.name or layer_name(job, v), visible=rec.visible,
-                                               opacity=rec.opacity, final_of=rec.final_of))
+            v = Variant(
+                index=vrec.index,
+                safe=vrec.safe,
+                layer=vrec.layer,
+                raw=vrec.raw,
+                seed=vrec.seed,
+                prompt=vrec.prompt,
+                resolution=vrec.resolution,
+                style_type=vrec.style_type,
+                extra={"feather": vrec.feather, "colour_match": vrec.colour_match},
+            )
+            owner.variants.append(v)
+            session.results_saved.add(owner.id)
+            session.layers.append(
+                VariantLayer(
+                    vrec.id,
+                    owner,
+                    v,
+                    vrec.name or layer_name(owner, v),
+                    visible=vrec.visible,
+                    opacity=vrec.opacity,
+                    final_of=vrec.final_of,
+                )
+            )
         for job_id, (variants, info) in loaded.journal_variants.items():
-            job = session.jobs.get(job_id)
-            if job is None:
+            found = session.jobs.get(job_id)
+            if found is None:
                 continue
+            job = found
             if job.prepared is None:
-                job.prepared = Prepared(info["region"], np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool))
+                job.prepared = Prepared(
+                    info["region"], np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), bool)
+                )
                 job.sent_info = info["sent"]
             job.variants = variants
             job.stage, job.error = Stage.DONE, None
-            new = [VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v)) for v in variants]
+            new = [
+                VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v)) for v in variants
+            ]
             session.layers.extend(new)
             session.results_saved.add(job.id)
             session.latest = [lay.key for lay in new if lay.drawable]
@@ -249,6 +316,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
             for lay in session.layers:
                 lay.visible = lay.visible and lay.key not in session.latest
             first = session.layer(session.latest[0])
+            assert first is not None
             first.visible = True
             session.selected = first.key
         else:  # the view state the file kept: the selection and the layers keys 1–8 flip through
@@ -261,6 +329,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     session._notify(Change(Change.STATUS))
     if is_recovery:  # the restored copy goes only once the new one is on disk
         await session.save_recovery()
+        assert loaded.recovery_folder is not None
         discard_recovery(loaded.recovery_folder)
         session.resume_remote()
     else:  # the file itself is on disk: the copy is written behind the first paint
@@ -271,17 +340,43 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
     """A job as a project keeps it (``session`` None: a job run on its own, from the CLI)."""
     region = job.prepared.region if job.prepared else None
     err = job.error
-    opts = {k: getattr(job.provider, k) for k in type(job.provider).description.option_names if hasattr(job.provider, k)}
+    opts = {
+        k: getattr(job.provider, k)
+        for k in type(job.provider).description.option_names
+        if hasattr(job.provider, k)
+    }
     return JobRecord(
-        id=job.id, provider=job.provider.name, label=job.provider.label, parameters=job.request.parameters(),
-        stage=job.stage, created=job.created, finished=job.finished, error=str(err) if err else None,
-        details=getattr(err, "details", "") if err else "", sent=job.sent,
-        region=[region.x0, region.y0, region.x1, region.y1, region.send_width, region.send_height, region.mode.value] if region else None,
+        id=job.id,
+        provider=job.provider.name,
+        label=job.provider.label,
+        parameters=job.request.parameters(),
+        stage=job.stage,
+        created=job.created,
+        finished=job.finished,
+        error=str(err) if err else None,
+        details=getattr(err, "details", "") if err else "",
+        sent=job.sent,
+        region=[
+            region.x0,
+            region.y0,
+            region.x1,
+            region.y1,
+            region.send_width,
+            region.send_height,
+            region.mode.value,
+        ]
+        if region
+        else None,
         remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
-        draft_of=session.draft_of.get(job.id) if session else None, notes=list(job.notes), model=opts.get("model"),
-        options=opts, results_saved=session is None or job.id in session.results_saved,
-        mask=job.request.mask, style_references=list(job.request.style_references),
-        character_references=list(job.request.character_references), offset=job.offset,
+        draft_of=session.draft_of.get(job.id) if session else None,
+        notes=list(job.notes),
+        model=opts.get("model"),
+        options=opts,
+        results_saved=session is None or job.id in session.results_saved,
+        mask=job.request.mask,
+        style_references=list(job.request.style_references),
+        character_references=list(job.request.character_references),
+        offset=job.offset,
     )
 
 
@@ -292,40 +387,88 @@ def job_project(job: Job, original_name: str) -> ProjectState:
     from .session import layer_name
 
     photo = job.request.photo
-    variants = [VariantRecord(
-        id=f"j{job.id}-{v.index}", job=job.id, index=v.index, safe=v.safe, name=layer_name(job, v), seed=v.seed,
-        prompt=v.prompt, resolution=v.resolution, style_type=v.style_type, visible=i == 0, opacity=1.0,
-        feather=job.request.feather, colour_match=job.request.colour_match, layer=v.layer, raw=v.raw,
-    ) for i, v in enumerate(v for v in job.variants if v.layer is not None)]
-    return ProjectState(original=photo.source, original_name=original_name, mask=job.request.mask,
-                        jobs=[job_record(None, job)], variants=variants,
-                        panel=job.request.parameters() | {"provider": job.provider.name},
-                        mask_alpha=job.request.mask_alpha, selected=variants[0].id if variants else None,
-                        latest=[v.id for v in variants])
+    variants = [
+        VariantRecord(
+            id=f"j{job.id}-{v.index}",
+            job=job.id,
+            index=v.index,
+            safe=v.safe,
+            name=layer_name(job, v),
+            seed=v.seed,
+            prompt=v.prompt,
+            resolution=v.resolution,
+            style_type=v.style_type,
+            visible=i == 0,
+            opacity=1.0,
+            feather=job.request.feather,
+            colour_match=job.request.colour_match,
+            layer=v.layer,
+            raw=v.raw,
+        )
+        for i, v in enumerate(v for v in job.variants if v.layer is not None)
+    ]
+    assert photo.source is not None, (
+        "a project keeps the photo's own bytes (load it with keep_source)"
+    )
+    return ProjectState(
+        original=photo.source,
+        original_name=original_name,
+        mask=job.request.mask,
+        jobs=[job_record(None, job)],
+        variants=variants,
+        panel=job.request.parameters() | {"provider": job.provider.name},
+        mask_alpha=job.request.mask_alpha,
+        selected=variants[0].id if variants else None,
+        latest=[v.id for v in variants],
+    )
 
 
 def project_state(session: EditSession, *, for_recovery: bool = False) -> ProjectState | None:
     """The whole document as :class:`ProjectState` (cheap references; encoding happens when saved)."""
     if session.photo is None or session.photo.source is None:
         return None
-    variants = [VariantRecord(
-        id=lay.key, job=lay.job.id, index=lay.variant.index, safe=lay.variant.safe, name=lay.name,
-        seed=lay.variant.seed, prompt=lay.variant.prompt, resolution=lay.variant.resolution,
-        style_type=lay.variant.style_type, visible=lay.visible, opacity=lay.opacity, feather=lay.feather,
-        colour_match=lay.colour_match, final_of=lay.final_of, layer=lay.variant.layer, raw=lay.variant.raw,
-    ) for lay in session.layers]
+    variants = [
+        VariantRecord(
+            id=lay.key,
+            job=lay.job.id,
+            index=lay.variant.index,
+            safe=lay.variant.safe,
+            name=lay.name,
+            seed=lay.variant.seed,
+            prompt=lay.variant.prompt,
+            resolution=lay.variant.resolution,
+            style_type=lay.variant.style_type,
+            visible=lay.visible,
+            opacity=lay.opacity,
+            feather=lay.feather,
+            colour_match=lay.colour_match,
+            final_of=lay.final_of,
+            layer=lay.variant.layer,
+            raw=lay.variant.raw,
+        )
+        for lay in session.layers
+    ]
     name = session.photo_path.name if session.photo_path else "pasted.png"
     extra = dict(session.extra)
     if for_recovery:
-        extra.update(session=session.session_id,
-                     project_path=str(session.project_path) if session.project_path else None,
-                     photo_path=str(session.photo_path) if session.photo_path else None)
+        extra.update(
+            session=session.session_id,
+            project_path=str(session.project_path) if session.project_path else None,
+            photo_path=str(session.photo_path) if session.photo_path else None,
+        )
     mask, alpha = session.mask_snapshot()
     return ProjectState(
-        original=session.photo.source, original_name=name, mask=mask, accepted=list(session.accepted),
+        original=session.photo.source,
+        original_name=name,
+        mask=mask,
+        accepted=list(session.accepted),
         mask_alpha=alpha,
-        jobs=[job_record(session, j) for j in session.jobs.values()], variants=variants,
-        panel=dict(session.parameters), extra=extra, selected=session.selected, latest=list(session.latest),
+        jobs=[job_record(session, j) for j in session.jobs.values()],
+        variants=variants,
+        panel=dict(session.parameters),
+        extra=extra,
+        selected=session.selected,
+        latest=list(session.latest),
     )
 
 
@@ -350,7 +493,10 @@ async def save_recovery(session: EditSession) -> None:
         try:
             if session._recovery is None:
                 session._recovery = RecoveryStore(session.recovery_folder)
-            await asyncio.get_running_loop().run_in_executor(background_executor(), session._recovery.save, state)
+            store: RecoveryStore = session._recovery
+            await asyncio.get_running_loop().run_in_executor(
+                background_executor(), store.save, state
+            )
         except OSError as exc:
             session.error(f"The recovery copy could not be saved: {exc.strerror or exc}.")
 
@@ -377,7 +523,11 @@ def list_recoveries(root: Path | None = None) -> list[RecoverySummary]:
             project = m.get("project_path") if isinstance(m.get("project_path"), str) else None
             photo = m.get("photo") if isinstance(m.get("photo"), dict) else {}
             name = Path(project).name if project else str(photo.get("name") or "pasted image")
-            out.append(RecoverySummary(folder, name, manifest_path.stat().st_mtime, len(jobs), interrupted, project))
+            out.append(
+                RecoverySummary(
+                    folder, name, manifest_path.stat().st_mtime, len(jobs), interrupted, project
+                )
+            )
         except (OSError, ValueError, AttributeError):
             out.append(RecoverySummary(folder, folder.name, time.time(), 0, 0, None, ["damaged"]))
     return out

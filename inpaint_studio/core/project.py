@@ -48,8 +48,20 @@ from .maskedit import sync_alpha
 from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
-KNOWN_KEYS = {"format", "app", "saved", "photo", "mask", "mask_strength", "accepted", "panel", "jobs", "variants",
-              "selected", "latest"}
+KNOWN_KEYS = {
+    "format",
+    "app",
+    "saved",
+    "photo",
+    "mask",
+    "mask_strength",
+    "accepted",
+    "panel",
+    "jobs",
+    "variants",
+    "selected",
+    "latest",
+}
 #: Most pixels of all the distinct variant layers of one project together (what opening or
 #: exporting it decodes): 8 variants of a whole 18 MP photo are 150 MP.
 MAX_LAYER_PIXELS = 400_000_000
@@ -87,25 +99,35 @@ class JobRecord:
     #: unknown (a file written before Expand recorded it)
     offset: tuple[int, int] | None = (0, 0)
 
-    def reference_files(self) -> list[tuple[str, str, object]]:
+    def reference_files(self) -> list[tuple[str, str, ReferenceImage]]:
         """``(kind, file name in the project, ReferenceImage)`` for each reference image."""
         out = []
         import hashlib
 
-        for kind, refs in (("style", self.style_references), ("character", self.character_references)):
+        for kind, refs in (
+            ("style", self.style_references),
+            ("character", self.character_references),
+        ):
             for ref in refs:  # stored once by content, however many jobs use it
                 digest = hashlib.sha256(ref.data).hexdigest()[:24]
                 out.append((kind, f"references/{digest}.{ref.format.lower()}", ref))
         return out
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items()
-             if k not in ("mask", "style_references", "character_references", "offset")}
+        d = {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("mask", "style_references", "character_references", "offset")
+        }
         d["mask"] = f"jobs/{self.id}-mask.png" if self.mask is not None else None
-        d["size"] = [int(self.mask.shape[1]), int(self.mask.shape[0])] if self.mask is not None else None
+        d["size"] = (
+            [int(self.mask.shape[1]), int(self.mask.shape[0])] if self.mask is not None else None
+        )
         d["offset"] = list(self.offset) if self.offset is not None else None
-        d["references"] = [{"kind": kind, "name": ref.name, "file": name, "format": ref.format}
-                           for kind, name, ref in self.reference_files()]
+        d["references"] = [
+            {"kind": kind, "name": ref.name, "file": name, "format": ref.format}
+            for kind, name, ref in self.reference_files()
+        ]
         return d
 
 
@@ -132,7 +154,11 @@ class VariantRecord:
 
     def to_json(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k not in ("layer", "raw")}
-        d["layer"] = {"file": f"layers/{self.id}.png", "x0": self.layer.x0, "y0": self.layer.y0} if self.layer else None
+        d["layer"] = (
+            {"file": f"layers/{self.id}.png", "x0": self.layer.x0, "y0": self.layer.y0}
+            if self.layer
+            else None
+        )
         d["raw"] = f"raw/{self.id}.{file_extension(self.raw)}" if self.raw else None
         return d
 
@@ -168,19 +194,24 @@ class ProjectState:
 
         ext = safe_extension(self.original_name)
         m = dict(self.extra)
-        m.update({
-            "format": FORMAT,
-            "app": f"Inpaint Studio {__version__}",
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "photo": {"name": self.original_name, "file": f"original{ext}"},
-            "mask": "mask.png",
-            "accepted": [{"box": list(box), "file": f"accepted/{i}.png"} for i, (box, _) in enumerate(self.accepted)],
-            "panel": self.panel,
-            "jobs": [j.to_json() for j in self.jobs],
-            "variants": [v.to_json() for v in self.variants],
-            "selected": self.selected,
-            "latest": list(self.latest),
-        })
+        m.update(
+            {
+                "format": FORMAT,
+                "app": f"Inpaint Studio {__version__}",
+                "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "photo": {"name": self.original_name, "file": f"original{ext}"},
+                "mask": "mask.png",
+                "accepted": [
+                    {"box": list(box), "file": f"accepted/{i}.png"}
+                    for i, (box, _) in enumerate(self.accepted)
+                ],
+                "panel": self.panel,
+                "jobs": [j.to_json() for j in self.jobs],
+                "variants": [v.to_json() for v in self.variants],
+                "selected": self.selected,
+                "latest": list(self.latest),
+            }
+        )
         m.pop("mask_strength", None)
         if self.mask_alpha is not None:
             m["mask_strength"] = "mask-strength.png"
@@ -201,7 +232,7 @@ def _fingerprint(a: np.ndarray | None) -> tuple | None:
 
     if a is None:
         return None
-    return a.shape, a.dtype.str, zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return a.shape, a.dtype.str, zlib.crc32(np.ascontiguousarray(a).data.cast("B"))
 
 
 def _grey_png(a: np.ndarray) -> bytes:
@@ -213,7 +244,9 @@ def _grey_png(a: np.ndarray) -> bytes:
 def _rgba_png(layer: Layer) -> bytes:
     """A layer as RGBA PNG at zlib level 6 (a few ms more than level 1 for a mask's box, a
     quarter smaller); pixels that are never shown (alpha 0) compress to nothing."""
-    return encode_png(np.ascontiguousarray(layer.rgb), alpha=np.ascontiguousarray(layer.alpha), compress_level=6)
+    return encode_png(
+        np.ascontiguousarray(layer.rgb), alpha=np.ascontiguousarray(layer.alpha), compress_level=6
+    )
 
 
 def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
@@ -224,7 +257,9 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
         yield manifest["photo"]["file"], state.original
     if not skip("mask.png"):
         yield "mask.png", encode_mask(state.mask, edit_is_black=True)
-    if state.mask_alpha is not None and not skip("mask-strength.png"):  # 8-bit grey: white = replace
+    if state.mask_alpha is not None and not skip(
+        "mask-strength.png"
+    ):  # 8-bit grey: white = replace
         yield "mask-strength.png", _grey_png(state.mask_alpha)
     for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
         if not skip(entry["file"]):
@@ -273,8 +308,12 @@ class RecoveryStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        self._masks: dict[str, tuple] = {}  # mask file -> fingerprint of what was last written to it
-        self._objects: dict[str, object] = {}  # photo / accepted file -> the very object last written to it
+        self._masks: dict[
+            str, tuple | None
+        ] = {}  # mask file -> fingerprint of what was last written to it
+        self._objects: dict[
+            str, object
+        ] = {}  # photo / accepted file -> the very object last written to it
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "pid").write_text(str(os.getpid()))
 
@@ -293,7 +332,10 @@ class RecoveryStore:
         from .manifest import _member
 
         manifest = state.manifest()
-        masks = {"mask.png": _fingerprint(state.mask), "mask-strength.png": _fingerprint(state.mask_alpha)}
+        masks = {
+            "mask.png": _fingerprint(state.mask),
+            "mask-strength.png": _fingerprint(state.mask_alpha),
+        }
         objects: dict[str, object] = {manifest["photo"]["file"]: state.original}
         for entry, (_, patch) in zip(manifest["accepted"], state.accepted, strict=True):
             objects[entry["file"]] = patch
@@ -318,7 +360,10 @@ class RecoveryStore:
                 self._masks[name] = masks[name]
             if name in objects:
                 self._objects[name] = objects[name]
-        atomic_write(self.folder / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode())
+        atomic_write(
+            self.folder / "manifest.json",
+            json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
+        )
 
     def discard(self) -> None:
         import shutil
@@ -341,7 +386,7 @@ def _alive(pid: int) -> bool:
     if os.name == "nt":
         import ctypes
 
-        kernel32 = ctypes.windll.kernel32
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
             return False
@@ -406,7 +451,9 @@ class _Source:
         except FileNotFoundError:
             raise ProjectError(f"{self.label} does not exist.") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-            raise ProjectError(f"{self.label} is damaged or truncated and cannot be opened; nothing was changed.") from None
+            raise ProjectError(
+                f"{self.label} is damaged or truncated and cannot be opened; nothing was changed."
+            ) from None
         try:
             check_zip_entries(self.zip.infolist())
         except ValueError as exc:
@@ -429,9 +476,20 @@ class _Source:
             if len(data) > limit:
                 raise ValueError
             return data
-        except (KeyError, OSError, zipfile.BadZipFile, EOFError, ValueError, zlib_error(), NotImplementedError, RuntimeError):
-            raise ProjectError(f"{self.label} is damaged: “{name[:80]}” is missing, too large or unreadable; "
-                               "nothing was changed.") from None
+        except (
+            KeyError,
+            OSError,
+            zipfile.BadZipFile,
+            EOFError,
+            ValueError,
+            zlib_error(),
+            NotImplementedError,
+            RuntimeError,
+        ):
+            raise ProjectError(
+                f"{self.label} is damaged: “{name[:80]}” is missing, too large or unreadable; "
+                "nothing was changed."
+            ) from None
 
 
 def zlib_error():
@@ -454,7 +512,11 @@ def _manifest(src: _Source):
         head = json.loads(raw)
     except (ValueError, RecursionError):
         raise ProjectError(f"{src.label} is not an Inpaint Studio project or is damaged.") from None
-    if not isinstance(head, dict) or not isinstance(head.get("format"), int) or isinstance(head.get("format"), bool):
+    if (
+        not isinstance(head, dict)
+        or not isinstance(head.get("format"), int)
+        or isinstance(head.get("format"), bool)
+    ):
         raise ProjectError(f"{src.label} is not an Inpaint Studio project or is damaged.")
     if head["format"] > FORMAT:
         raise ProjectError(
@@ -472,7 +534,9 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
     w, h = size
     data: dict[str, bytes] = {}
 
-    def get(name: str, expect: tuple[int, int] | None = None, inside: tuple[int, int] | None = None) -> bytes:
+    def get(
+        name: str, expect: tuple[int, int] | None = None, inside: tuple[int, int] | None = None
+    ) -> bytes:
         b = src.read(name)
         if keep:
             data[name] = b
@@ -481,12 +545,18 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
         try:
             dw, dh = _dims(b)
         except (OSError, ValueError, Image.DecompressionBombError):
-            raise ProjectError(f"{src.label} is damaged: “{name}” is not an image; nothing was changed.") from None
+            raise ProjectError(
+                f"{src.label} is damaged: “{name}” is not an image; nothing was changed."
+            ) from None
         if expect is not None and (dw, dh) != expect:
-            raise ProjectError(f"{src.label} is damaged: “{name}” is {dw}×{dh} pixels, not {expect[0]}×{expect[1]}; "
-                               "nothing was changed.")
+            raise ProjectError(
+                f"{src.label} is damaged: “{name}” is {dw}×{dh} pixels, not {expect[0]}×{expect[1]}; "
+                "nothing was changed."
+            )
         if inside is not None and (inside[0] + dw > w or inside[1] + dh > h):
-            raise ProjectError(f"{src.label} is damaged: “{name}” reaches outside the photo; nothing was changed.")
+            raise ProjectError(
+                f"{src.label} is damaged: “{name}” reaches outside the photo; nothing was changed."
+            )
         return b
 
     get(m.mask, expect=size)
@@ -495,26 +565,36 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
     for a in m.accepted:
         x0, y0, x1, y1 = a.box
         if x1 > w or y1 > h:
-            raise ProjectError(f"{src.label} is damaged: an accepted edit lies outside the photo; nothing was changed.")
+            raise ProjectError(
+                f"{src.label} is damaged: an accepted edit lies outside the photo; nothing was changed."
+            )
         get(a.file, expect=(x1 - x0, y1 - y0))
     for j in m.jobs:
         if j.mask:
             if j.size is not None:  # the canvas of the job's time (before or after an Expand)
                 if j.size[0] * j.size[1] > MAX_PIXELS:
-                    raise ProjectError(f"{src.label} was refused: job {j.id} claims a {j.size[0]}×{j.size[1]} canvas; "
-                                       "nothing was changed.")
+                    raise ProjectError(
+                        f"{src.label} was refused: job {j.id} claims a {j.size[0]}×{j.size[1]} canvas; "
+                        "nothing was changed."
+                    )
                 get(j.mask, expect=tuple(j.size))
             else:  # written before the size was recorded: any size the photo limit allows
                 b = get(j.mask)
                 try:
                     dw, dh = _dims(b)
                 except (OSError, ValueError, Image.DecompressionBombError):
-                    raise ProjectError(f"{src.label} is damaged: “{j.mask}” is not an image; nothing was changed.") from None
+                    raise ProjectError(
+                        f"{src.label} is damaged: “{j.mask}” is not an image; nothing was changed."
+                    ) from None
                 if dw * dh > MAX_PIXELS:
-                    raise ProjectError(f"{src.label} was refused: “{j.mask}” is {dw}×{dh} pixels; nothing was changed.")
+                    raise ProjectError(
+                        f"{src.label} was refused: “{j.mask}” is {dw}×{dh} pixels; nothing was changed."
+                    )
         for r in j.references:
             if len(get(r.file)) > 10_000_000:
-                raise ProjectError(f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed.")
+                raise ProjectError(
+                    f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed."
+                )
     seen: set[str] = set()
     layer_pixels = 0
     for v in m.variants:
@@ -524,8 +604,10 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
             dw, dh = _dims(b)
             layer_pixels += dw * dh
             if layer_pixels > MAX_LAYER_PIXELS:
-                raise ProjectError(f"{src.label} was refused: its layers hold more than "
-                                   f"{MAX_LAYER_PIXELS // 1_000_000} MP; nothing was changed.")
+                raise ProjectError(
+                    f"{src.label} was refused: its layers hold more than "
+                    f"{MAX_LAYER_PIXELS // 1_000_000} MP; nothing was changed."
+                )
         if v.raw and v.raw not in seen:
             seen.add(v.raw)
             get(v.raw)
@@ -548,14 +630,25 @@ def inspect_project(path: str | Path) -> dict:
     try:
         size = header_size(original)  # upright, as the editor shows it (EXIF orientation 5–8 swap)
     except ImageLoadError:
-        raise ProjectError(f"{src.label} is damaged: its photo is not an image; nothing was changed.") from None
+        raise ProjectError(
+            f"{src.label} is damaged: its photo is not an image; nothing was changed."
+        ) from None
     if size[0] * size[1] > MAX_PIXELS:
-        raise ProjectError(f"{src.label} was refused: its photo is {size[0]}×{size[1]} pixels; nothing was changed.")
+        raise ProjectError(
+            f"{src.label} was refused: its photo is {size[0]}×{size[1]} pixels; nothing was changed."
+        )
     del original
     _check_images(src, m, size, keep=False)  # one member in memory at a time
-    return {"format": m.format, "photo": {"name": m.photo.name, "width": size[0], "height": size[1]},
-            "layers": len(m.variants), "jobs": len(m.jobs), "accepted": len(m.accepted),
-            "bytes": path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())}
+    return {
+        "format": m.format,
+        "photo": {"name": m.photo.name, "width": size[0], "height": size[1]},
+        "layers": len(m.variants),
+        "jobs": len(m.jobs),
+        "accepted": len(m.accepted),
+        "bytes": path.stat().st_size
+        if path.is_file()
+        else sum(p.stat().st_size for p in path.rglob("*") if p.is_file()),
+    }
 
 
 def read_project(path: str | Path) -> ProjectState:
@@ -579,46 +672,86 @@ def read_project(path: str | Path) -> ProjectState:
         mask_alpha = None
         if m.mask_strength:
             mask_alpha = np.array(Image.open(io.BytesIO(files[m.mask_strength])).convert("L"))
-            sync_alpha(mask_alpha, mask, (0, 0, size[0], size[1]))  # > 0 exactly where the mask is set
+            sync_alpha(
+                mask_alpha, mask, (0, 0, size[0], size[1])
+            )  # > 0 exactly where the mask is set
         accepted = []
         for a in m.accepted:
             x0, y0, x1, y1 = a.box
             patch = np.asarray(Image.open(io.BytesIO(files[a.file])).convert("RGB"))
             accepted.append(((x0, y0, x1, y1), patch))
-        jobs = []
+        jobs: list[JobRecord] = []
         for j in m.jobs:
-            fields = j.model_dump(include=set(JobRecord.__dataclass_fields__)
-                                  - {"mask", "style_references", "character_references", "offset"})
+            fields = j.model_dump(
+                include=set(JobRecord.__dataclass_fields__)
+                - {"mask", "style_references", "character_references", "offset"}
+            )
             rec = JobRecord(**fields)
             rec.region = list(j.region) if j.region else None
             if j.mask:
                 job_size = tuple(j.size) if j.size is not None else _dims(files[j.mask])
                 rec.mask = load_mask(files[j.mask], job_size)
-            rec.offset = tuple(j.offset) if j.offset is not None else ((0, 0) if rec.mask is None or (
-                rec.mask.shape[1], rec.mask.shape[0]) == size else None)
+            rec.offset = (
+                tuple(j.offset)
+                if j.offset is not None
+                else (
+                    (0, 0)
+                    if rec.mask is None or (rec.mask.shape[1], rec.mask.shape[0]) == size
+                    else None
+                )
+            )
             for r in j.references:
                 ref = ReferenceImage(Path(r.name).name[:200], files[r.file], r.format)
-                (rec.character_references if r.kind == "character" else rec.style_references).append(ref)
+                (
+                    rec.character_references if r.kind == "character" else rec.style_references
+                ).append(ref)
             jobs.append(rec)
-        variants = []
-        decoded: dict[tuple[str, int, int], Layer] = {}  # a member shared by many variants is decoded once
+        variants: list[VariantRecord] = []
+        decoded: dict[
+            tuple[str, int, int], Layer
+        ] = {}  # a member shared by many variants is decoded once
         for v in m.variants:
-            rec = VariantRecord(**v.model_dump(include=set(VariantRecord.__dataclass_fields__) - {"layer", "raw"}))
+            vrec = VariantRecord(
+                **v.model_dump(include=set(VariantRecord.__dataclass_fields__) - {"layer", "raw"})
+            )
             if v.layer:
                 key = (v.layer.file, v.layer.x0, v.layer.y0)
                 if key not in decoded:
                     rgba = np.array(Image.open(io.BytesIO(files[v.layer.file])).convert("RGBA"))
                     decoded[key] = Layer.from_rgba(v.layer.x0, v.layer.y0, rgba)
-                rec.layer = decoded[key]
+                vrec.layer = decoded[key]
             if v.raw:
-                rec.raw = files[v.raw]
-            variants.append(rec)
+                vrec.raw = files[v.raw]
+            variants.append(vrec)
     except ProjectError:
         raise
-    except (KeyError, TypeError, ValueError, ImageLoadError, OSError, Image.DecompressionBombError, MemoryError) as exc:
-        reason = str(exc) if isinstance(exc, ImageLoadError) else "an image inside it cannot be read"
-        raise ProjectError(f"{src.label} is damaged and cannot be opened ({reason}); nothing was changed.") from None
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        ImageLoadError,
+        OSError,
+        Image.DecompressionBombError,
+        MemoryError,
+    ) as exc:
+        reason = (
+            str(exc) if isinstance(exc, ImageLoadError) else "an image inside it cannot be read"
+        )
+        raise ProjectError(
+            f"{src.label} is damaged and cannot be opened ({reason}); nothing was changed."
+        ) from None
     extra = {k: v for k, v in head.items() if k not in KNOWN_KEYS}
     panel = m.panel if isinstance(m.panel, dict) else {}
-    return ProjectState(original, name, mask, accepted, jobs, variants, panel, extra, mask_alpha,
-                        selected=m.selected, latest=list(m.latest))
+    return ProjectState(
+        original,
+        name,
+        mask,
+        accepted,
+        jobs,
+        variants,
+        panel,
+        extra,
+        mask_alpha,
+        selected=m.selected,
+        latest=list(m.latest),
+    )

@@ -152,7 +152,9 @@ class ProviderDescription:
         """``(label, capabilities)`` with ``options`` chosen (unknown values: the defaults)."""
         options = options or {}
         for opt, value, label, caps in self.variants:
-            chosen = options.get(opt) or next((o.default for o in self.options if o.name == opt), None)
+            chosen = options.get(opt) or next(
+                (o.default for o in self.options if o.name == opt), None
+            )
             if chosen == value:
                 return label, caps
         return self.label, self.capabilities
@@ -183,8 +185,10 @@ class ProviderBase:
         provider publishes no request that checks a key without running (and billing) an edit."""
         if not self.description.needs_key:
             return True, f"{self.description.label} needs no key."
-        return None, (f"{self.description.label} publishes no free request that only checks a key, so "
-                      "none is sent; a wrong key is refused (unbilled) on the first edit.")
+        return None, (
+            f"{self.description.label} publishes no free request that only checks a key, so "
+            "none is sent; a wrong key is refused (unbilled) on the first edit."
+        )
 
 
 class Provider(Protocol):
@@ -210,12 +214,12 @@ class Provider(Protocol):
         """Poll remote work of an earlier run (see :class:`ProviderBase`)."""
         ...
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         """Run the edit; return one :class:`RawVariant` per image (download links may be unresolved).
 
         Raises:
             ProviderError: a typed failure with a user sentence.
         """
         ...
-
-

@@ -23,8 +23,17 @@ from .imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
 MAX_SEED = 2_147_483_647
 MAX_IMAGES = 8
 #: The sizes Ideogram answers with (its resolutions near 1 MP; the loopback server's too).
-IDEOGRAM_ANSWER_SIZES = ((1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216), (1344, 768),
-                         (768, 1344), (1536, 640), (640, 1536))
+IDEOGRAM_ANSWER_SIZES = (
+    (1024, 1024),
+    (1152, 896),
+    (896, 1152),
+    (1216, 832),
+    (832, 1216),
+    (1344, 768),
+    (768, 1344),
+    (1536, 640),
+    (640, 1536),
+)
 DEFAULT_FEATHER = 4  # px; see README "Compositing"
 
 
@@ -197,16 +206,32 @@ def random_seed() -> int:
 def _palette_problems(p: ColorPalette) -> list[Problem]:
     out: list[Problem] = []
     if p.name is not None and p.members:
-        out.append(Problem("color_palette", "Choose either a palette preset or custom colours, not both."))
+        out.append(
+            Problem("color_palette", "Choose either a palette preset or custom colours, not both.")
+        )
     if p.name is not None and p.name not in PALETTE_PRESETS:
-        out.append(Problem("color_palette", f"“{p.name}” is not a palette preset; use one of {', '.join(PALETTE_PRESETS)}."))
+        out.append(
+            Problem(
+                "color_palette",
+                f"“{p.name}” is not a palette preset; use one of {', '.join(PALETTE_PRESETS)}.",
+            )
+        )
     if p.name is None and not 1 <= len(p.members) <= 8:
         out.append(Problem("color_palette", "A custom palette needs 1 to 8 colours."))
     for m in p.members:
         if not _HEX_RE.match(m.color_hex):
-            out.append(Problem("color_palette", f"“{m.color_hex}” is not a colour; write it as #RGB or #RRGGBB."))
+            out.append(
+                Problem(
+                    "color_palette",
+                    f"“{m.color_hex}” is not a colour; write it as #RGB or #RRGGBB.",
+                )
+            )
         if m.color_weight is not None and not (0.05 <= m.color_weight <= 1.0):
-            out.append(Problem("color_palette", f"The weight of {m.color_hex} must be between 0.05 and 1.0."))
+            out.append(
+                Problem(
+                    "color_palette", f"The weight of {m.color_hex} must be between 0.05 and 1.0."
+                )
+            )
     return out
 
 
@@ -227,41 +252,96 @@ def validate(request: EditRequest, *, prompt_required: bool = True) -> list[Prob
         out.append(Problem("prompt", "Describe the change: the prompt is empty."))
     if r.mask.shape != r.photo.rgb.shape[:2]:
         h, w = r.photo.rgb.shape[:2]
-        out.append(Problem("mask", f"The mask is {r.mask.shape[1]}×{r.mask.shape[0]} pixels but the photo is {w}×{h}."))
+        out.append(
+            Problem(
+                "mask",
+                f"The mask is {r.mask.shape[1]}×{r.mask.shape[0]} pixels but the photo is {w}×{h}.",
+            )
+        )
     elif not r.mask.any():
         out.append(Problem("mask", "The mask is empty: paint the area to change first."))
     st = r.style_type
     if r.style_codes:
         if st is not None:
-            out.append(Problem("style_codes", "Style codes cannot be combined with a style type; clear one of them."))
+            out.append(
+                Problem(
+                    "style_codes",
+                    "Style codes cannot be combined with a style type; clear one of them.",
+                )
+            )
         if r.style_references:
-            out.append(Problem("style_codes", "Style codes cannot be combined with style reference images; clear one of them."))
+            out.append(
+                Problem(
+                    "style_codes",
+                    "Style codes cannot be combined with style reference images; clear one of them.",
+                )
+            )
         for code in r.style_codes:
             if not _STYLE_CODE_RE.match(code):
-                out.append(Problem("style_codes", f"“{code}” is not a style code; a code is 8 hexadecimal digits."))
+                out.append(
+                    Problem(
+                        "style_codes",
+                        f"“{code}” is not a style code; a code is 8 hexadecimal digits.",
+                    )
+                )
     if r.style_preset is not None:
         if r.style_preset not in style_presets():
-            out.append(Problem("style_preset", f"“{r.style_preset}” is not an Ideogram 3.0 style preset."))
+            out.append(
+                Problem("style_preset", f"“{r.style_preset}” is not an Ideogram 3.0 style preset.")
+            )
         if r.style_references:
-            out.append(Problem("style_preset", "A style preset cannot be combined with style reference images."))
+            out.append(
+                Problem(
+                    "style_preset", "A style preset cannot be combined with style reference images."
+                )
+            )
         if st not in (None, StyleType.AUTO, StyleType.GENERAL):
-            out.append(Problem("style_preset", f"A style preset needs style type AUTO or GENERAL, not {st.value}."))
+            out.append(
+                Problem(
+                    "style_preset",
+                    f"A style preset needs style type AUTO or GENERAL, not {st.value}.",
+                )
+            )
     if r.style_references and st not in (None, StyleType.AUTO, StyleType.GENERAL):
-        out.append(Problem("style_references", f"Style reference images need style type AUTO or GENERAL, not {st.value}."))
+        out.append(
+            Problem(
+                "style_references",
+                f"Style reference images need style type AUTO or GENERAL, not {st.value}.",
+            )
+        )
     if len(r.character_references) > 1:
-        out.append(Problem("character_references", "Only one character reference image can be used."))
+        out.append(
+            Problem("character_references", "Only one character reference image can be used.")
+        )
     if r.character_references:
         if r.rendering_speed is RenderingSpeed.FLASH:
-            out.append(Problem("character_references", "A character reference does not work at FLASH speed; choose TURBO or slower."))
+            out.append(
+                Problem(
+                    "character_references",
+                    "A character reference does not work at FLASH speed; choose TURBO or slower.",
+                )
+            )
         if st not in (None, StyleType.AUTO, StyleType.REALISTIC, StyleType.FICTION):
-            out.append(Problem("character_references", f"A character reference needs style type AUTO, REALISTIC or FICTION, not {st.value}."))
+            out.append(
+                Problem(
+                    "character_references",
+                    f"A character reference needs style type AUTO, REALISTIC or FICTION, not {st.value}.",
+                )
+            )
     refs = r.style_references + r.character_references
     for ref in refs:
         if ref.format not in UPLOAD_FORMATS:
-            out.append(Problem("style_references", f"“{ref.name}” is not a JPEG, PNG or WebP image."))
+            out.append(
+                Problem("style_references", f"“{ref.name}” is not a JPEG, PNG or WebP image.")
+            )
     total = sum(len(ref.data) for ref in refs)
     if total > UPLOAD_LIMIT:
-        out.append(Problem("style_references", f"The reference images add up to {total / 1e6:.1f} MB; the limit is 10 MB in total."))
+        out.append(
+            Problem(
+                "style_references",
+                f"The reference images add up to {total / 1e6:.1f} MB; the limit is 10 MB in total.",
+            )
+        )
     if r.color_palette is not None:
         out.extend(_palette_problems(r.color_palette))
     if r.seed is not None and not 0 <= r.seed <= MAX_SEED:
@@ -325,22 +405,51 @@ class Capabilities:
 
         if r.rendering_speed not in self.speeds:
             allowed = ", ".join(s.value for s in RenderingSpeed if s in self.speeds)
-            out.append(Problem("rendering_speed", f"{provider} does not offer {r.rendering_speed.value} speed; choose {allowed}."))
+            out.append(
+                Problem(
+                    "rendering_speed",
+                    f"{provider} does not offer {r.rendering_speed.value} speed; choose {allowed}.",
+                )
+            )
         if r.style_type is not None and r.style_type not in self.style_types:
             refuse("style_type", f"style type {r.style_type.value}")
         from .params import refused
 
         out += refused(r, self, provider)
-        if r.character_references and self.character_reference and self.style_type_required_with_character and r.style_type is None:
-            out.append(Problem("style_type", f"{provider} needs a style type when a character reference is given."))
-        if self.max_style_references is not None and len(r.style_references) > self.max_style_references:
-            out.append(Problem("style_references", f"{provider} takes at most {self.max_style_references} style reference images."))
+        if (
+            r.character_references
+            and self.character_reference
+            and self.style_type_required_with_character
+            and r.style_type is None
+        ):
+            out.append(
+                Problem(
+                    "style_type",
+                    f"{provider} needs a style type when a character reference is given.",
+                )
+            )
+        if (
+            self.max_style_references is not None
+            and len(r.style_references) > self.max_style_references
+        ):
+            out.append(
+                Problem(
+                    "style_references",
+                    f"{provider} takes at most {self.max_style_references} style reference images.",
+                )
+            )
         if r.num_images > self.max_images and self.max_images > 1:
-            out.append(Problem("num_images", f"{provider} makes at most {self.max_images} images per request."))
+            out.append(
+                Problem(
+                    "num_images", f"{provider} makes at most {self.max_images} images per request."
+                )
+            )
         return out
 
 
-def check(request: EditRequest, capabilities: Capabilities | None = None, provider: str = "") -> None:
+def check(
+    request: EditRequest, capabilities: Capabilities | None = None, provider: str = ""
+) -> None:
     """Validate ``request`` (and, given ``capabilities``, the provider's limits).
 
     Raises:

@@ -38,8 +38,14 @@ def _gmm_loglik(model: np.ndarray, px: np.ndarray) -> np.ndarray:
     return out
 
 
-def select_subject(rgb: np.ndarray, box: tuple[int, int, int, int], *, include: np.ndarray | None = None,
-                   exclude: np.ndarray | None = None, work_pixels: int = WORK_PIXELS) -> np.ndarray:
+def select_subject(
+    rgb: np.ndarray,
+    box: tuple[int, int, int, int],
+    *,
+    include: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
+    work_pixels: int = WORK_PIXELS,
+) -> np.ndarray:
     """The object inside ``box`` as an ``(H, W) bool`` selection (pixel work: run in a thread).
 
     Args:
@@ -53,11 +59,18 @@ def select_subject(rgb: np.ndarray, box: tuple[int, int, int, int], *, include: 
             (GrabCut needs background outside the box).
     """
     H, W = rgb.shape[:2]
-    x0, y0, x1, y1 = max(0, int(box[0])), max(0, int(box[1])), min(W, int(box[2])), min(H, int(box[3]))
+    x0, y0, x1, y1 = (
+        max(0, int(box[0])),
+        max(0, int(box[1])),
+        min(W, int(box[2])),
+        min(H, int(box[3])),
+    )
     if x1 - x0 < 4 or y1 - y0 < 4:
         raise MaskError("Drag a larger rectangle around the subject (at least 4×4 pixels).")
     if x0 == 0 and y0 == 0 and x1 == W and y1 == H and include is None and exclude is None:
-        raise MaskError("Leave some background outside the rectangle: it tells the subject from its surroundings.")
+        raise MaskError(
+            "Leave some background outside the rectangle: it tells the subject from its surroundings."
+        )
     # work on the box plus a margin of background, downscaled
     mx, my = max(8, (x1 - x0) // 2), max(8, (y1 - y0) // 2)
     cx0, cy0, cx1, cy1 = max(0, x0 - mx), max(0, y0 - my), min(W, x1 + mx), min(H, y1 + my)
@@ -65,16 +78,30 @@ def select_subject(rgb: np.ndarray, box: tuple[int, int, int, int], *, include: 
     ch, cw = crop.shape[:2]
     s = min(1.0, (work_pixels / (ch * cw)) ** 0.5)
     sw, sh = max(8, round(cw * s)), max(8, round(ch * s))
-    small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA) if s < 1 else np.ascontiguousarray(crop)
+    small = (
+        cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+        if s < 1
+        else np.ascontiguousarray(crop)
+    )
     fx, fy = sw / cw, sh / ch
     gc = np.full((sh, sw), cv2.GC_BGD, np.uint8)
     rx0, ry0 = int((x0 - cx0) * fx), int((y0 - cy0) * fy)
-    rx1, ry1 = max(rx0 + 2, int(np.ceil((x1 - cx0) * fx))), max(ry0 + 2, int(np.ceil((y1 - cy0) * fy)))
+    rx1, ry1 = (
+        max(rx0 + 2, int(np.ceil((x1 - cx0) * fx))),
+        max(ry0 + 2, int(np.ceil((y1 - cy0) * fy))),
+    )
     gc[ry0:ry1, rx0:rx1] = cv2.GC_PR_FGD
     hard = []
     for strokes, label in ((include, cv2.GC_FGD), (exclude, cv2.GC_BGD)):
         if strokes is not None:
-            sub = cv2.resize(strokes[cy0:cy1, cx0:cx1].view(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
+            sub = (
+                cv2.resize(
+                    strokes[cy0:cy1, cx0:cx1].view(np.uint8),
+                    (sw, sh),
+                    interpolation=cv2.INTER_NEAREST,
+                )
+                > 0
+            )
             gc[sub] = label
             hard.append((strokes, label))
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from .maskedit import MaskPatch, Rect, sync_alpha
 from .protocol import Prepared, Provider, Stage
 from .request import EditRequest, RenderingSpeed
 from .undo import FunctionCommand, UndoHistory
+
+if TYPE_CHECKING:
+    from .project import RecoveryStore
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class Change:
 
 
 #: changes that alter what a save would write (they set the unsaved flag and start autosave)
-CONTENT = frozenset({Change.MASK, Change.IMAGE, Change.LAYERS, Change.LAYER, Change.JOB, Change.PARAMETERS})
+CONTENT = frozenset(
+    {Change.MASK, Change.IMAGE, Change.LAYERS, Change.LAYER, Change.JOB, Change.PARAMETERS}
+)
 
 
 @dataclass(eq=False)
@@ -136,18 +142,30 @@ class EditSession:
         concurrency: jobs at once per provider.
     """
 
-    def __init__(self, *, client=None, journal=None, session_id: str | None = None,
-                 recovery_folder: Path | None = None, concurrency: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        client=None,
+        journal=None,
+        session_id: str | None = None,
+        recovery_folder: Path | None = None,
+        concurrency: int = 2,
+    ) -> None:
         self.client = client
         self.journal = journal
         self.session_id = session_id or time.strftime("%Y%m%d-%H%M%S")
         self.recovery_folder = recovery_folder
-        self.runner = JobRunner(client, listener=self._on_job, journal=journal, concurrency=concurrency,
-                                persist_tasks=self._persist_tasks)
+        self.runner = JobRunner(
+            client,
+            listener=self._on_job,
+            journal=journal,
+            concurrency=concurrency,
+            persist_tasks=self._persist_tasks,
+        )
         self.undo = UndoHistory(limit=200)
         self.listeners: list[Listener] = []
         self._tasks: set[asyncio.Task] = set()
-        self._recovery = None
+        self._recovery: RecoveryStore | None = None
         self._recovery_lock = asyncio.Lock()
         self._reset()
 
@@ -210,12 +228,15 @@ class EditSession:
         if task.cancelled() or task.exception() is None:
             return
         exc = task.exception()
+        assert exc is not None
         if isinstance(exc, InpaintError):
             self.error(str(exc))
         else:
             from .crash import write_crash_report
 
-            self.error(f"Something went wrong inside Inpaint Studio; a report was written to {write_crash_report(exc)}.")
+            self.error(
+                f"Something went wrong inside Inpaint Studio; a report was written to {write_crash_report(exc)}."
+            )
 
     @property
     def busy(self) -> bool:
@@ -286,6 +307,7 @@ class EditSession:
         caller until the mask changes (a job's request and each recovery save would each copy
         36 MB on 18 MP otherwise). Never write into them. Every change of the mask is
         announced with :meth:`mask_changed` (which versions it), so the copies stay true."""
+        assert self.mask is not None, "open a photo first"
         key = (id(self.mask), id(self.mask_alpha), self.mask_version)
         if self._snapshot is None or self._snapshot[0] != key:
             mask = self.mask.copy()
@@ -308,10 +330,13 @@ class EditSession:
             # views switch to the soft mask (it looks the same); the two-level mask, and so the
             # upload and its preview, did not change: no new mask version
             h, w = mask.shape
-            self._notify(Change(Change.MASK, rect=(0, 0, w, h), message="soft"))  # not an edit: nothing unsaved
+            self._notify(
+                Change(Change.MASK, rect=(0, 0, w, h), message="soft")
+            )  # not an edit: nothing unsaved
 
     def _patch_command(self, patch: MaskPatch, text: str) -> FunctionCommand:
         def apply(undo: bool) -> None:
+            assert self.mask is not None
             patch.apply(self.mask, undo=undo, alpha=self.mask_alpha)
             self.mask_changed(patch.rect)
 
@@ -342,7 +367,9 @@ class EditSession:
             a_before = alpha[y0:y1, x0:x1].copy()
             a_after = a_before.copy()
             sync_alpha(a_after, after[y0:y1, x0:x1], (0, 0, x1 - x0, y1 - y0))
-            return MaskPatch.capture(before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect, a_before, a_after)
+            return MaskPatch.capture(
+                before[y0:y1, x0:x1], after[y0:y1, x0:x1], rect, a_before, a_after
+            )
 
         patch = await asyncio.to_thread(capture)
         if not patch.changed or self.mask is not mask:
@@ -352,6 +379,7 @@ class EditSession:
 
     async def replace_mask(self, new: np.ndarray, text: str) -> bool:
         """Make the mask ``new`` (``(H, W) bool``, the photo's size), undoably."""
+
         def put(m: np.ndarray):
             m[...] = new
             return (0, 0, m.shape[1], m.shape[0])
@@ -368,8 +396,14 @@ class EditSession:
         mask, alpha = self.mask_snapshot() if snapshot else (self.mask, self.mask_alpha)
         return EditRequest(photo=self.photo, mask=mask, mask_alpha=alpha, **values)
 
-    def generate(self, request: EditRequest, provider: Provider, *, prepared: Prepared | None = None,
-                 draft_of: str | None = None) -> Job:
+    def generate(
+        self,
+        request: EditRequest,
+        provider: Provider,
+        *,
+        prepared: Prepared | None = None,
+        draft_of: str | None = None,
+    ) -> Job:
         """Start a job; returns at once. ``draft_of`` is the key of the draft layer a QUALITY
         final replaces.
 
@@ -408,14 +442,20 @@ class EditSession:
         *before* any view learns of them, so a crash from then on loses none. A QUALITY
         final hides the draft it was made from. Returns the new layers' keys."""
         if self.photo is None or job.request.photo.size != self.photo.size:
-            self.error("Results of a job for the canvas before it was expanded are kept in the result "
-                       "journal (File ▸ Result journal), not as layers.")
+            self.error(
+                "Results of a job for the canvas before it was expanded are kept in the result "
+                "journal (File ▸ Result journal), not as layers."
+            )
             return []
         draft_key = self.draft_of.get(job.id)
         draft = self.layer(draft_key)
         label = draft.name if draft is not None else draft_key
-        new = [VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v, label), final_of=draft_key)
-               for v in job.variants]
+        new = [
+            VariantLayer(
+                f"j{job.id}-{v.index}", job, v, layer_name(job, v, label), final_of=draft_key
+            )
+            for v in job.variants
+        ]
         self.layers.extend(new)
         self.results_saved.add(job.id)
         await self.save_recovery()
@@ -448,8 +488,10 @@ class EditSession:
         src = job.request.mask
         h, w = self.mask.shape
         if job.offset is None:
-            raise MaskError(f"Job #{job_id} was made on a {src.shape[1]}×{src.shape[0]} canvas whose place on this "
-                            f"{w}×{h} one is not known, so its mask cannot be used here.")
+            raise MaskError(
+                f"Job #{job_id} was made on a {src.shape[1]}×{src.shape[0]} canvas whose place on this "
+                f"{w}×{h} one is not known, so its mask cannot be used here."
+            )
         ox, oy = job.offset
         if (ox, oy) == (0, 0) and src.shape == (h, w):
             return src
@@ -457,10 +499,12 @@ class EditSession:
         out = np.zeros((h, w), bool)
         x0, y0, x1, y1 = max(0, ox), max(0, oy), min(w, ox + sw), min(h, oy + sh)
         if x0 < x1 and y0 < y1:
-            out[y0:y1, x0:x1] = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+            out[y0:y1, x0:x1] = src[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         if int(out.sum()) != int(src.sum()):
-            raise MaskError(f"Job #{job_id}'s mask lies partly outside this {w}×{h} canvas (it was made on the "
-                            "expanded canvas); redo the Expand to use it.")
+            raise MaskError(
+                f"Job #{job_id}'s mask lies partly outside this {w}×{h} canvas (it was made on the "
+                "expanded canvas); redo the Expand to use it."
+            )
         return out
 
     def rerun(self, job_id: int, provider: Provider) -> Job | None:
@@ -476,14 +520,21 @@ class EditSession:
             return None
         mask = self.job_mask(job_id)
         alpha = job.request.mask_alpha if mask is job.request.mask else None
-        return self.generate(replace(job.request, photo=self.photo, mask=mask, mask_alpha=alpha), provider)
+        return self.generate(
+            replace(job.request, photo=self.photo, mask=mask, mask_alpha=alpha), provider
+        )
 
     def final_request(self, key: str | None = None) -> EditRequest | None:
         """The QUALITY request for the draft layer ``key`` (selected): same seed, one image."""
         lay = self.layer(key or self.selected)
         if lay is None or not lay.is_draft:
             return None
-        return replace(lay.job.request, rendering_speed=RenderingSpeed.QUALITY, seed=lay.variant.seed, num_images=1)
+        return replace(
+            lay.job.request,
+            rendering_speed=RenderingSpeed.QUALITY,
+            seed=lay.variant.seed,
+            num_images=1,
+        )
 
     # -- layers ------------------------------------------------------------------------------
 
@@ -548,14 +599,19 @@ class EditSession:
 
     def discard(self, key: str | None = None) -> bool:
         """Remove layer ``key`` (the selected one), undoably."""
-        return self._discard({key or self.selected}, "Discard variant", key or self.selected)
+        chosen = key or self.selected
+        if chosen is None:
+            return False
+        return self._discard({chosen}, "Discard variant", chosen)
 
     def discard_others(self, key: str | None = None) -> bool:
         """Keep layer ``key`` (the selected one) and remove every other, as one undoable step."""
         keep = key or self.selected
         if self.layer(keep) is None:
             return False
-        return self._discard({lay.key for lay in self.layers if lay.key != keep}, "Discard other variants", keep)
+        return self._discard(
+            {lay.key for lay in self.layers if lay.key != keep}, "Discard other variants", keep
+        )
 
     def _discard(self, keys: set[str], text: str, selected: str | None) -> bool:
         keys = {k for k in keys if self.layer(k) is not None}
@@ -582,6 +638,7 @@ class EditSession:
             self.error("Show the variant before accepting it: only what is visible is baked in.")
             return False
         layer, opacity, photo = lay.variant.layer, lay.opacity, self.photo
+        assert layer is not None  # drawable
         x0, y0, x1, y1 = layer.box
         before = photo.rgb[y0:y1, x0:x1].copy()
 
@@ -607,11 +664,13 @@ class EditSession:
         def step(frm: str, to: str, patch: np.ndarray, ready: np.ndarray | None) -> None:
             """Go from the image ``ends[frm]`` to ``ends[to]``: swap in ``ready`` (that end,
             while it lives) when the image is still ``frm``'s, else write ``patch`` in the box."""
+            assert self.photo is not None
             if ready is not None and self.photo.rgb is ends[frm]():
                 self.photo = replace(self.photo, rgb=ready)
                 self.emit(Change(Change.IMAGE, rect=box))
             else:
                 self._write_rgb(box, patch)
+                assert self.photo is not None
                 ends[to] = weakref.ref(self.photo.rgb)
 
         def redo() -> None:
@@ -649,12 +708,22 @@ class EditSession:
         if self.photo is None or self.mask is None:
             return False
         if self.layers:
-            self.error("Accept or discard the variants before expanding the canvas: they belong to its current size.")
+            self.error(
+                "Accept or discard the variants before expanding the canvas: they belong to its current size."
+            )
             return False
         if any(j.is_active for j in self.runner.jobs.values()):
             self.error("Wait for the running jobs (or cancel them) before expanding the canvas.")
             return False
-        old = (self.photo, self.mask, self.mask_alpha, list(self.accepted), self.photo_path, dict(self.extra))
+        old = (
+            self.photo,
+            self.mask,
+            self.mask_alpha,
+            list(self.accepted),
+            self.photo_path,
+            dict(self.extra),
+        )
+
         def work():
             photo, mask = expand_photo(old[0], pad)
             if prepare is not None:
@@ -702,12 +771,15 @@ class EditSession:
     def _write_rgb(self, box: Rect, patch: np.ndarray) -> None:
         """Replace a box of the working image with a new array (running jobs keep theirs)."""
         x0, y0, x1, y1 = box
+        assert self.photo is not None
         rgb = self.photo.rgb.copy()
         rgb[y0:y1, x0:x1] = patch
         self.photo = replace(self.photo, rgb=rgb)
         self.emit(Change(Change.IMAGE, rect=box))
 
-    async def reblend(self, key: str | None, feather: int, colour_match: bool, grain: bool | None = None) -> bool:
+    async def reblend(
+        self, key: str | None, feather: int, colour_match: bool, grain: bool | None = None
+    ) -> bool:
         """Recompute a layer's edge feather (px) and colour match from its stored raw result."""
         lay = self.layer(key or self.selected)
         if lay is None:
@@ -719,9 +791,16 @@ class EditSession:
 
         def work():
             pixels = v.raw_pixels if v.raw_pixels is not None else load_image(v.raw).rgb
-            return pixels, build_layer(job.request.photo.rgb, job.request.mask, job.prepared.region, pixels,
-                                       feather=feather, colour_match=colour_match, strength=job.request.mask_alpha,
-                                       grain=lay.grain if grain is None else grain)
+            return pixels, build_layer(
+                job.request.photo.rgb,
+                job.request.mask,
+                job.prepared.region,
+                pixels,
+                feather=feather,
+                colour_match=colour_match,
+                strength=job.request.mask_alpha,
+                grain=lay.grain if grain is None else grain,
+            )
 
         pixels, layer = await asyncio.to_thread(work)
         v.layer = layer
@@ -736,9 +815,15 @@ class EditSession:
     @staticmethod
     def _layer_summary(lay: VariantLayer) -> dict:
         r = lay.job.request
-        return {"name": lay.name, "provider": lay.job.provider.name, "prompt": r.prompt,
-                "rendering_speed": r.rendering_speed.value, "seed": lay.variant.seed,
-                "returned_prompt": lay.variant.prompt, "opacity": lay.opacity}
+        return {
+            "name": lay.name,
+            "provider": lay.job.provider.name,
+            "prompt": r.prompt,
+            "rendering_speed": r.rendering_speed.value,
+            "seed": lay.variant.seed,
+            "returned_prompt": lay.variant.prompt,
+            "opacity": lay.opacity,
+        }
 
     def export_metadata(self) -> dict:
         """What an exported composite embeds (JSON-able, no pixels, no keys): the source file,
@@ -751,16 +836,20 @@ class EditSession:
             "app": "Inpaint Studio",
             "source": str(self.photo_path) if self.photo_path else None,
             "accepted": list(accepted) if isinstance(accepted, list) else [],
-            "layers": [variant_metadata(lay.job, lay.variant) | {"name": lay.name, "opacity": lay.opacity}
-                       for lay in self.layers if lay.visible and lay.drawable],
+            "layers": [
+                variant_metadata(lay.job, lay.variant) | {"name": lay.name, "opacity": lay.opacity}
+                for lay in self.layers
+                if lay.visible and lay.drawable
+            ],
         }
 
     def composite(self) -> np.ndarray:
         """``(H, W, 3) uint8``: the working image with the visible layers blended, bottom to
         top, at their opacity — exactly what the canvas shows (pixel work: use a thread)."""
+        assert self.photo is not None, "open a photo first"
         out = self.photo.rgb.copy()
         for lay in self.layers:
-            if lay.visible and lay.drawable:
+            if lay.visible and lay.variant.layer is not None:
                 blend_into(out, lay.variant.layer, lay.opacity)
         return out
 
@@ -814,11 +903,17 @@ class EditSession:
     def resume_remote(self) -> None:
         """Poll remote tasks (Magnific, 1min.ai) a restored job was still waiting for."""
         for job_id, job in list(self.jobs.items()):
-            tasks = job.prepared.remote_tasks if job.prepared else []
-            if job.stage != Stage.INTERRUPTED or not tasks or not job.provider.description.can_resume:
+            if job.prepared is None:
+                continue
+            tasks = job.prepared.remote_tasks
+            if (
+                job.stage != Stage.INTERRUPTED
+                or not tasks
+                or not job.provider.description.can_resume
+            ):
                 continue
             new = self.runner.resume(job.request, job.provider, job.prepared.region, tasks)
-            self.draft_of[new.id] = self.draft_of.pop(job_id, None) or f"resumed job #{job_id}"
+            self.draft_of[new.id] = self.draft_of.pop(job_id, "") or f"resumed job #{job_id}"
             del self.jobs[job_id]
             self.jobs[new.id] = new
             self.emit(Change(Change.JOB, job=new))
@@ -826,7 +921,10 @@ class EditSession:
     @property
     def has_remote_work(self) -> bool:
         """Whether a job is waiting on work running at a provider (paid, resumable)."""
-        return any(j.is_active and j.prepared and j.prepared.remote_tasks for j in self.runner.jobs.values())
+        return any(
+            j.is_active and j.prepared and j.prepared.remote_tasks
+            for j in self.runner.jobs.values()
+        )
 
     async def aclose(self, *, keep_recovery: bool | None = None) -> None:
         """Cancel jobs and session tasks. The recovery copy is kept when there is unsaved work
@@ -844,13 +942,27 @@ class EditSession:
 
     # used by persist.install ---------------------------------------------------------------------
 
-    def _install(self, photo: Photo, mask: np.ndarray, *, photo_path: Path | None, project_path: Path | None,
-                 accepted=(), parameters: dict | None = None, extra: dict | None = None, restored: bool = False,
-                 mask_alpha: np.ndarray | None = None) -> None:
+    def _install(
+        self,
+        photo: Photo,
+        mask: np.ndarray,
+        *,
+        photo_path: Path | None,
+        project_path: Path | None,
+        accepted=(),
+        parameters: dict | None = None,
+        extra: dict | None = None,
+        restored: bool = False,
+        mask_alpha: np.ndarray | None = None,
+    ) -> None:
         self.discard_recovery()  # the previous document's copy: the user has answered by now
         # the user chose to leave that document: its jobs stop, except those a provider is
         # already working on (paid): they run to the end and their results go to the journal
-        paid = {i: j for i, j in self.runner.jobs.items() if j.is_active and j.prepared and j.prepared.remote_tasks}
+        paid = {
+            i: j
+            for i, j in self.runner.jobs.items()
+            if j.is_active and j.prepared and j.prepared.remote_tasks
+        }
         for job in self.runner.jobs.values():
             if job.id not in paid:
                 self.runner.cancel(job)

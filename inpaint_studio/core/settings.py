@@ -32,7 +32,9 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Folder for the result journal and recovery files (created on demand)."""
     env = os.environ.get("INPAINT_STUDIO_CONFIG_DIR")
-    path = Path(env) / "data" if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = (
+        Path(env) / "data" if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -59,7 +61,9 @@ def save_settings(settings: dict[str, Any]) -> None:
 
 def env_prefix(provider: str) -> str:
     """``"ideogram"`` → ``"IDEOGRAM"``, ``"1min"`` → ``"ONEMIN"``."""
-    return {"1min": "ONEMIN", "ideogram-v2": "IDEOGRAM"}.get(provider, provider.upper().replace("-", "_"))
+    return {"1min": "ONEMIN", "ideogram-v2": "IDEOGRAM"}.get(
+        provider, provider.upper().replace("-", "_")
+    )
 
 
 def resolve_base_url(provider: str, default: str, override: str | None = None) -> str:
@@ -94,9 +98,11 @@ def keyring_problem() -> str | None:
     except Exception as exc:  # a broken installation: same advice
         return f"The system keyring cannot be used ({exc}); set the provider's environment variable instead."
     if isinstance(backend, fail.Keyring | null.Keyring) or getattr(backend, "priority", 1) <= 0:
-        return ("This system has no keyring to store API keys in (on Linux: install and unlock GNOME Keyring "
-                "or KWallet); set the provider's environment variable instead, for example "
-                "IDEOGRAM_API_KEY, and restart Inpaint Studio.")
+        return (
+            "This system has no keyring to store API keys in (on Linux: install and unlock GNOME Keyring "
+            "or KWallet); set the provider's environment variable instead, for example "
+            "IDEOGRAM_API_KEY, and restart Inpaint Studio."
+        )
     return None
 
 
@@ -144,7 +150,9 @@ def set_api_key(provider: str, key: str) -> None:
     """
     problem = keyring_problem()
     if problem:
-        raise RuntimeError(problem.replace("IDEOGRAM_API_KEY", key_env_var(SHARED_KEYS.get(provider, provider))))
+        raise RuntimeError(
+            problem.replace("IDEOGRAM_API_KEY", key_env_var(SHARED_KEYS.get(provider, provider)))
+        )
     import keyring
 
     try:
@@ -155,8 +163,10 @@ def set_api_key(provider: str, key: str) -> None:
             f"{key_env_var(provider)} environment variable instead ({exc})."
         ) from None
     if stored_key(provider) != key:
-        raise RuntimeError(f"The system keyring did not keep the key; set the {key_env_var(provider)} "
-                           "environment variable instead.")
+        raise RuntimeError(
+            f"The system keyring did not keep the key; set the {key_env_var(provider)} "
+            "environment variable instead."
+        )
 
 
 def delete_api_key(provider: str) -> bool:

@@ -30,9 +30,13 @@ _secrets: set[str] = set()
 #: Environment variables whose names end like this hold credentials.
 _SECRET_ENV = re.compile(r"(_API_KEY|_KEY|_TOKEN|_SECRET)$")
 #: ANSI escape sequences: CSI ``ESC [ … final``, OSC ``ESC ] … BEL|ST``, and two-byte ``ESC x``.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]"
+)
 #: Bidirectional overrides and isolates (Trojan-source style reordering), zero-width joiners kept.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
+_BIDI = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+)
 #: Shortest string treated as a secret (shorter values would redact ordinary words).
 MIN_SECRET = 6
 

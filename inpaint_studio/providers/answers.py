@@ -49,7 +49,9 @@ def checked_id(value: object, label: str, what: str = "task id") -> str:
     ok = valid_id(value)
     if ok is None:
         shown = clean(value, limit=40) if isinstance(value, str) else type(value).__name__
-        raise ProviderError(f"{label} gave a {what} Inpaint Studio cannot use (“{shown}”); it was not requested.")
+        raise ProviderError(
+            f"{label} gave a {what} Inpaint Studio cannot use (“{shown}”); it was not requested."
+        )
     return ok
 
 
@@ -58,7 +60,9 @@ def _seed(v: Any) -> int | None:
         return None
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():
         v = int(v)
-    if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 10:  # "²".isdigit() is True: ASCII only
+    if (
+        isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 10
+    ):  # "²".isdigit() is True: ASCII only
         v = int(v)
     return v if isinstance(v, int) and 0 <= v <= MAX_SEED else None
 
@@ -103,7 +107,9 @@ class IdeogramImage(_Answer):
 def _items(body: object, key: str, label: str) -> list[dict]:
     items = body.get(key) if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise ProviderError(f"{label} sent an answer without images.", details=clean(body, limit=300))
+        raise ProviderError(
+            f"{label} sent an answer without images.", details=clean(body, limit=300)
+        )
     return [i for i in items[:MAX_ITEMS] if isinstance(i, dict)]
 
 
@@ -116,8 +122,16 @@ def ideogram_variants(body: object, label: str) -> list[RawVariant]:
     out = []
     for item in _items(body, "data", label):
         img = IdeogramImage.model_validate(item)
-        out.append(RawVariant(safe=img.is_image_safe and img.url is not None, url=img.url, seed=img.seed,
-                              prompt=img.prompt, resolution=img.resolution, style_type=img.style_type))
+        out.append(
+            RawVariant(
+                safe=img.is_image_safe and img.url is not None,
+                url=img.url,
+                seed=img.seed,
+                prompt=img.prompt,
+                resolution=img.resolution,
+                style_type=img.style_type,
+            )
+        )
     return out
 
 
@@ -125,7 +139,9 @@ class MagnificTask(_Answer):
     """Magnific's task object (with or without the ``data`` wrapper)."""
 
     task_id: Any = None
-    status: Annotated[str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")] = ""
+    status: Annotated[
+        str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")
+    ] = ""
     generated: Any = None
     error: Any = None
     message: Any = None
@@ -137,8 +153,10 @@ class MagnificTask(_Answer):
             ProviderError: ``generated`` is not a list holding at least one link.
         """
         if not isinstance(self.generated, list):
-            raise ProviderError(f"{label} finished the task with an answer Inpaint Studio does not understand.",
-                                details=clean(self.generated, limit=300))
+            raise ProviderError(
+                f"{label} finished the task with an answer Inpaint Studio does not understand.",
+                details=clean(self.generated, limit=300),
+            )
         urls = [u for u in (_url(g) for g in self.generated[:MAX_ITEMS]) if u]
         if not urls:
             raise ProviderError(f"{label} finished the task without an image.")
@@ -170,7 +188,9 @@ class OneMinRecord(_Answer):
     """1min.ai's ``aiRecord``."""
 
     uuid: Any = None
-    status: Annotated[str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")] = ""
+    status: Annotated[
+        str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")
+    ] = ""
     aiRecordDetail: Any = None
     temporaryUrl: Any = None
 
@@ -193,9 +213,16 @@ class OneMinRecord(_Answer):
         links = self.temporaryUrl
         if isinstance(links, str):
             links = [links]
-        urls = [u for u in (_url(x) for x in links[:MAX_ITEMS]) if u] if isinstance(links, list) else []
+        urls = (
+            [u for u in (_url(x) for x in links[:MAX_ITEMS]) if u]
+            if isinstance(links, list)
+            else []
+        )
         if not urls:
-            raise ProviderError(f"{label} finished without a download link.", details=clean(self.temporaryUrl, limit=300))
+            raise ProviderError(
+                f"{label} finished without a download link.",
+                details=clean(self.temporaryUrl, limit=300),
+            )
         return urls
 
 

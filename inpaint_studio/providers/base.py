@@ -39,6 +39,7 @@ from ..core.errors import (
 )
 from ..core.net import RetryPolicy, check_url
 from ..core.protocol import ProviderBase, ProviderDescription, ProviderOption, Reporter, Stage
+from ..core.request import Capabilities
 from ..core.settings import get_api_key, resolve_base_url
 
 USER_AGENT = "InpaintStudio"
@@ -52,8 +53,16 @@ def default_timeout() -> httpx.Timeout:
 
 #: Modules the first request would import (httpcore, anyio's asyncio backend, h11): imported
 #: with the client instead, so the first Generate does not stall the GUI for ~40 ms.
-TRANSPORT_MODULES = ("httpcore", "httpcore._backends.anyio", "anyio._backends._asyncio", "anyio.streams.tls",
-                     "anyio.streams.stapled", "anyio.to_thread", "h11", "certifi")
+TRANSPORT_MODULES = (
+    "httpcore",
+    "httpcore._backends.anyio",
+    "anyio._backends._asyncio",
+    "anyio.streams.tls",
+    "anyio.streams.stapled",
+    "anyio.to_thread",
+    "h11",
+    "certifi",
+)
 
 
 def make_client(timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
@@ -86,7 +95,9 @@ def retry_after_seconds(resp: httpx.Response) -> float | None:
         seconds = float(value)
         if seconds != seconds:  # NaN: no usable value
             return None
-        return min(max(0.0, seconds), 1e9)  # "1e400" is infinity: a very long wait, never "inf hours"
+        return min(
+            max(0.0, seconds), 1e9
+        )  # "1e400" is infinity: a very long wait, never "inf hours"
     except ValueError:
         from datetime import datetime
         from email.utils import parsedate_to_datetime
@@ -125,12 +136,16 @@ def server_message(resp: httpx.Response) -> tuple[str, dict]:
         msg = f"{msg} ({code})" if msg else code
     params = body.get("invalid_params")
     if isinstance(params, list) and params:
-        reasons = "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params if isinstance(p, dict))
+        reasons = "; ".join(
+            f"{p.get('name')}: {p.get('reason')}" for p in params if isinstance(p, dict)
+        )
         msg = f"{msg} ({reasons})" if msg else reasons
     return msg, body
 
 
-def error_for_response(label: str, resp: httpx.Response, key_hint: str | None = None) -> ProviderError:
+def error_for_response(
+    label: str, resp: httpx.Response, key_hint: str | None = None
+) -> ProviderError:
     """Map an HTTP error answer to a typed :class:`ProviderError` with one user sentence
     (``key_hint``: where to fix a refused key, from :func:`wrong_key_hint`)."""
     status = resp.status_code
@@ -139,28 +154,59 @@ def error_for_response(label: str, resp: httpx.Response, key_hint: str | None = 
     said = f": {msg.rstrip('.')}" if msg else ""
     if status == 401:
         hint = key_hint or "check it in Preferences or with `inpaint-studio auth set`"
-        return AuthenticationError(f"{label} refused the API key; {hint}.", status=status, details=details)
+        return AuthenticationError(
+            f"{label} refused the API key; {hint}.", status=status, details=details
+        )
     if status == 402:
-        return OutOfCreditsError(f"Your {label} account is out of credits or over its plan limit{said}.", status=status, details=details)
+        return OutOfCreditsError(
+            f"Your {label} account is out of credits or over its plan limit{said}.",
+            status=status,
+            details=details,
+        )
     if status == 403:
-        return NoAccessError(f"This {label} key has no access to the inpainting model{said}.", status=status, details=details)
+        return NoAccessError(
+            f"This {label} key has no access to the inpainting model{said}.",
+            status=status,
+            details=details,
+        )
     if status == 429:
         reason = body.get("reject_reason") if isinstance(body, dict) else None
-        extra = f" (limit: {body['max_inflight_requests']} images in flight)" if isinstance(body, dict) and body.get("max_inflight_requests") else ""
+        extra = (
+            f" (limit: {body['max_inflight_requests']} images in flight)"
+            if isinstance(body, dict) and body.get("max_inflight_requests")
+            else ""
+        )
         err = RateLimitedError(
             f"{label} is busy with too many requests{extra}; try again in a moment.",
-            details=details, retry_after=retry_after_seconds(resp), reject_reason=reason,
+            details=details,
+            retry_after=retry_after_seconds(resp),
+            reject_reason=reason,
         )
         limit = body.get("max_inflight_requests") if isinstance(body, dict) else None
-        err.max_inflight = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+        err.max_inflight = (
+            limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+        )
         return err
-    if status == 422 and any(w in msg.lower() for w in ("safety", "unsafe", "inappropriate", "moderation", "policy")):
-        return SafetyRefusalError(f"{label}'s safety filter refused this request{said}.", status=status, details=details)
+    if status == 422 and any(
+        w in msg.lower() for w in ("safety", "unsafe", "inappropriate", "moderation", "policy")
+    ):
+        return SafetyRefusalError(
+            f"{label}'s safety filter refused this request{said}.", status=status, details=details
+        )
     if status in (400, 404, 413, 415, 422):
-        return InvalidRequestError(f"{label} refused the request{said or ' as invalid'}.", status=status, details=details)
+        return InvalidRequestError(
+            f"{label} refused the request{said or ' as invalid'}.", status=status, details=details
+        )
     if status >= 500:
-        return ServerError(f"{label} had a server error (HTTP {status}); try again later.", status=status, details=details, retry_after=retry_after_seconds(resp))
-    return ProviderError(f"{label} answered with an unexpected HTTP {status}{said}.", status=status, details=details)
+        return ServerError(
+            f"{label} had a server error (HTTP {status}); try again later.",
+            status=status,
+            details=details,
+            retry_after=retry_after_seconds(resp),
+        )
+    return ProviderError(
+        f"{label} answered with an unexpected HTTP {status}{said}.", status=status, details=details
+    )
 
 
 class _UploadBody:
@@ -193,8 +239,9 @@ class HttpTransport:
         retry: backoff policy.
     """
 
-    def __init__(self, client: httpx.AsyncClient, label: str, retry: RetryPolicy | None = None,
-                 key_hint=None) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, label: str, retry: RetryPolicy | None = None, key_hint=None
+    ) -> None:
         self.client = client
         self.label = label
         self.retry = retry or RetryPolicy()
@@ -226,7 +273,9 @@ class HttpTransport:
         check_url(url)
 
         def encode() -> tuple[bytes, dict]:
-            built = self.client.build_request(method, url, data=data, files=files, json=json_body, headers=headers)
+            built = self.client.build_request(
+                method, url, data=data, files=files, json=json_body, headers=headers
+            )
             return (built.read() if method != "GET" else b""), dict(built.headers)
 
         # multipart encoding of a 10 MB body is pixel-sized work: keep it off the GUI thread
@@ -235,7 +284,9 @@ class HttpTransport:
         attempt = 0
         while True:
             stream = _UploadBody(body, report) if body else None
-            req = self.client.build_request(method, url, headers=send_headers, content=stream if stream else None)
+            req = self.client.build_request(
+                method, url, headers=send_headers, content=stream if stream else None
+            )
             try:
                 resp = await _send_capped(self.client, req, self.label)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -250,27 +301,45 @@ class HttpTransport:
                         "and been billed, so it was not sent again — check your account before retrying.",
                         details=repr(exc),
                     ) from None
-                err = ProviderTimeoutError(f"{self.label} did not answer in time.", details=repr(exc))
+                err = ProviderTimeoutError(
+                    f"{self.label} did not answer in time.", details=repr(exc)
+                )
                 if method == "GET":
                     err.retryable = True
             except (httpx.WriteTimeout, httpx.WriteError, httpx.PoolTimeout) as exc:
-                err = NetworkError(f"The upload to {self.label} was interrupted; check the network connection.", details=repr(exc))
+                err = NetworkError(
+                    f"The upload to {self.label} was interrupted; check the network connection.",
+                    details=repr(exc),
+                )
             else:
                 if resp.status_code in expect or resp.status_code in passthrough:
                     return resp
-                err = error_for_response(self.label, resp, self.key_hint() if self.key_hint else None)
+                err = error_for_response(
+                    self.label, resp, self.key_hint() if self.key_hint else None
+                )
             attempt += 1
             wait = getattr(err, "retry_after", None)
             if wait is not None and wait > MAX_RETRY_AFTER:
-                raise redact(type(err)(f"{self.label} asks to wait {_duration(wait)} before the next request; "
-                                       "try again then.", details=err.details), secrets)
+                raise redact(
+                    type(err)(
+                        f"{self.label} asks to wait {_duration(wait)} before the next request; "
+                        "try again then.",
+                        details=err.details,
+                    ),
+                    secrets,
+                )
             inflight = getattr(err, "reject_reason", None) == "inflight_limit"
-            if not getattr(err, "retryable", False) or attempt >= self.retry.attempts or (
-                    inflight and not self.retry.retry_inflight):
+            if (
+                not getattr(err, "retryable", False)
+                or attempt >= self.retry.attempts
+                or (inflight and not self.retry.retry_inflight)
+            ):
                 raise redact(err, secrets)
             await asyncio.sleep(self.retry.delay(attempt - 1, wait))
 
-    async def post_json(self, url: str, body: Any, *, headers: dict[str, str], report: Reporter | None = None) -> Any:
+    async def post_json(
+        self, url: str, body: Any, *, headers: dict[str, str], report: Reporter | None = None
+    ) -> Any:
         resp = await self.request("POST", url, headers=headers, json_body=body, report=report)
         return parse_json(resp, self.label)
 
@@ -298,7 +367,9 @@ async def _send_capped(client: httpx.AsyncClient, req: httpx.Request, label: str
         async for chunk in resp.aiter_bytes():
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
-                raise ProviderError(f"{label} sent an answer larger than {MAX_ANSWER_BYTES // 1_000_000} MB; it was not read.")
+                raise ProviderError(
+                    f"{label} sent an answer larger than {MAX_ANSWER_BYTES // 1_000_000} MB; it was not read."
+                )
     finally:
         await resp.aclose()
     drop = {b"content-encoding", b"content-length", b"transfer-encoding"}
@@ -343,7 +414,9 @@ def parse_json(resp: httpx.Response, label: str) -> Any:
     try:
         return resp.json()
     except (ValueError, UnicodeDecodeError):
-        raise ProviderError(f"{label} sent an answer Inpaint Studio does not understand.", details=resp.text[:300]) from None
+        raise ProviderError(
+            f"{label} sent an answer Inpaint Studio does not understand.", details=resp.text[:300]
+        ) from None
 
 
 def set_fields(target: dict, *, text: bool = False, **fields: Any) -> dict:
@@ -376,13 +449,20 @@ class NetworkProvider(ProviderBase):
     options: tuple[ProviderOption, ...] = ()
     variants: tuple = ()
     can_resume = False
+    capabilities: Capabilities  # set by each subclass
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls.description = ProviderDescription(
-            name=cls.name, label=cls.label, capabilities=cls.capabilities, key_env=cls.key_env,
-            alt_key_envs=cls.alt_key_envs, default_base_url=cls.default_base_url, options=cls.options,
-            variants=cls.variants, can_resume=cls.can_resume,
+            name=cls.name,
+            label=cls.label,
+            capabilities=cls.capabilities,
+            key_env=cls.key_env,
+            alt_key_envs=cls.alt_key_envs,
+            default_base_url=cls.default_base_url,
+            options=cls.options,
+            variants=cls.variants,
+            can_resume=cls.can_resume,
         )
 
     name = ""
@@ -408,8 +488,12 @@ class NetworkProvider(ProviderBase):
         self._api_key = api_key
         register_secret(api_key)
         self.retry = retry or RetryPolicy()
-        self.http = HttpTransport(client, self.label, self.retry,
-                                  key_hint=lambda: None if self._api_key else wrong_key_hint(type(self)))
+        self.http = HttpTransport(
+            client,
+            self.label,
+            self.retry,
+            key_hint=lambda: None if self._api_key else wrong_key_hint(type(self)),
+        )
 
     def api_key(self) -> str:
         """The key: given, else the environment variable, else the OS keyring.
@@ -438,10 +522,15 @@ class NetworkProvider(ProviderBase):
         path, what = self.key_check
         try:
             self.api_key()
-            resp = await self.http.request("GET", self.base_url + path, headers=self.auth_headers(), passthrough=(404,))
+            resp = await self.http.request(
+                "GET", self.base_url + path, headers=self.auth_headers(), passthrough=(404,)
+            )
         except ProviderError as exc:
             return False, str(exc)
-        return True, f"{self.label} accepted the key (HTTP {resp.status_code} for {what}; nothing billed)."
+        return (
+            True,
+            f"{self.label} accepted the key (HTTP {resp.status_code} for {what}; nothing billed).",
+        )
 
 
 @dataclass

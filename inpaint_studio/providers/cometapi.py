@@ -31,10 +31,20 @@ class CometApiProvider(NetworkProvider):
     default_base_url = "https://api.cometapi.com"
     key_env = "COMETAPI_KEY"
     capabilities = IdeogramProvider.capabilities
-    options = (ProviderOption("model", "Model", "--model", (("ideogram-3", "Ideogram 3.0"), ("ideogram-2", "Ideogram 2.0")),
-                              "ideogram-3", help="the Ideogram model behind the gateway (default ideogram-3)"),)
-    variants = (("model", "ideogram-3", "CometAPI (Ideogram 3.0)", IdeogramProvider.capabilities),
-                ("model", "ideogram-2", "CometAPI (Ideogram 2.0)", V2_CAPABILITIES))
+    options = (
+        ProviderOption(
+            "model",
+            "Model",
+            "--model",
+            (("ideogram-3", "Ideogram 3.0"), ("ideogram-2", "Ideogram 2.0")),
+            "ideogram-3",
+            help="the Ideogram model behind the gateway (default ideogram-3)",
+        ),
+    )
+    variants = (
+        ("model", "ideogram-3", "CometAPI (Ideogram 3.0)", IdeogramProvider.capabilities),
+        ("model", "ideogram-2", "CometAPI (Ideogram 2.0)", V2_CAPABILITIES),
+    )
     V3_PATH = "/ideogram/v1/ideogram-v3/edit"
     V2_PATH = "/edit"
 
@@ -49,7 +59,9 @@ class CometApiProvider(NetworkProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key()}", "Accept": "application/json"}
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         headers = self.auth_headers()
         if self.model == "ideogram-3":
             data, files = await asyncio.to_thread(v3_parts, request, prepared)
@@ -57,5 +69,7 @@ class CometApiProvider(NetworkProvider):
         else:
             data, files = await asyncio.to_thread(v2_parts, request, prepared)
             path = self.V2_PATH
-        resp = await self.http.request("POST", self.base_url + path, headers=headers, data=data, files=files, report=report)
+        resp = await self.http.request(
+            "POST", self.base_url + path, headers=headers, data=data, files=files, report=report
+        )
         return parse_generation(parse_json(resp, self.label), self.label)

@@ -18,10 +18,14 @@ from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .answers import ideogram_variants
 from .base import NetworkProvider, json_part, parse_json, set_fields
 
-V3_STYLE_TYPES = frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION})
+V3_STYLE_TYPES = frozenset(
+    {StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION}
+)
 
 
-def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = True) -> tuple[dict, list]:
+def v3_parts(
+    request: EditRequest, prepared: Prepared, *, edit_is_black: bool = True
+) -> tuple[dict, list]:
     """The Ideogram 3.0 multipart body: ``(text parts, file parts)`` for httpx.
 
     Only fields the user set are sent. ``style_codes`` is one part per code;
@@ -32,7 +36,14 @@ def v3_parts(request: EditRequest, prepared: Prepared, *, edit_is_black: bool = 
     enc = prepared.encoded
     files: list = [
         ("image", (f"image.{enc.extension}", enc.data, enc.mime)),
-        ("mask", ("mask.png", encode_mask(prepared.upload_mask, edit_is_black=edit_is_black), "image/png")),
+        (
+            "mask",
+            (
+                "mask.png",
+                encode_mask(prepared.upload_mask, edit_is_black=edit_is_black),
+                "image/png",
+            ),
+        ),
     ]
     for ref in request.style_references:
         files.append(("style_reference_images", (ref.name, ref.data, ref.mime)))
@@ -80,16 +91,30 @@ class IdeogramProvider(NetworkProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"Api-Key": self.api_key(), "Accept": "application/json"}
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         headers = self.auth_headers()
         # the mask PNG of a 20 MP photo takes ~0.2 s to encode: off the GUI thread
-        data, files = await asyncio.to_thread(v3_parts, request, prepared, edit_is_black=self.mask_edit_is_black)
+        data, files = await asyncio.to_thread(
+            v3_parts, request, prepared, edit_is_black=self.mask_edit_is_black
+        )
         resp = await self.http.request(
-            "POST", self.base_url + self.EDIT_PATH, headers=headers, data=data, files=files,
-            report=report, passthrough=(404, 410),
+            "POST",
+            self.base_url + self.EDIT_PATH,
+            headers=headers,
+            data=data,
+            files=files,
+            report=report,
+            passthrough=(404, 410),
         )
         if resp.status_code in (404, 410):
             resp = await self.http.request(
-                "POST", self.base_url + self.TWIN_PATH, headers=headers, data=data, files=files, report=report,
+                "POST",
+                self.base_url + self.TWIN_PATH,
+                headers=headers,
+                data=data,
+                files=files,
+                report=report,
             )
         return parse_generation(parse_json(resp, self.label), self.label)

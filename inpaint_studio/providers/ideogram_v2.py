@@ -22,8 +22,16 @@ from .ideogram import parse_generation
 V2_MODELS = {RenderingSpeed.TURBO: "V_2_TURBO", RenderingSpeed.DEFAULT: "V_2"}
 V2_CAPABILITIES = Capabilities(
     speeds=frozenset(V2_MODELS),
-    style_types=frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN,
-                           StyleType.RENDER_3D, StyleType.ANIME}),
+    style_types=frozenset(
+        {
+            StyleType.AUTO,
+            StyleType.GENERAL,
+            StyleType.REALISTIC,
+            StyleType.DESIGN,
+            StyleType.RENDER_3D,
+            StyleType.ANIME,
+        }
+    ),
     max_images=8,
     magic_prompt=True,
 )
@@ -37,7 +45,12 @@ def v2_parts(request: EditRequest, prepared: Prepared) -> tuple[dict, list]:
         ("image_file", (f"image.{enc.extension}", enc.data, enc.mime)),
         ("mask", ("mask.png", encode_mask(prepared.upload_mask, edit_is_black=True), "image/png")),
     ]
-    data = set_fields({}, text=True, model=V2_MODELS[request.rendering_speed], **wire_values(request, "ideogram-v2"))
+    data = set_fields(
+        {},
+        text=True,
+        model=V2_MODELS[request.rendering_speed],
+        **wire_values(request, "ideogram-v2"),
+    )
     return data, files
 
 
@@ -54,8 +67,17 @@ class IdeogramV2Provider(NetworkProvider):
     def auth_headers(self) -> dict[str, str]:
         return {"Api-Key": self.api_key(), "Accept": "application/json"}
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         headers = self.auth_headers()
         data, files = await asyncio.to_thread(v2_parts, request, prepared)
-        resp = await self.http.request("POST", self.base_url + self.PATH, headers=headers, data=data, files=files, report=report)
+        resp = await self.http.request(
+            "POST",
+            self.base_url + self.PATH,
+            headers=headers,
+            data=data,
+            files=files,
+            report=report,
+        )
         return parse_generation(parse_json(resp, self.label), self.label)

@@ -71,7 +71,9 @@ def fill(image: np.ndarray, mask: np.ndarray, *, method: str = "auto", seed: int
     import patchmatch
 
     if not patchmatch.patchmatch_available:
-        raise ProviderError("The offline PatchMatch engine is not available on this system; try --method telea.")
+        raise ProviderError(
+            "The offline PatchMatch engine is not available on this system; try --method telea."
+        )
     h, w = mask.shape
     scale = min(1.0, math.sqrt(PATCHMATCH_PIXELS / (h * w)))
     if scale < 1.0:
@@ -102,9 +104,20 @@ class LocalProvider(ProviderBase):
         max_inflight_images=None,
     )
     description = ProviderDescription(
-        name=name, label=label, capabilities=capabilities,
-        options=(ProviderOption("method", "Fill", "--method", tuple((m, m) for m in METHODS), "auto",
-                                help="offline engine: auto, telea or patchmatch", gui=False),),
+        name=name,
+        label=label,
+        capabilities=capabilities,
+        options=(
+            ProviderOption(
+                "method",
+                "Fill",
+                "--method",
+                tuple((m, m) for m in METHODS),
+                "auto",
+                help="offline engine: auto, telea or patchmatch",
+                gui=False,
+            ),
+        ),
     )
 
     def __init__(self, method: str = "auto") -> None:
@@ -112,21 +125,31 @@ class LocalProvider(ProviderBase):
             raise ValueError(f"method must be one of {METHODS}")
         self.method = method
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         if request.mask.all():
-            raise MaskError("The mask covers the whole photo: the offline engine fills a hole from the pixels "
-                            "around it, so leave part of the photo unmasked.")
+            raise MaskError(
+                "The mask covers the whole photo: the offline engine fills a hole from the pixels "
+                "around it, so leave part of the photo unmasked."
+            )
         base_seed = request.seed if request.seed is not None else random_seed()
         method = self.method if self.method != "auto" else choose_method(prepared.mask)
         out = []
         for i in range(request.num_images):
             report(Stage.WAITING, i, request.num_images)
             seed = (base_seed + i) % 2_147_483_648
-            pixels = await asyncio.to_thread(fill, prepared.image, prepared.mask, method=method, seed=seed)
-            out.append(RawVariant(
-                pixels=pixels, seed=seed, resolution=f"{pixels.shape[1]}x{pixels.shape[0]}",
-                extra={"method": method},
-            ))
+            pixels = await asyncio.to_thread(
+                fill, prepared.image, prepared.mask, method=method, seed=seed
+            )
+            out.append(
+                RawVariant(
+                    pixels=pixels,
+                    seed=seed,
+                    resolution=f"{pixels.shape[1]}x{pixels.shape[0]}",
+                    extra={"method": method},
+                )
+            )
         report(Stage.WAITING, request.num_images, request.num_images)
         return out
 

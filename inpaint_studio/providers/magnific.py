@@ -54,7 +54,9 @@ class MagnificProvider(NetworkProvider):
     alt_key_envs = ("FREEPIK_API_KEY",)
     capabilities = Capabilities(
         speeds=frozenset({RenderingSpeed.TURBO, RenderingSpeed.DEFAULT, RenderingSpeed.QUALITY}),
-        style_types=frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN}),
+        style_types=frozenset(
+            {StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN}
+        ),
         max_images=8,
         magic_prompt=True,
         style_codes=True,
@@ -63,12 +65,25 @@ class MagnificProvider(NetworkProvider):
         color_palette=True,
         style_type_required_with_character=True,
     )
-    options = (ProviderOption("webhook_url", "Webhook URL", "--webhook-url", gui=False,
-                              help="Magnific calls this URL when a task ends"),)
+    options = (
+        ProviderOption(
+            "webhook_url",
+            "Webhook URL",
+            "--webhook-url",
+            gui=False,
+            help="Magnific calls this URL when a task ends",
+        ),
+    )
     can_resume = True
 
-    def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None,
-                 webhook_url: str | None = None, **common) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        poll: PollPolicy | None = None,
+        webhook_url: str | None = None,
+        **common,
+    ) -> None:
         super().__init__(client, **common)
         self.poll_policy = poll or PollPolicy()
         self.webhook_url = webhook_url
@@ -82,7 +97,8 @@ class MagnificProvider(NetworkProvider):
         """The JSON body without ``seed`` (set per task); only fields the user set."""
         assert prepared.encoded is not None and prepared.upload_mask is not None
         return set_fields(
-            {}, image=_b64(prepared.encoded.data),
+            {},
+            image=_b64(prepared.encoded.data),
             mask=_b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
             **wire_values(request, self.name),
             style_reference_images=[_b64(r.data) for r in request.style_references],
@@ -90,7 +106,9 @@ class MagnificProvider(NetworkProvider):
             webhook_url=self.webhook_url,
         )
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         headers = self.auth_headers()
         base_body = await asyncio.to_thread(self.body, request, prepared)
         seed0 = request.seed if request.seed is not None else random_seed()
@@ -104,10 +122,14 @@ class MagnificProvider(NetworkProvider):
                     report(stage, i * total + (done or 0), n * total)
 
             try:
-                answer = await self.http.post_json(self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part)
+                answer = await self.http.post_json(
+                    self.base_url + PATH, dict(base_body, seed=seed), headers=headers, report=part
+                )
                 task_id = magnific_task(answer).task_id
                 if not task_id:
-                    raise ProviderError(f"{self.label} did not return a task id.", details=clean(answer, limit=300))
+                    raise ProviderError(
+                        f"{self.label} did not return a task id.", details=clean(answer, limit=300)
+                    )
                 task_id = checked_id(task_id, self.label)
             except InpaintError as exc:
                 raise with_resume_hint(exc, self.name, [t for t, _ in tasks]) from None
@@ -131,7 +153,11 @@ class MagnificProvider(NetworkProvider):
 
     async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
         """Poll the tasks of an earlier session to the end (nothing is re-submitted)."""
-        mine = [t for t in remote_tasks if isinstance(t, dict) and t.get("provider") == self.name and t.get("task_id")]
+        mine = [
+            t
+            for t in remote_tasks
+            if isinstance(t, dict) and t.get("provider") == self.name and t.get("task_id")
+        ]
         for t in mine:  # ids read from a project or recovery file go into a URL: check them first
             checked_id(t["task_id"], self.label)
 
@@ -150,11 +176,15 @@ class MagnificProvider(NetworkProvider):
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
         """One status look-up: ``(status, generated URLs)``."""
         task_id = checked_id(task_id, self.label)
-        answer = await self.http.get_json(f"{self.base_url}{PATH}/{task_id}", headers=self.auth_headers())
+        answer = await self.http.get_json(
+            f"{self.base_url}{PATH}/{task_id}", headers=self.auth_headers()
+        )
         task = magnific_task(answer)
         if task.status == "FAILED":
-            raise InvalidRequestError(f"{self.label} could not complete the edit: {task.reason().rstrip('.')}.",
-                                      details=clean(answer, limit=300))
+            raise InvalidRequestError(
+                f"{self.label} could not complete the edit: {task.reason().rstrip('.')}.",
+                details=clean(answer, limit=300),
+            )
         if task.status == "COMPLETED":
             return task.status, task.urls(self.label)
         return task.status, []
@@ -166,12 +196,17 @@ class MagnificProvider(NetworkProvider):
             InvalidRequestError: the task FAILED.
             ProviderTimeoutError: still running after ``poll.timeout`` s (the id is kept).
         """
+
         async def check() -> list[str] | None:
             status, generated = await self.fetch(task_id)
             return generated if status == "COMPLETED" else None
 
-        return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
-            f"{self.label} has not finished after {limit:.0f} s."))
+        return await self.poll_policy.run(
+            check,
+            lambda limit: ProviderTimeoutError(
+                f"{self.label} has not finished after {limit:.0f} s."
+            ),
+        )
 
 
 def resume_hint(provider: str, ids: list[str]) -> str:
@@ -183,8 +218,10 @@ def with_resume_hint(exc: InpaintError, provider: str, ids: list[str]) -> Inpain
     """``exc`` with every already created (paid) task named with its resume command."""
     if ids:
         n = len(ids)
-        exc.message = (f"{exc.message.rstrip('.')}. {n} task{'s were' if n > 1 else ' was'} already created; "
-                       f"fetch {'them' if n > 1 else 'it'} with {resume_hint(provider, ids)}.")
+        exc.message = (
+            f"{exc.message.rstrip('.')}. {n} task{'s were' if n > 1 else ' was'} already created; "
+            f"fetch {'them' if n > 1 else 'it'} with {resume_hint(provider, ids)}."
+        )
         exc.details = f"created task ids: {' '.join(ids)}\n{exc.details}"
     return exc
 
@@ -201,12 +238,19 @@ def _gathered(results: list, ids: list[str], provider: str, notes: list[str]) ->
         first = failed[0][1]
         if not isinstance(first, InpaintError):
             raise first
-        raise with_resume_hint(first, provider, [i for i, r in failed if not isinstance(r, InvalidRequestError)])
+        raise with_resume_hint(
+            first, provider, [i for i, r in failed if not isinstance(r, InvalidRequestError)]
+        )
     if failed:
         pending = [i for i, r in failed if not isinstance(r, InvalidRequestError)]
         first = failed[0][1]
         reason = first.message if isinstance(first, InpaintError) else "an unexpected failure"
-        notes.append(f"{len(failed)} of {len(ids)} tasks did not finish ({reason.rstrip('.')})"
-                     + (f"; fetch {'them' if len(pending) > 1 else 'it'} later with {resume_hint(provider, pending)}."
-                        if pending else "."))
+        notes.append(
+            f"{len(failed)} of {len(ids)} tasks did not finish ({reason.rstrip('.')})"
+            + (
+                f"; fetch {'them' if len(pending) > 1 else 'it'} later with {resume_hint(provider, pending)}."
+                if pending
+                else "."
+            )
+        )
     return [v for group in ok for v in group]

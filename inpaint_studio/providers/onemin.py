@@ -13,6 +13,7 @@ PROCESSING is polled at ``GET {base}/api/results/{uuid}``. Errors ``{"errorCode"
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 
@@ -38,7 +39,15 @@ class OneMinProvider(NetworkProvider):
     key_env = "ONEMIN_API_KEY"
     capabilities = Capabilities(
         speeds=frozenset(RenderingSpeed),
-        style_types=frozenset({StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION}),
+        style_types=frozenset(
+            {
+                StyleType.AUTO,
+                StyleType.GENERAL,
+                StyleType.REALISTIC,
+                StyleType.DESIGN,
+                StyleType.FICTION,
+            }
+        ),
         max_images=8,
         magic_prompt=True,
         style_preset=True,
@@ -49,38 +58,58 @@ class OneMinProvider(NetworkProvider):
     )
     can_resume = True
 
-    def __init__(self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None, **common) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, poll: PollPolicy | None = None, **common
+    ) -> None:
         super().__init__(client, **common)
         self.poll_policy = poll or PollPolicy(first=2.0, factor=1.5, longest=10.0)
 
     def auth_headers(self) -> dict[str, str]:
         return {"API-KEY": self.api_key(), "Accept": "application/json"}
 
-    async def upload(self, name: str, data: bytes, mime: str, report: Reporter | None = None) -> str:
+    async def upload(
+        self, name: str, data: bytes, mime: str, report: Reporter | None = None
+    ) -> str:
         """Upload one file as an asset; returns its storage path."""
         answer = await self.http.request(
-            "POST", self.base_url + "/api/assets", headers=self.auth_headers(),
-            files=[("asset", (name, data, mime))], report=report,
+            "POST",
+            self.base_url + "/api/assets",
+            headers=self.auth_headers(),
+            files=[("asset", (name, data, mime))],
+            report=report,
         )
         try:
             body = answer.json()
             path = body["fileContent"]["path"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ProviderError(f"{self.label} did not accept the upload.", details=clean(answer.text, limit=300)) from None
+            raise ProviderError(
+                f"{self.label} did not accept the upload.", details=clean(answer.text, limit=300)
+            ) from None
         if not isinstance(path, str) or not path or len(path) > 1000:
-            raise ProviderError(f"{self.label} did not accept the upload.", details=clean(path, limit=300))
+            raise ProviderError(
+                f"{self.label} did not accept the upload.", details=clean(path, limit=300)
+            )
         return path
 
-    async def generate(self, request: EditRequest, prepared: Prepared, report: Reporter) -> list[RawVariant]:
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
         assert prepared.encoded is not None and prepared.upload_mask is not None
         enc = prepared.encoded
         mask_png = await asyncio.to_thread(encode_mask, prepared.upload_mask, edit_is_black=True)
-        files = [(f"image.{enc.extension}", enc.data, enc.mime), ("mask.png", mask_png, "image/png")]
-        files += [(r.name, r.data, r.mime) for r in request.style_references + request.character_references]
+        files = [
+            (f"image.{enc.extension}", enc.data, enc.mime),
+            ("mask.png", mask_png, "image/png"),
+        ]
+        files += [
+            (r.name, r.data, r.mime)
+            for r in request.style_references + request.character_references
+        ]
         total = sum(len(f[1]) for f in files)
         sent = 0
         paths = []
         for name, data, mime in files:
+
             def part(stage: str, done: int | None, t: int | None, base: int = sent) -> None:
                 if stage == Stage.UPLOADING:
                     report(stage, base + (done or 0), total)
@@ -90,13 +119,21 @@ class OneMinProvider(NetworkProvider):
         image_path, mask_path, ref_paths = paths[0], paths[1], paths[2:]
         n_style = len(request.style_references)
         po = set_fields(
-            {}, imageUrl=image_path, maskUrl=mask_path, **wire_values(request, self.name),
-            style_reference_images=ref_paths[:n_style], character_reference_images=ref_paths[n_style:],
+            {},
+            imageUrl=image_path,
+            maskUrl=mask_path,
+            **wire_values(request, self.name),
+            style_reference_images=ref_paths[:n_style],
+            character_reference_images=ref_paths[n_style:],
         )
         body = {"type": "IMAGE_INPAINTER", "model": "ideogram-3", "promptObject": po}
         report(Stage.WAITING, None, None)
-        answer = await self.http.post_json(self.base_url + "/api/features", body, headers=self.auth_headers())
-        return await self._follow(onemin_record(answer), answer, request.seed, prepared.remote_tasks, prepared.persist)
+        answer = await self.http.post_json(
+            self.base_url + "/api/features", body, headers=self.auth_headers()
+        )
+        return await self._follow(
+            onemin_record(answer), answer, request.seed, prepared.remote_tasks, prepared.persist
+        )
 
     #: a result record that does not exist (free; the route is from community notes, unconfirmed)
     key_check = (f"/api/results/{'0' * 32}", "a result look-up")
@@ -108,20 +145,34 @@ class OneMinProvider(NetworkProvider):
         for t in remote_tasks:
             if isinstance(t, dict) and t.get("provider") == self.name and t.get("uuid"):
                 uuid = checked_id(t["uuid"], self.label, "record id")
-                answer = await self.http.get_json(f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers())
+                answer = await self.http.get_json(
+                    f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers()
+                )
                 seed = t.get("seed") if isinstance(t.get("seed"), int) else None
                 out += await self._follow(onemin_record(answer), answer, seed, remote_tasks)
         return out
 
-    async def _follow(self, record: OneMinRecord, answer: object, seed: int | None, remote_tasks: list[dict],
-                      persist=None) -> list[RawVariant]:
-        current = {"record": record, "answer": answer, "uuid": valid_id(record.uuid), "first": True}
+    async def _follow(
+        self,
+        record: OneMinRecord,
+        answer: object,
+        seed: int | None,
+        remote_tasks: list[dict],
+        persist=None,
+    ) -> list[RawVariant]:
+        current: dict[str, Any] = {
+            "record": record,
+            "answer": answer,
+            "uuid": valid_id(record.uuid),
+            "first": True,
+        }
 
         async def check() -> list[RawVariant] | None:
             if not current["first"]:
                 uuid = checked_id(current["uuid"], self.label, "record id")
-                current["answer"] = await self.http.get_json(f"{self.base_url}/api/results/{uuid}",
-                                                             headers=self.auth_headers())
+                current["answer"] = await self.http.get_json(
+                    f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers()
+                )
                 current["record"] = onemin_record(current["answer"])
                 current["uuid"] = valid_id(current["record"].uuid) or current["uuid"]
             current["first"] = False
@@ -129,11 +180,15 @@ class OneMinProvider(NetworkProvider):
             if rec.status in DONE:
                 return self._variants(rec, seed)
             if rec.status in FAILED:
-                raise InvalidRequestError(f"{self.label} could not complete the edit: {rec.error_text().rstrip('.')}.",
-                                          details=clean(current["answer"], limit=300))
+                raise InvalidRequestError(
+                    f"{self.label} could not complete the edit: {rec.error_text().rstrip('.')}.",
+                    details=clean(current["answer"], limit=300),
+                )
             if not uuid:
-                raise ProviderError(f"{self.label} sent an answer without a result.",
-                                    details=clean(current["answer"], limit=300))
+                raise ProviderError(
+                    f"{self.label} sent an answer without a result.",
+                    details=clean(current["answer"], limit=300),
+                )
             if not any(t.get("uuid") == uuid for t in remote_tasks):
                 remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
                 if persist is not None:
@@ -141,13 +196,24 @@ class OneMinProvider(NetworkProvider):
             return None
 
         try:
-            return await self.poll_policy.run(check, lambda limit: ProviderTimeoutError(
-                f"{self.label} has not finished after {limit:.0f} s."))
+            return await self.poll_policy.run(
+                check,
+                lambda limit: ProviderTimeoutError(
+                    f"{self.label} has not finished after {limit:.0f} s."
+                ),
+            )
         except InpaintError as exc:
-            ids = [t["uuid"] for t in remote_tasks if t.get("provider") == self.name and valid_id(t.get("uuid"))]
+            ids = [
+                t["uuid"]
+                for t in remote_tasks
+                if t.get("provider") == self.name and valid_id(t.get("uuid"))
+            ]
             if ids and not isinstance(exc, InvalidRequestError):
-                exc.message = (f"{exc.message.rstrip('.')}; the paid job keeps running: fetch it later with "
-                               + "; ".join(f"`inpaint-studio resume {i} --provider 1min`" for i in ids) + ".")
+                exc.message = (
+                    f"{exc.message.rstrip('.')}; the paid job keeps running: fetch it later with "
+                    + "; ".join(f"`inpaint-studio resume {i} --provider 1min`" for i in ids)
+                    + "."
+                )
             raise
 
     def _variants(self, record: OneMinRecord, seed0: int | None) -> list[RawVariant]:

@@ -38,10 +38,14 @@ def report_loop_exception(loop, context: dict) -> None:
 
     exc = context.get("exception")
     if exc is None:
-        sys.stderr.write(f"inpaint-studio: {clean(context.get('message', 'an event-loop problem'), limit=300)}\n")
+        sys.stderr.write(
+            f"inpaint-studio: {clean(context.get('message', 'an event-loop problem'), limit=300)}\n"
+        )
         return
-    sys.stderr.write(f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
-                     f"{write_crash_report(exc)}.\n")
+    sys.stderr.write(
+        f"inpaint-studio: something went wrong inside Inpaint Studio; a report was written to "
+        f"{write_crash_report(exc)}.\n"
+    )
 
 
 def lower_thread_priority() -> None:
@@ -62,8 +66,11 @@ def worker_pool():
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) + 2), thread_name_prefix="pixels",
-                              initializer=lower_thread_priority)
+    return ThreadPoolExecutor(
+        max_workers=min(8, (os.cpu_count() or 2) + 2),
+        thread_name_prefix="pixels",
+        initializer=lower_thread_priority,
+    )
 
 
 def run(coro_fn, *args) -> int:

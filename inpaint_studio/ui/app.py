@@ -16,7 +16,9 @@ async def _main(app, paths: list[str], smoke: bool) -> int:
         window.open_image(paths[0])
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
-    window.windowClosed.connect(closed.set)  # a tool window or dialog left open never keeps the program alive
+    window.windowClosed.connect(
+        closed.set
+    )  # a tool window or dialog left open never keeps the program alive
     if smoke:
         # packaging smoke test: start, let the loop run, close, shut down cleanly
         await asyncio.sleep(0.5)
@@ -28,7 +30,9 @@ async def _main(app, paths: list[str], smoke: bool) -> int:
     try:  # jobs cancelled, recovery copy kept or dropped, client closed: bounded, never a hang
         await asyncio.wait_for(window.aclose(), SHUTDOWN_SECONDS)
     except TimeoutError:
-        sys.stderr.write("inpaint-studio: shutting down took too long; the recovery copy keeps the work.\n")
+        sys.stderr.write(
+            "inpaint-studio: shutting down took too long; the recovery copy keeps the work.\n"
+        )
     return 0
 
 
@@ -56,7 +60,12 @@ def run_app(argv: list[str]) -> int:
 
     smoke = "--smoke-quit" in argv
     paths = [a for a in argv if not a.startswith("--")]
-    if smoke and not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    if (
+        smoke
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+    ):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Inpaint Studio")

@@ -18,30 +18,53 @@ class BrushControls(QWidget):
     def __init__(self, canvas) -> None:
         super().__init__(objectName="brushControls")
         self.canvas = canvas
-        self.size_slider = QSlider(Qt.Orientation.Horizontal, objectName="brushSlider", minimum=SIZES[0], maximum=SIZES[1], value=40)
+        self.size_slider = QSlider(
+            Qt.Orientation.Horizontal,
+            objectName="brushSlider",
+            minimum=SIZES[0],
+            maximum=SIZES[1],
+            value=40,
+        )
         self.size_slider.setFixedWidth(120)
-        self.size_spin = QSpinBox(objectName="brushSizeSpin", minimum=SIZES[0], maximum=SIZES[1], value=40, suffix=" px")
-        self.hardness = QSpinBox(objectName="brushHardnessSpin", minimum=0, maximum=100, value=100, suffix=" %")
-        self.opacity = QSpinBox(objectName="brushOpacitySpin", minimum=1, maximum=100, value=100, suffix=" %")
+        self.size_spin = QSpinBox(
+            objectName="brushSizeSpin", minimum=SIZES[0], maximum=SIZES[1], value=40, suffix=" px"
+        )
+        self.hardness = QSpinBox(
+            objectName="brushHardnessSpin", minimum=0, maximum=100, value=100, suffix=" %"
+        )
+        self.opacity = QSpinBox(
+            objectName="brushOpacitySpin", minimum=1, maximum=100, value=100, suffix=" %"
+        )
         self.size_spin.setFixedWidth(88)
         self.hardness.setFixedWidth(72)
         self.opacity.setFixedWidth(72)
-        for w, tip in ((self.size_slider, "Brush size ([ and ], Shift for ×10)"), (self.size_spin, "Brush diameter in photo pixels"),
-                       (self.hardness, "Hardness: below 100 % the brush's edge fades (a soft mask)"),
-                       (self.opacity, "Opacity: how strongly a stroke replaces the photo (a soft mask)")):
+        for w, tip in (
+            (self.size_slider, "Brush size ([ and ], Shift for ×10)"),
+            (self.size_spin, "Brush diameter in photo pixels"),
+            (self.hardness, "Hardness: below 100 % the brush's edge fades (a soft mask)"),
+            (self.opacity, "Opacity: how strongly a stroke replaces the photo (a soft mask)"),
+        ):
             w.setToolTip(tip)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 6, 0)
-        for label, w in ((" Size", self.size_slider), (None, self.size_spin), ("  Hardness", self.hardness),
-                         ("  Opacity", self.opacity)):
+        for label, w in (
+            (" Size", self.size_slider),
+            (None, self.size_spin),
+            ("  Hardness", self.hardness),
+            ("  Opacity", self.opacity),
+        ):
             if label:
                 lay.addWidget(QLabel(label))
             lay.addWidget(w)
         lay.addStretch(1)
         self.size_slider.valueChanged.connect(self._size_changed)
         self.size_spin.valueChanged.connect(self._size_changed)
-        self.hardness.valueChanged.connect(lambda v: setattr(canvas, "brush_hardness", v / 100) or canvas.update())
-        self.opacity.valueChanged.connect(lambda v: setattr(canvas, "brush_opacity", v / 100) or canvas.update())
+        self.hardness.valueChanged.connect(
+            lambda v: setattr(canvas, "brush_hardness", v / 100) or canvas.update()
+        )
+        self.opacity.valueChanged.connect(
+            lambda v: setattr(canvas, "brush_opacity", v / 100) or canvas.update()
+        )
         self._size_changed(self.size_slider.value())
 
     def _size_changed(self, v: int) -> None:
@@ -52,16 +75,26 @@ class BrushControls(QWidget):
 
     def step(self, direction: int, factor: int) -> None:
         """``[`` / ``]``: a step of 2 px (×``factor``)."""
-        self.size_spin.setValue(max(SIZES[0], min(SIZES[1], self.size_spin.value() + direction * factor * 2)))
+        self.size_spin.setValue(
+            max(SIZES[0], min(SIZES[1], self.size_spin.value() + direction * factor * 2))
+        )
 
     def values(self) -> dict:
-        return {"size": self.size_spin.value(), "hardness": self.hardness.value(), "opacity": self.opacity.value()}
+        return {
+            "size": self.size_spin.value(),
+            "hardness": self.hardness.value(),
+            "opacity": self.opacity.value(),
+        }
 
     def restore(self, data) -> None:
         """Show ``data`` (from :meth:`values`, read from settings: untrusted)."""
         if not isinstance(data, dict):
             return
-        for key, spin in (("size", self.size_spin), ("hardness", self.hardness), ("opacity", self.opacity)):
+        for key, spin in (
+            ("size", self.size_spin),
+            ("hardness", self.hardness),
+            ("opacity", self.opacity),
+        ):
             v = data.get(key)
             if isinstance(v, int) and not isinstance(v, bool):
                 spin.setValue(v)  # the spin clamps to its range
@@ -75,8 +108,12 @@ class FeatherPreview:
 
     def __init__(self, canvas, *spins) -> None:
         self.canvas = canvas
-        self.timer = QTimer(canvas, singleShot=True, interval=int(self.SECONDS * 1000),
-                            timeout=lambda: canvas.set_feather_preview(None))
+        self.timer = QTimer(
+            canvas,
+            singleShot=True,
+            interval=int(self.SECONDS * 1000),
+            timeout=lambda: canvas.set_feather_preview(None),
+        )
         for spin in spins:
             spin.valueChanged.connect(self.show)
 

@@ -47,7 +47,9 @@ class LayerView:
 
     def __post_init__(self) -> None:
         h, w = self.rgba.shape[:2]
-        self.image = QImage(self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888)
+        self.image = QImage(
+            self.rgba.data, w, h, self.rgba.strides[0], QImage.Format.Format_RGBA8888
+        )
 
 
 class Canvas(CanvasEditing, CanvasOverlays, QWidget):
@@ -65,9 +67,13 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     cursor_moved = Signal(int, int)
     zoom_changed = Signal(float)
     wand_requested = Signal(int, int, bool)
-    subject_requested = Signal(object, bool)  # (x0, y0, x1, y1) photo px, add (False: Alt, subtract)
+    subject_requested = Signal(
+        object, bool
+    )  # (x0, y0, x1, y1) photo px, add (False: Alt, subtract)
     subject_marked = Signal(object, bool)
-    expand_frame_changed = Signal(object)  # (left, top, right, bottom) px, dragged by a handle  # [(x, y), …] a refining stroke, include (False: Alt, exclude)
+    expand_frame_changed = Signal(
+        object
+    )  # (left, top, right, bottom) px, dragged by a handle  # [(x, y), …] a refining stroke, include (False: Alt, exclude)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +92,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.split: float | None = None  # before/after divider at this fraction of the width
         self._split_drag = False
         self._marking = False  # the subject tool's Shift-stroke (refinement), not its rectangle
-        self.expand_frame: tuple[int, int, int, int] | None = None  # Expand canvas preview (L, T, R, B)
+        self.expand_frame: tuple[int, int, int, int] | None = (
+            None  # Expand canvas preview (L, T, R, B)
+        )
         self._frame_drag: str | None = None
         self._stroking = False
         self._photo_img: QImage | None = None
@@ -113,8 +121,13 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
 
     # -- document ---------------------------------------------------------------------------
 
-    def set_photo(self, rgb: np.ndarray, mask: np.ndarray, pyramid: list[tuple[np.ndarray, np.ndarray]],
-                  alpha: np.ndarray | None = None) -> None:
+    def set_photo(
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        pyramid: list[tuple[np.ndarray, np.ndarray]],
+        alpha: np.ndarray | None = None,
+    ) -> None:
         """Show ``rgb`` with ``mask`` (and its soft mask ``alpha``; both wrapped, not copied)
         and a pyramid from :func:`build_pyramid` (of ``alpha`` when there is one)."""
         self.rgb = rgb
@@ -140,8 +153,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             new = lvl_rgb.copy()
             bx0, by0 = (x0 // f) * f, (y0 // f) * f
             bx1, by1 = min(w, -(-x1 // f) * f), min(h, -(-y1 // f) * f)
-            small = cv2.resize(rgb[by0:by1, bx0:bx1], (-(-(bx1 - bx0) // f), -(-(by1 - by0) // f)),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                rgb[by0:by1, bx0:bx1],
+                (-(-(bx1 - bx0) // f), -(-(by1 - by0) // f)),
+                interpolation=cv2.INTER_AREA,
+            )
             new[by0 // f : by0 // f + small.shape[0], bx0 // f : bx0 // f + small.shape[1]] = small
             levels.append((new, lvl_mask, rgb_qimage(new), mimg))
         self.rgb = rgb
@@ -164,7 +180,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         """Index 0 clear, 1 (a two-level mask's "set") and 255 full overlay colour, values in
         between a soft mask's strength as proportional opacity."""
         c = self.overlay_color
-        table = [qRgba(c.red(), c.green(), c.blue(), round(c.alpha() * v / 255)) for v in range(256)]
+        table = [
+            qRgba(c.red(), c.green(), c.blue(), round(c.alpha() * v / 255)) for v in range(256)
+        ]
         table[0] = qRgba(0, 0, 0, 0)
         table[1] = qRgba(c.red(), c.green(), c.blue(), c.alpha())
         return table
@@ -199,7 +217,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             f *= 2
             x0, y0 = (rect[0] // f) * f, (rect[1] // f) * f
             x1, y1 = min(w, -(-rect[2] // f) * f), min(h, -(-rect[3] // f) * f)
-            level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(self._overlay_source()[y0:y1, x0:x1], f)
+            level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(
+                self._overlay_source()[y0:y1, x0:x1], f
+            )
         self._update_photo_rect(rect)
 
     # -- geometry ---------------------------------------------------------------------------
@@ -274,7 +294,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         p.fillRect(event.rect(), QColor(46, 46, 50))
         if self.rgb is None:
             p.setPen(QColor(200, 200, 200))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)")
+            p.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)",
+            )
             p.end()
             return
         w, h = self.image_size
@@ -306,8 +330,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
                 if lx1 <= lx0 or ly1 <= ly0:
                     continue
                 p.setOpacity(layer.opacity)
-                p.drawImage(QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)), layer.image,
-                            QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0))
+                p.drawImage(
+                    QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)),
+                    layer.image,
+                    QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0),
+                )
                 p.setOpacity(1.0)
                 shown += 1
         if split_x is not None:
@@ -386,7 +413,13 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         assert tool in TOOLS
         self._shape_points = []
         self.tool = tool
-        self.setCursor(QCursor(Qt.CursorShape.BlankCursor if tool in ("brush", "eraser") else Qt.CursorShape.CrossCursor))
+        self.setCursor(
+            QCursor(
+                Qt.CursorShape.BlankCursor
+                if tool in ("brush", "eraser")
+                else Qt.CursorShape.CrossCursor
+            )
+        )
         self.update()
 
     def set_brush_radius(self, radius: float) -> None:
@@ -403,7 +436,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._space = True
             self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
             return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.tool == "lasso" and len(self._shape_points) >= 3:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.tool == "lasso"
+            and len(self._shape_points) >= 3
+        ):
             self._commit_shape(self._stroke_value)
             return
         if event.key() == Qt.Key.Key_Escape and self._shape_points:
@@ -438,8 +475,12 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         left, top, right, bottom = self.expand_frame
         w, h = self.image_size
         x0, y0, x1, y1 = -left, -top, w + right, h + bottom
-        return {"left": self.to_screen(x0, (y0 + y1) / 2), "right": self.to_screen(x1, (y0 + y1) / 2),
-                "top": self.to_screen((x0 + x1) / 2, y0), "bottom": self.to_screen((x0 + x1) / 2, y1)}
+        return {
+            "left": self.to_screen(x0, (y0 + y1) / 2),
+            "right": self.to_screen(x1, (y0 + y1) / 2),
+            "top": self.to_screen((x0 + x1) / 2, y0),
+            "bottom": self.to_screen((x0 + x1) / 2, y1),
+        }
 
     def _handle_at(self, pos: QPointF) -> str | None:
         for side, p in self.frame_handles().items():
@@ -452,7 +493,10 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
-        if event.button() == Qt.MouseButton.LeftButton and (side := self._handle_at(pos)) is not None:
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and (side := self._handle_at(pos)) is not None
+        ):
             self._frame_drag = side  # an Expand handle: the frame changes, nothing is painted
             self._focus_click = False
             return
@@ -460,7 +504,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._split_drag = True  # the divider is dragged, nothing is painted
             self._focus_click = False
             return
-        if event.button() == Qt.MouseButton.MiddleButton or (event.button() == Qt.MouseButton.LeftButton and self._space):
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        ):
             self._pan_from = pos
             self.setCursor(QCursor(Qt.CursorShape.ClosedHandCursor))
             return
@@ -479,7 +525,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             if self.variant_shown():
                 self.update()  # the mask's tint comes back while painting
             self._stamp((x, y), (x, y))
-        elif self.tool == "rect" or (self.tool == "subject" and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+        elif self.tool == "rect" or (
+            self.tool == "subject" and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
             self._stroke_value = value
             self._shape_points = [(x, y), (x, y)]
             self._marking = False
@@ -522,7 +570,13 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self.update()
             return
         if self.split is not None and self.tool in ("brush", "eraser"):
-            self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if self._near_split(pos) else Qt.CursorShape.BlankCursor))
+            self.setCursor(
+                QCursor(
+                    Qt.CursorShape.SplitHCursor
+                    if self._near_split(pos)
+                    else Qt.CursorShape.BlankCursor
+                )
+            )
         if self._pan_from is not None:
             d = pos - self._pan_from
             self._pan_from = pos
@@ -536,11 +590,19 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         if self._stroke_last is not None and event.buttons() & Qt.MouseButton.LeftButton:
             self._stamp(self._stroke_last, (x, y))
             self._stroke_last = (x, y)
-        elif self.tool == "subject" and self._marking and self._shape_points \
-                and event.buttons() & Qt.MouseButton.LeftButton:
+        elif (
+            self.tool == "subject"
+            and self._marking
+            and self._shape_points
+            and event.buttons() & Qt.MouseButton.LeftButton
+        ):
             self._shape_points.append((x, y))
             self.update()
-        elif self.tool in ("rect", "subject") and self._shape_points and event.buttons() & Qt.MouseButton.LeftButton:
+        elif (
+            self.tool in ("rect", "subject")
+            and self._shape_points
+            and event.buttons() & Qt.MouseButton.LeftButton
+        ):
             self._shape_points[1] = (x, y)
             self.update()
         elif self.tool == "lasso" and self._shape_points:
@@ -559,9 +621,14 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._split_drag = False
             self.update()
             return
-        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
             self._pan_from = None
-            self.set_tool(self.tool) if not self._space else self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
+            self.set_tool(self.tool) if not self._space else self.setCursor(
+                QCursor(Qt.CursorShape.OpenHandCursor)
+            )
             return
         if event.button() != Qt.MouseButton.LeftButton:
             return
@@ -579,8 +646,15 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
                 self.subject_marked.emit(points, self._stroke_value)
             else:
                 (ax, ay), (bx, by) = points
-                self.subject_requested.emit((int(min(ax, bx)), int(min(ay, by)), int(max(ax, bx)) + 1,
-                                             int(max(ay, by)) + 1), self._stroke_value)
+                self.subject_requested.emit(
+                    (
+                        int(min(ax, bx)),
+                        int(min(ay, by)),
+                        int(max(ax, bx)) + 1,
+                        int(max(ay, by)) + 1,
+                    ),
+                    self._stroke_value,
+                )
             self.update()
         elif self.tool == "lasso" and self._shape_drag:
             self._shape_drag = False

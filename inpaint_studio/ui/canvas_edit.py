@@ -27,8 +27,15 @@ class CanvasEditing:
     def _stamp(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
         assert self.mask is not None
         r = self.brush_radius
-        rect = clip_rect((int(min(p0[0], p1[0]) - r) - 2, int(min(p0[1], p1[1]) - r) - 2,
-                          int(max(p0[0], p1[0]) + r) + 3, int(max(p0[1], p1[1]) + r) + 3), self.mask.shape)
+        rect = clip_rect(
+            (
+                int(min(p0[0], p1[0]) - r) - 2,
+                int(min(p0[1], p1[1]) - r) - 2,
+                int(max(p0[0], p1[0]) + r) + 3,
+                int(max(p0[1], p1[1]) + r) + 3,
+            ),
+            self.mask.shape,
+        )
         if rect is None:
             return
         soft = self.brush_hardness < 1.0 or self.brush_opacity < 1.0
@@ -38,8 +45,16 @@ class CanvasEditing:
         before = self.mask[y0:y1, x0:x1].copy()
         if self.alpha is not None:
             before_alpha = self.alpha[y0:y1, x0:x1].copy()
-            changed = stamp_soft(self.alpha, self.mask, p0, p1, r, self.brush_hardness, self.brush_opacity,
-                                 self._stroke_value)
+            changed = stamp_soft(
+                self.alpha,
+                self.mask,
+                p0,
+                p1,
+                r,
+                self.brush_hardness,
+                self.brush_opacity,
+                self._stroke_value,
+            )
         else:
             before_alpha = None
             changed = stamp_segment(self.mask, p0, p1, r, self._stroke_value)
@@ -75,7 +90,10 @@ class CanvasEditing:
         self._shape_drag = False
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
-        rect = clip_rect((int(min(xs)) - 1, int(min(ys)) - 1, int(max(xs)) + 2, int(max(ys)) + 2), self.mask.shape)
+        rect = clip_rect(
+            (int(min(xs)) - 1, int(min(ys)) - 1, int(max(xs)) + 2, int(max(ys)) + 2),
+            self.mask.shape,
+        )
         if rect is None:
             self.update()
             return
@@ -87,7 +105,9 @@ class CanvasEditing:
             sync_alpha(self.alpha, self.mask, rect)
         self.apply_region_edit(rect, before, before_alpha)
 
-    def apply_region_edit(self, rect: Rect, before: np.ndarray, before_alpha: np.ndarray | None = None) -> None:
+    def apply_region_edit(
+        self, rect: Rect, before: np.ndarray, before_alpha: np.ndarray | None = None
+    ) -> None:
         """Record an edit already made to ``rect`` (whose old contents are ``before`` and, with
         a soft mask, ``before_alpha``)."""
         assert self.mask is not None

@@ -15,7 +15,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, qRgba
 class CanvasOverlays:
     """Overlay painting for :class:`~inpaint_studio.ui.canvas.Canvas`."""
 
-    def _paint_outline(self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float) -> None:
+    def _paint_outline(
+        self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float
+    ) -> None:
         """A light outline along the mask's edge, so the mask reads on dark photos as well as
         light ones (computed only for the painted part of the displayed level)."""
         m = self._level_mask(f)
@@ -35,7 +37,9 @@ class CanvasOverlays:
         ex0, ey0 = (sx0 + 1) * f, (sy0 + 1) * f
         p.drawImage(QRectF(self.to_screen(ex0, ey0), self.to_screen(ex0 + w * f, ey0 + h * f)), img)
 
-    def _paint_feather(self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float) -> None:
+    def _paint_feather(
+        self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float
+    ) -> None:
         """Fill the band inside the mask edge where the blend fades in (``feather_preview``
         px wide, as :func:`~inpaint_studio.core.composite.feather_alpha` uses it)."""
         import cv2
@@ -43,7 +47,10 @@ class CanvasOverlays:
         m = self._level_mask(f)
         k = max(1, round(self.feather_preview / f))
         sx0, sy0 = max(0, int(x0 // f) - k - 1), max(0, int(y0 // f) - k - 1)
-        sx1, sy1 = min(m.shape[1], int(-(-x1 // f)) + k + 1), min(m.shape[0], int(-(-y1 // f)) + k + 1)
+        sx1, sy1 = (
+            min(m.shape[1], int(-(-x1 // f)) + k + 1),
+            min(m.shape[0], int(-(-y1 // f)) + k + 1),
+        )
         if sx1 <= sx0 or sy1 <= sy0:
             return
         sub = (m[sy0:sy1, sx0:sx1] > 0).view(np.uint8)
@@ -55,7 +62,10 @@ class CanvasOverlays:
         h, w = band.shape
         img = QImage(band.data, w, h, band.strides[0], QImage.Format.Format_Indexed8)
         img.setColorTable([qRgba(0, 0, 0, 0), qRgba(255, 210, 0, 150)])
-        p.drawImage(QRectF(self.to_screen(sx0 * f, sy0 * f), self.to_screen((sx0 + w) * f, (sy0 + h) * f)), img)
+        p.drawImage(
+            QRectF(self.to_screen(sx0 * f, sy0 * f), self.to_screen((sx0 + w) * f, (sy0 + h) * f)),
+            img,
+        )
 
     def _paint_expand_frame(self, p: QPainter) -> None:
         """The expanded canvas: its outline, the new margin shaded, a handle on each side."""
@@ -89,20 +99,28 @@ class CanvasOverlays:
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_tool(self, p: QPainter) -> None:
-        if self.tool in ("brush", "eraser") and self.rect().contains(self._mouse.toPoint()) and not self._split_drag:
+        if (
+            self.tool in ("brush", "eraser")
+            and self.rect().contains(self._mouse.toPoint())
+            and not self._split_drag
+        ):
             r = self.brush_radius * self.zoom
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 200), 2.5))
             p.drawEllipse(self._mouse, r, r)
             p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
             p.drawEllipse(self._mouse, r, r)
-            if self.brush_hardness < 1.0 and r * self.brush_hardness > 2:  # where full strength ends
+            if (
+                self.brush_hardness < 1.0 and r * self.brush_hardness > 2
+            ):  # where full strength ends
                 p.setPen(QPen(QColor(255, 255, 255, 170), 1.0, Qt.PenStyle.DashLine))
                 p.drawEllipse(self._mouse, r * self.brush_hardness, r * self.brush_hardness)
         if self._shape_points:
             path = QPainterPath(self.to_screen(*self._shape_points[0]))
             pts = self._shape_points
-            if (self.tool == "rect" or (self.tool == "subject" and not self._marking)) and len(pts) == 2:
+            if (self.tool == "rect" or (self.tool == "subject" and not self._marking)) and len(
+                pts
+            ) == 2:
                 (ax, ay), (bx, by) = pts
                 pts = [(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)]
             for pt in pts[1:]:

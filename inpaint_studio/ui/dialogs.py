@@ -36,7 +36,15 @@ class ProviderKeyRow:
     comes from, Test and Clear; the base URL field and the URL in effect with its source.
     Providers sharing an account (Ideogram 3.0 and 2.0) share one row."""
 
-    def __init__(self, dialog: PreferencesDialog, name: str, cls, label: str, box_layout: QVBoxLayout, settings: dict) -> None:
+    def __init__(
+        self,
+        dialog: PreferencesDialog,
+        name: str,
+        cls,
+        label: str,
+        box_layout: QVBoxLayout,
+        settings: dict,
+    ) -> None:
         self.dialog, self.name, self.cls, self.label = dialog, name, cls, label
         group = QGroupBox(label, objectName=f"account_{name}")
         form = QFormLayout(group)
@@ -44,8 +52,14 @@ class ProviderKeyRow:
         box_layout.addWidget(group)
         self.key = QLineEdit(echoMode=QLineEdit.EchoMode.Password, objectName=f"key_{name}")
         self.source = QLabel(objectName=f"keySource_{name}", wordWrap=True)
-        self.test = QPushButton("Test", objectName=f"testKey_{name}", toolTip="Check the key with one free request")
-        self.clear = QPushButton("Clear", objectName=f"clearKey_{name}", toolTip="Remove the key stored in the system keyring")
+        self.test = QPushButton(
+            "Test", objectName=f"testKey_{name}", toolTip="Check the key with one free request"
+        )
+        self.clear = QPushButton(
+            "Clear",
+            objectName=f"clearKey_{name}",
+            toolTip="Remove the key stored in the system keyring",
+        )
         self.result = QLabel(objectName=f"testResult_{name}", wordWrap=True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result.setVisible(False)  # shown with the first Test or Clear
@@ -71,12 +85,23 @@ class ProviderKeyRow:
         kind, where = key_source(self.cls)
         key = find_key(self.cls)
         shown = f" ({cfg.mask_key(key)})" if key else ""
-        self.source.setText("No key is set." if kind == "none" else f"Key in effect: from {where}{shown}.")
-        self.key.setPlaceholderText({"environment": "set in the environment (a key typed here goes to the keyring)",
-                                     "keyring": "stored in the system keyring", "none": "not set"}[kind])
+        self.source.setText(
+            "No key is set." if kind == "none" else f"Key in effect: from {where}{shown}."
+        )
+        self.key.setPlaceholderText(
+            {
+                "environment": "set in the environment (a key typed here goes to the keyring)",
+                "keyring": "stored in the system keyring",
+                "none": "not set",
+            }[kind]
+        )
         self.clear.setEnabled(cfg.stored_key(self.name) is not None)
-        url, url_from = cfg.base_url_source(self.name, self.cls.default_base_url, self.url.text().strip() or None)
-        self.url_source.setText(f"In effect: {url} (from {'this field' if url_from == 'the command line' else url_from}).")
+        url, url_from = cfg.base_url_source(
+            self.name, self.cls.default_base_url, self.url.text().strip() or None
+        )
+        self.url_source.setText(
+            f"In effect: {url} (from {'this field' if url_from == 'the command line' else url_from})."
+        )
 
     def say(self, text: str, colour: str = "") -> None:
         self.result.setStyleSheet(f"color: {colour};" if colour else "")
@@ -90,8 +115,12 @@ class ProviderKeyRow:
 
     async def run_test(self) -> None:
         try:
-            provider = create_provider(self.name, self.dialog.client, api_key=self.key.text().strip() or None,
-                                       base_url=self.url.text().strip() or None)
+            provider = create_provider(
+                self.name,
+                self.dialog.client,
+                api_key=self.key.text().strip() or None,
+                base_url=self.url.text().strip() or None,
+            )
             ok, text = await provider.check_key()
         except Exception as exc:  # a check must never take the dialog down
             ok, text = False, f"The check failed: {exc}"
@@ -127,7 +156,9 @@ class PreferencesDialog(QDialog):
         problem = cfg.keyring_problem()
         self.keyring_label = QLabel(problem or "", objectName="keyringProblem", wordWrap=True)
         self.keyring_label.setVisible(bool(problem))
-        self.keyring_label.setStyleSheet("background: #fff4d6; color: #5a4300; padding: 6px; border-radius: 3px;")
+        self.keyring_label.setStyleSheet(
+            "background: #fff4d6; color: #5a4300; padding: 6px; border-radius: 3px;"
+        )
         accounts_lay.addWidget(self.keyring_label)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -148,7 +179,10 @@ class PreferencesDialog(QDialog):
             self.rows[name] = ProviderKeyRow(self, name, cls, label, accounts_lay, s)
         self.keys = {name: row.key for name, row in self.rows.items()}
         self.urls = {name: row.url for name, row in self.rows.items()}
-        for name, target in cfg.SHARED_KEYS.items():  # a shared account's base URL is its own setting
+        for (
+            name,
+            target,
+        ) in cfg.SHARED_KEYS.items():  # a shared account's base URL is its own setting
             cls = PROVIDER_CLASSES[name]
             url = QLineEdit(s.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
             url.setPlaceholderText(cls.default_base_url)
@@ -162,13 +196,20 @@ class PreferencesDialog(QDialog):
         self.default_provider = QComboBox(objectName="prefDefaultProvider")
         for name, cls in PROVIDER_CLASSES.items():
             self.default_provider.addItem(cls.label, name)
-        self.default_provider.setCurrentIndex(max(0, self.default_provider.findData(s.get("default_provider", default_provider()))))
+        self.default_provider.setCurrentIndex(
+            max(0, self.default_provider.findData(s.get("default_provider", default_provider())))
+        )
         form.addRow("Default provider", self.default_provider)
         self.default_speed = QComboBox(objectName="prefDefaultSpeed")
         self.default_speed.addItems([sp.value for sp in RenderingSpeed])
         self.default_speed.setCurrentText(s.get("default_speed", RenderingSpeed.DEFAULT.value))
         form.addRow("Default speed", self.default_speed)
-        self.default_images = QSpinBox(minimum=1, maximum=8, value=int(s.get("default_num_images", 2)), objectName="prefDefaultImages")
+        self.default_images = QSpinBox(
+            minimum=1,
+            maximum=8,
+            value=int(s.get("default_num_images", 2)),
+            objectName="prefDefaultImages",
+        )
         form.addRow("Default number of images", self.default_images)
         self.mask_colour = QColor(s.get("mask_colour", "#82ff285a"))
         self.mask_colour_button = QPushButton("Choose…", objectName="prefMaskColour")
@@ -177,7 +218,9 @@ class PreferencesDialog(QDialog):
         self.message = QLabel(wordWrap=True, objectName="prefMessage")
         self.message.setStyleSheet("color: #d33;")
         outer.addWidget(self.message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
@@ -188,7 +231,9 @@ class PreferencesDialog(QDialog):
             self.resize(min(720, avail.width() - 40), min(760, avail.height() - 60))
 
     def _pick_colour(self) -> None:
-        c = QColorDialog.getColor(self.mask_colour, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)
+        c = QColorDialog.getColor(
+            self.mask_colour, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel
+        )
         if c.isValid():
             self.mask_colour = c
 
@@ -227,13 +272,20 @@ def show_journal(parent, journal) -> QDialog:
     days = QSpinBox(minimum=1, maximum=3650, value=30, suffix=" days")
     clear = QPushButton("Clear older than")
     opener = QPushButton("Open folder")
-    lines = QLabel("\n".join(f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(e.time))}  {e.image.name}" for e in entries[:20]))
+    lines = QLabel(
+        "\n".join(
+            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(e.time))}  {e.image.name}"
+            for e in entries[:20]
+        )
+    )
     lines.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
     def do_clear() -> None:
         n = journal.clear_older_than(days.value())
         rest = journal.entries()
-        info.setText(f"Deleted {n}. {len(rest)} results, {sum(e.bytes for e in rest) / 1e6:.1f} MB in {journal.root}")
+        info.setText(
+            f"Deleted {n}. {len(rest)} results, {sum(e.bytes for e in rest) / 1e6:.1f} MB in {journal.root}"
+        )
 
     def do_open() -> None:
         from PySide6.QtCore import QUrl
@@ -257,21 +309,66 @@ def show_journal(parent, journal) -> QDialog:
 
 
 SHORTCUTS = (
-    ("Tools", (("B", "Brush"), ("E", "Eraser"), ("R", "Rectangle"), ("L", "Lasso (drag) / polygon (click, Enter)"),
-               ("W", "Magic wand"), ("S", "Select subject: drag a rectangle; Shift-stroke to include, Shift+Alt to exclude"),
-               ("Alt + any tool", "Subtract from the mask"), ("[  /  ]", "Smaller / larger brush"),
-               ("Shift + [  /  ]", "Brush size ×10"), ("Hardness, Opacity (toolbar)", "Soft brush: a soft mask"),
-               ("M", "Show or hide the mask overlay"))),
-    ("Mask", (("Ctrl+I", "Invert"), ("Delete", "Clear"), ("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z, Ctrl+Y", "Redo"))),
-    ("Generate and variants", (("Ctrl+Enter", "Generate (the canvas then has the keyboard)"),
-                               ("1 – 8", "Show variant n of the latest job"), ("Tab (hold)", "See the original"),
-                               ("Enter, double-click", "Accept the selected, visible variant"),
-                               ("Escape", "Leave a text field"))),
-    ("View", (("Wheel, Ctrl+= / Ctrl+-", "Zoom under the cursor"), ("Ctrl+0", "Fit"),
-              ("Ctrl+1", "100 % (one photo pixel per screen pixel)"), ("Ctrl+2", "Zoom to the mask"),
-              ("Y", "Before / after split (drag the divider)"), ("Space + drag, middle button", "Pan"))),
-    ("Files", (("Ctrl+O", "Open photo or project"), ("Ctrl+S", "Save project"), ("Ctrl+Shift+S", "Save as"),
-               ("Ctrl+V", "Paste an image"), ("Ctrl+E", "Export composite"), ("F1", "This sheet"))),
+    (
+        "Tools",
+        (
+            ("B", "Brush"),
+            ("E", "Eraser"),
+            ("R", "Rectangle"),
+            ("L", "Lasso (drag) / polygon (click, Enter)"),
+            ("W", "Magic wand"),
+            (
+                "S",
+                "Select subject: drag a rectangle; Shift-stroke to include, Shift+Alt to exclude",
+            ),
+            ("Alt + any tool", "Subtract from the mask"),
+            ("[  /  ]", "Smaller / larger brush"),
+            ("Shift + [  /  ]", "Brush size ×10"),
+            ("Hardness, Opacity (toolbar)", "Soft brush: a soft mask"),
+            ("M", "Show or hide the mask overlay"),
+        ),
+    ),
+    (
+        "Mask",
+        (
+            ("Ctrl+I", "Invert"),
+            ("Delete", "Clear"),
+            ("Ctrl+Z", "Undo"),
+            ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+        ),
+    ),
+    (
+        "Generate and variants",
+        (
+            ("Ctrl+Enter", "Generate (the canvas then has the keyboard)"),
+            ("1 – 8", "Show variant n of the latest job"),
+            ("Tab (hold)", "See the original"),
+            ("Enter, double-click", "Accept the selected, visible variant"),
+            ("Escape", "Leave a text field"),
+        ),
+    ),
+    (
+        "View",
+        (
+            ("Wheel, Ctrl+= / Ctrl+-", "Zoom under the cursor"),
+            ("Ctrl+0", "Fit"),
+            ("Ctrl+1", "100 % (one photo pixel per screen pixel)"),
+            ("Ctrl+2", "Zoom to the mask"),
+            ("Y", "Before / after split (drag the divider)"),
+            ("Space + drag, middle button", "Pan"),
+        ),
+    ),
+    (
+        "Files",
+        (
+            ("Ctrl+O", "Open photo or project"),
+            ("Ctrl+S", "Save project"),
+            ("Ctrl+Shift+S", "Save as"),
+            ("Ctrl+V", "Paste an image"),
+            ("Ctrl+E", "Export composite"),
+            ("F1", "This sheet"),
+        ),
+    ),
 )
 
 
@@ -281,8 +378,12 @@ def shortcut_sheet(parent) -> QDialog:
     dlg.setWindowTitle("Keyboard shortcuts")
     rows = "".join(
         f"<tr><td colspan=2><b>{group}</b></td></tr>"
-        + "".join(f"<tr><td style='padding-right:18px'><tt>{k}</tt></td><td>{what}</td></tr>" for k, what in keys)
-        for group, keys in SHORTCUTS)
+        + "".join(
+            f"<tr><td style='padding-right:18px'><tt>{k}</tt></td><td>{what}</td></tr>"
+            for k, what in keys
+        )
+        for group, keys in SHORTCUTS
+    )
     label = QLabel(f"<table cellspacing=3>{rows}</table>", textFormat=Qt.TextFormat.RichText)
     lay = QVBoxLayout(dlg)
     lay.addWidget(label)

@@ -42,8 +42,11 @@ class ExpandDialog(QDialog):
             form.addRow(side.title(), spin)
         self.result = QLabel(objectName="expandSize")
         form.addRow("New size", self.result)
-        hint = QLabel("Drag the handles on the canvas's edges, or pick a preset. The new margin becomes the "
-                      "mask: describe what to add and Generate.", wordWrap=True)
+        hint = QLabel(
+            "Drag the handles on the canvas's edges, or pick a preset. The new margin becomes the "
+            "mask: describe what to add and Generate.",
+            wordWrap=True,
+        )
         form.addRow(hint)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.expand_button = buttons.addButton("Expand", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -71,7 +74,11 @@ class ExpandDialog(QDialog):
         value = PRESETS.get(name)
         if value is None:
             return
-        self.set_pad(pad_by_fraction(self.size_, value) if isinstance(value, float) else pad_for_aspect(self.size_, value))
+        self.set_pad(
+            pad_by_fraction(self.size_, value)
+            if isinstance(value, float)
+            else pad_for_aspect(self.size_, value)
+        )
         self.canvas.set_expand_frame(self.pad(), fit=True)
 
     def _spun(self) -> None:

@@ -22,8 +22,10 @@ from ..core.session import EditSession
 from .pyramid import build_pyramid
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
-OPEN_FILTER = ("Photos and projects (*.inpaint *.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;"
-               "Inpaint Studio project (*.inpaint);;All files (*)")
+OPEN_FILTER = (
+    "Photos and projects (*.inpaint *.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;"
+    "Inpaint Studio project (*.inpaint);;All files (*)"
+)
 PROJECT_FILTER = "Inpaint Studio project (*.inpaint)"
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
@@ -40,22 +42,32 @@ class FileActions:
     async def ask_unsaved(self, action: str) -> str:
         """Save / Don't Save / Cancel, as a window-modal ``QMessageBox`` awaited without a
         nested event loop. Returns :data:`SAVE`, :data:`DISCARD` or :data:`CANCEL`."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"Save the changes to “{self.session.display_name}” before {action}?",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self.window)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"Save the changes to “{self.session.display_name}” before {action}?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
         box.setObjectName("unsavedDialog")
         box.setInformativeText("If you don't save, your changes since the last save will be lost.")
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         box.button(QMessageBox.StandardButton.Discard).setText("Don't Save")
         done = asyncio.get_running_loop().create_future()
-        box.finished.connect(lambda _: done.done() or done.set_result(box.standardButton(box.clickedButton())))
+        box.finished.connect(
+            lambda _: done.done() or done.set_result(box.standardButton(box.clickedButton()))
+        )
         box.open()
         try:
             button = await done
         finally:
             box.deleteLater()
-        return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(button, CANCEL)
+        return {
+            QMessageBox.StandardButton.Save: SAVE,
+            QMessageBox.StandardButton.Discard: DISCARD,
+        }.get(button, CANCEL)
 
     async def may_leave(self, action: str) -> bool:
         """Whether the current document may be replaced or closed: asks when it has unsaved
@@ -69,7 +81,9 @@ class FileActions:
 
     # -- opening -------------------------------------------------------------------------------
 
-    def open(self, path: str | Path | None, data: bytes | None = None, *, ask: bool = True) -> asyncio.Task:
+    def open(
+        self, path: str | Path | None, data: bytes | None = None, *, ask: bool = True
+    ) -> asyncio.Task:
         """Open a photo or an ``.inpaint`` project (or pasted ``data``); returns the task."""
         return self.window.spawn(self._open(Path(path) if path is not None else None, data, ask))
 
@@ -85,7 +99,9 @@ class FileActions:
 
     async def restore(self, folder: Path) -> bool:
         """Restore one recovery folder (only that one is deleted, once restored)."""
-        if not await self._replace(persist.load_recovery(folder, self.session.journal), "restoring the earlier session"):
+        if not await self._replace(
+            persist.load_recovery(folder, self.session.journal), "restoring the earlier session"
+        ):
             return False
         self.window.statusBar().showMessage(f"Restored {self.session.display_name}", 4000)
         return True
@@ -97,7 +113,9 @@ class FileActions:
         try:
             loaded = await loading
             soft = loaded.state.mask_alpha if loaded.state is not None else None
-            pyramid = await asyncio.to_thread(build_pyramid, loaded.photo.rgb, soft if soft is not None else loaded.mask)
+            pyramid = await asyncio.to_thread(
+                build_pyramid, loaded.photo.rgb, soft if soft is not None else loaded.mask
+            )
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return False
@@ -147,7 +165,9 @@ class FileActions:
 
     def default_out(self, suffix: str) -> str:
         s = self.session
-        folder = self.window.settings.get("output_folder") or (str(s.photo_path.parent) if s.photo_path else "")
+        folder = self.window.settings.get("output_folder") or (
+            str(s.photo_path.parent) if s.photo_path else ""
+        )
         stem = s.photo_path.stem if s.photo_path else "image"
         return str(Path(folder) / f"{stem}{suffix}") if folder else f"{stem}{suffix}"
 
@@ -164,7 +184,9 @@ class FileActions:
         try:
             written = await self.session.save(target)
         except OSError as exc:
-            self.window.report_error(f"The project could not be saved ({exc.strerror or exc}); the last saved file is unchanged.")
+            self.window.report_error(
+                f"The project could not be saved ({exc.strerror or exc}); the last saved file is unchanged."
+            )
             return False
         except InpaintError as exc:
             self.window.report_error(str(exc))
@@ -180,7 +202,9 @@ class FileActions:
         target = self.session.project_path
         if target is None or force_dialog:
             start = str(target) if target else self.default_out(".inpaint")
-            path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
+            path, _ = QFileDialog.getSaveFileName(
+                self.window, "Save project", start, PROJECT_FILTER
+            )
             if not path:
                 return False
             target = Path(path)
@@ -216,8 +240,13 @@ class FileActions:
             return
         suffix = export_suffix(self.session.photo)
         filters = {".png": "PNG (*.png)", ".jpg": "JPEG (*.jpg *.jpeg)", ".webp": "WebP (*.webp)"}
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export composite", self.default_out(f"-edit{suffix}"),
-                                              ";;".join(filters.values()), filters[suffix])
+        path, _ = QFileDialog.getSaveFileName(
+            self.window,
+            "Export composite",
+            self.default_out(f"-edit{suffix}"),
+            ";;".join(filters.values()),
+            filters[suffix],
+        )
         if path:
             self.export_composite(path)
 
@@ -235,9 +264,13 @@ class FileActions:
 
         async def run() -> None:
             try:
-                await asyncio.to_thread(lambda: export_layers(path, *stack_from_project(state), meta))
+                await asyncio.to_thread(
+                    lambda: export_layers(path, *stack_from_project(state), meta)
+                )
             except (OSError, ValueError, InpaintError) as exc:
-                self.window.report_error(f"Cannot write {path.name}: {getattr(exc, 'strerror', None) or exc}.")
+                self.window.report_error(
+                    f"Cannot write {path.name}: {getattr(exc, 'strerror', None) or exc}."
+                )
                 return
             self.window.statusBar().showMessage(f"Exported layers to {path}", 5000)
 
@@ -246,19 +279,27 @@ class FileActions:
     def export_layers_dialog(self) -> None:
         if self.session.photo is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export layers", self.default_out("-layers.psd"),
-                                              "Photoshop (*.psd);;OpenRaster: Krita, GIMP (*.ora);;Flat PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window,
+            "Export layers",
+            self.default_out("-layers.psd"),
+            "Photoshop (*.psd);;OpenRaster: Krita, GIMP (*.ora);;Flat PNG (*.png)",
+        )
         if path:
             self.export_layers(path)
 
     def export_mask(self, path: str | Path) -> asyncio.Task:
         mask = self.session.mask.copy()
-        return self.window.spawn(asyncio.to_thread(atomic_write, Path(path), encode_mask(mask, edit_is_black=True)))
+        return self.window.spawn(
+            asyncio.to_thread(atomic_write, Path(path), encode_mask(mask, edit_is_black=True))
+        )
 
     def export_mask_dialog(self) -> None:
         if self.session.mask is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export mask (black = edit)", self.default_out("-mask.png"), "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export mask (black = edit)", self.default_out("-mask.png"), "PNG (*.png)"
+        )
         if path:
             self.export_mask(path)
 
@@ -277,6 +318,8 @@ class FileActions:
         return self.window.spawn(run())
 
     def import_mask_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import mask (black = edit)", "", IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Import mask (black = edit)", "", IMAGE_FILTER
+        )
         if path:
             self.import_mask(path)

@@ -52,7 +52,10 @@ class PromptEdit(QPlainTextEdit):
     submitted = Signal()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
@@ -62,7 +65,15 @@ class Field:
     """A parameter's control: ``widget`` (named after the parameter, marked on problems),
     ``row`` (shown or hidden as a whole), ``get()`` / ``set(value)`` in the core's values."""
 
-    def __init__(self, param: Param, widget: QWidget, row: QWidget | None = None, get=None, set=None, changed=()) -> None:
+    def __init__(
+        self,
+        param: Param,
+        widget: QWidget,
+        row: QWidget | None = None,
+        get=None,
+        set=None,
+        changed=(),
+    ) -> None:
         self.param, self.widget, self.row = param, widget, row or widget
         self.get, self.set, self.changed = get, set, changed
 
@@ -79,7 +90,9 @@ class Section(QWidget):
 
     def __init__(self, title: str, opened: bool) -> None:
         super().__init__(objectName=f"section{title}")
-        self.header = QToolButton(text=title, checkable=True, checked=opened, objectName=f"section{title}Button")
+        self.header = QToolButton(
+            text=title, checkable=True, checked=opened, objectName=f"section{title}Button"
+        )
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setAutoRaise(True)
         self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -122,11 +135,24 @@ class GeneratePanel(QWidget):
 
     #: Where each parameter lives: ``None`` = always visible at the top (what every edit
     #: needs), else the collapsible section's title. Sections remember whether they are open.
-    SECTIONS = {"prompt": None, "rendering_speed": None, "num_images": None,
-                "magic_prompt": "Style", "style_type": "Style", "style_preset": "Style", "style_codes": "Style",
-                "negative_prompt": "Style", "style_references": "References", "character_references": "References",
-                "color_palette": "Palette", "seed": "Seed", "context": "Blend", "feather": "Blend",
-                "colour_match": "Blend", "grain": "Blend"}
+    SECTIONS = {
+        "prompt": None,
+        "rendering_speed": None,
+        "num_images": None,
+        "magic_prompt": "Style",
+        "style_type": "Style",
+        "style_preset": "Style",
+        "style_codes": "Style",
+        "negative_prompt": "Style",
+        "style_references": "References",
+        "character_references": "References",
+        "color_palette": "Palette",
+        "seed": "Seed",
+        "context": "Blend",
+        "feather": "Blend",
+        "colour_match": "Blend",
+        "grain": "Blend",
+    }
     sections_changed = Signal(dict)
 
     def __init__(self, open_sections: dict | None = None) -> None:
@@ -160,7 +186,9 @@ class GeneratePanel(QWidget):
             else:
                 if title not in self.sections:
                     sec = self.sections[title] = Section(title, bool(states.get(title, False)))
-                    sec.toggled.connect(lambda *_: self.sections_changed.emit(self.section_states()))
+                    sec.toggled.connect(
+                        lambda *_: self.sections_changed.emit(self.section_states())
+                    )
                     sections_lay.addWidget(sec)
                 target = self.sections[title].form
             target.addRow(p.label, f.row)
@@ -168,7 +196,11 @@ class GeneratePanel(QWidget):
         sections_lay.addStretch(1)
         w = {name: f.widget for name, f in self.fields.items()}
         self.negative_prompt_edit, self.style_codes_edit = w["negative_prompt"], w["style_codes"]
-        self.magic_prompt_combo, self.style_type_combo, self.context_combo = w["magic_prompt"], w["style_type"], w["context"]
+        self.magic_prompt_combo, self.style_type_combo, self.context_combo = (
+            w["magic_prompt"],
+            w["style_type"],
+            w["context"],
+        )
         self.feather_spin, self.colour_match_check = w["feather"], w["colour_match"]
         self.problems_label = QLabel(objectName="problemsLabel", wordWrap=True)
         self.problems_label.setStyleSheet("color: #d33;")
@@ -177,7 +209,9 @@ class GeneratePanel(QWidget):
         self.generate_button = QPushButton("Generate", objectName="generateButton")
         self.generate_button.setDefault(True)
         self.generate_button.setMinimumHeight(32)
-        scroll = self.sections_scroll = QScrollArea(widgetResizable=True, objectName="sectionsScroll")
+        scroll = self.sections_scroll = QScrollArea(
+            widgetResizable=True, objectName="sectionsScroll"
+        )
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(sections_box)
@@ -219,27 +253,52 @@ class GeneratePanel(QWidget):
             return special(p)
         if p.kind is Kind.TEXT:
             w = QLineEdit(objectName=p.widget)
-            return Field(p, w, get=lambda: w.text().strip() or p.default, set=lambda v: w.setText(v or ""),
-                         changed=(w.textChanged,))
+            return Field(
+                p,
+                w,
+                get=lambda: w.text().strip() or p.default,
+                set=lambda v: w.setText(v or ""),
+                changed=(w.textChanged,),
+            )
         if p.kind is Kind.CHOICE:
             w = QComboBox(objectName=p.widget)
             w.addItems(([UNSET] if p.default is None else []) + [c.value for c in p.choices])
-            return Field(p, w, get=lambda: p.choices(t) if (t := _combo_text(w)) else None,
-                         set=lambda v: w.setCurrentIndex(max(0, w.findText(v.value if v is not None else UNSET))),
-                         changed=(w.currentIndexChanged,))
+            return Field(
+                p,
+                w,
+                get=lambda: p.choices(t) if (t := _combo_text(w)) else None,
+                set=lambda v: w.setCurrentIndex(
+                    max(0, w.findText(v.value if v is not None else UNSET))
+                ),
+                changed=(w.currentIndexChanged,),
+            )
         if p.kind is Kind.INT:
-            w = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=p.default)
+            w = QSpinBox(
+                objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=p.default
+            )
             if p.name == "feather":
                 w.setSuffix(" px")
-            return Field(p, w, get=w.value, set=lambda v: w.setValue(int(v)), changed=(w.valueChanged,))
+            return Field(
+                p, w, get=w.value, set=lambda v: w.setValue(int(v)), changed=(w.valueChanged,)
+            )
         if p.kind is Kind.BOOL:
-            w = QCheckBox("Match colour to surroundings" if p.name == "colour_match" else p.label,
-                          objectName=p.widget, checked=bool(p.default))
-            return Field(p, w, get=w.isChecked, set=lambda v: w.setChecked(bool(v)), changed=(w.toggled,))
+            w = QCheckBox(
+                "Match colour to surroundings" if p.name == "colour_match" else p.label,
+                objectName=p.widget,
+                checked=bool(p.default),
+            )
+            return Field(
+                p, w, get=w.isChecked, set=lambda v: w.setChecked(bool(v)), changed=(w.toggled,)
+            )
         if p.kind is Kind.CODES:
             w = QLineEdit(objectName=p.widget, placeholderText="8 hex digits, comma-separated")
-            return Field(p, w, get=lambda: tuple(c.strip() for c in w.text().split(",") if c.strip()),
-                         set=lambda v: w.setText(", ".join(v)), changed=(w.textChanged,))
+            return Field(
+                p,
+                w,
+                get=lambda: tuple(c.strip() for c in w.text().split(",") if c.strip()),
+                set=lambda v: w.setText(", ".join(v)),
+                changed=(w.textChanged,),
+            )
         if p.kind is Kind.IMAGES:
             return self._references(p, max_items=1 if p.name == "character_references" else None)
         raise AssertionError(f"no control for {p.kind}")
@@ -249,7 +308,9 @@ class GeneratePanel(QWidget):
         w.setPlaceholderText("Describe the change (Ctrl+Enter generates)")
         w.setTabChangesFocus(True)  # Tab never types a tab character into the prompt
         w.setFixedHeight(72)
-        return Field(p, w, get=w.toPlainText, set=lambda v: w.setPlainText(v or ""), changed=(w.textChanged,))
+        return Field(
+            p, w, get=w.toPlainText, set=lambda v: w.setPlainText(v or ""), changed=(w.textChanged,)
+        )
 
     def _build_rendering_speed(self, p: Param) -> Field:
         box = self.speed_selector = QWidget(objectName=p.widget)
@@ -259,17 +320,26 @@ class GeneratePanel(QWidget):
         self.speed_group = QButtonGroup(self)
         self.speed_buttons: dict[RenderingSpeed, QToolButton] = {}
         for speed in RenderingSpeed:
-            b = QToolButton(text=speed.value.title(), checkable=True, objectName=f"speed{speed.value.title()}")
+            b = QToolButton(
+                text=speed.value.title(), checkable=True, objectName=f"speed{speed.value.title()}"
+            )
             self.speed_group.addButton(b)
             self.speed_buttons[speed] = b
             row.addWidget(b)
         self.speed_buttons[p.default].setChecked(True)
         box.setMinimumHeight(box.sizeHint().height())  # never squeezed into the prompt above
-        return Field(p, box, get=self.speed, set=lambda v: self.speed_buttons[v].setChecked(True),
-                     changed=(self.speed_group.buttonClicked,))
+        return Field(
+            p,
+            box,
+            get=self.speed,
+            set=lambda v: self.speed_buttons[v].setChecked(True),
+            changed=(self.speed_group.buttonClicked,),
+        )
 
     def _build_num_images(self, p: Param) -> Field:
-        w = self.num_images_spin = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=2)
+        w = self.num_images_spin = QSpinBox(
+            objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=2
+        )
         return Field(p, w, get=w.value, set=lambda v: w.setValue(int(v)), changed=(w.valueChanged,))
 
     def _build_seed(self, p: Param) -> Field:
@@ -278,8 +348,12 @@ class GeneratePanel(QWidget):
         v.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
         self.random_seed_check = QCheckBox("Random", objectName="randomSeedCheck", checked=True)
-        self.seed_spin = QSpinBox(objectName=p.widget, minimum=p.range[0], maximum=p.range[1], enabled=False)
-        self.dice_button = QToolButton(text="Dice", objectName="diceButton", toolTip="Pick a new random seed and keep it fixed")
+        self.seed_spin = QSpinBox(
+            objectName=p.widget, minimum=p.range[0], maximum=p.range[1], enabled=False
+        )
+        self.dice_button = QToolButton(
+            text="Dice", objectName="diceButton", toolTip="Pick a new random seed and keep it fixed"
+        )
         self.last_seed_label = QLabel("", objectName="lastSeedLabel")
         row.addWidget(self.random_seed_check)
         row.addWidget(self.seed_spin, 1)
@@ -294,8 +368,14 @@ class GeneratePanel(QWidget):
             if value is not None:
                 self.seed_spin.setValue(int(value))
 
-        return Field(p, self.seed_spin, box, get=self.seed, set=put,
-                     changed=(self.seed_spin.valueChanged, self.random_seed_check.toggled))
+        return Field(
+            p,
+            self.seed_spin,
+            box,
+            get=self.seed,
+            set=put,
+            changed=(self.seed_spin.valueChanged, self.random_seed_check.toggled),
+        )
 
     def _build_style_preset(self, p: Param) -> Field:
         w = self.style_preset_combo = QComboBox(objectName=p.widget, editable=True)
@@ -305,8 +385,13 @@ class GeneratePanel(QWidget):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         w.setCompleter(completer)
         w.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        return Field(p, w, get=lambda: (t.upper() if (t := _combo_text(w)) else None),
-                     set=lambda v: w.setCurrentText(v or UNSET), changed=(w.currentTextChanged,))
+        return Field(
+            p,
+            w,
+            get=lambda: t.upper() if (t := _combo_text(w)) else None,
+            set=lambda v: w.setCurrentText(v or UNSET),
+            changed=(w.currentTextChanged,),
+        )
 
     def _references(self, p: Param, max_items: int | None) -> Field:
         lst = ReferenceList(p.widget, max_items)
@@ -330,7 +415,9 @@ class GeneratePanel(QWidget):
             rm.clicked.connect(lst.clear_refs)
         add.clicked.connect(lambda: self._add_refs(lst))
         lst.changed.connect(self._update_ref_size)
-        return Field(p, lst, box, get=lambda: tuple(lst.refs), set=lambda v: None, changed=(lst.changed,))
+        return Field(
+            p, lst, box, get=lambda: tuple(lst.refs), set=lambda v: None, changed=(lst.changed,)
+        )
 
     def _build_color_palette(self, p: Param) -> Field:
         box = QWidget()
@@ -338,8 +425,12 @@ class GeneratePanel(QWidget):
         v.setContentsMargins(0, 0, 0, 0)
         self.palette_combo = QComboBox(objectName=p.widget)
         self.palette_combo.addItems([UNSET, *PALETTE_PRESETS, "Custom"])
-        self.palette_edit = QLineEdit(objectName="paletteEdit", placeholderText="#RRGGBB[:weight], …", enabled=False)
-        self.palette_add = QToolButton(text="+", objectName="paletteAdd", toolTip="Add a colour to the custom palette")
+        self.palette_edit = QLineEdit(
+            objectName="paletteEdit", placeholderText="#RRGGBB[:weight], …", enabled=False
+        )
+        self.palette_add = QToolButton(
+            text="+", objectName="paletteAdd", toolTip="Add a colour to the custom palette"
+        )
         self.palette_swatches = QLabel(objectName="paletteSwatches")
         row = QHBoxLayout()
         row.addWidget(self.palette_edit, 1)
@@ -347,7 +438,9 @@ class GeneratePanel(QWidget):
         v.addWidget(self.palette_combo)
         v.addLayout(row)
         v.addWidget(self.palette_swatches)
-        self.palette_combo.currentTextChanged.connect(lambda t: self.palette_edit.setEnabled(t == "Custom"))
+        self.palette_combo.currentTextChanged.connect(
+            lambda t: self.palette_edit.setEnabled(t == "Custom")
+        )
         self.palette_add.clicked.connect(self._add_palette_colour)
         self.palette_edit.textChanged.connect(self._update_swatches)
 
@@ -358,11 +451,21 @@ class GeneratePanel(QWidget):
                 self.palette_combo.setCurrentText(pal.name)
             else:
                 self.palette_combo.setCurrentText("Custom")
-                self.palette_edit.setText(", ".join(f"{m.color_hex}:{m.color_weight if m.color_weight is not None else 1.0}"
-                                                    for m in pal.members))
+                self.palette_edit.setText(
+                    ", ".join(
+                        f"{m.color_hex}:{m.color_weight if m.color_weight is not None else 1.0}"
+                        for m in pal.members
+                    )
+                )
 
-        return Field(p, self.palette_combo, box, get=self.palette, set=put,
-                     changed=(self.palette_combo.currentIndexChanged, self.palette_edit.textChanged))
+        return Field(
+            p,
+            self.palette_combo,
+            box,
+            get=self.palette,
+            set=put,
+            changed=(self.palette_combo.currentIndexChanged, self.palette_edit.textChanged),
+        )
 
     # -- providers and capabilities ------------------------------------------------------------
 
@@ -400,7 +503,11 @@ class GeneratePanel(QWidget):
         desc = self.description()
         if desc is None:
             return {}
-        return {o.name: self.option_combos[o.name].currentData() for o in desc.options if o.name in self.option_combos}
+        return {
+            o.name: self.option_combos[o.name].currentData()
+            for o in desc.options
+            if o.name in self.option_combos
+        }
 
     def _provider_switched(self) -> None:
         desc = self.description()
@@ -411,7 +518,9 @@ class GeneratePanel(QWidget):
 
     def apply_capabilities(self, caps: Capabilities, has_key: bool) -> None:
         """Show only the rows the provider can take."""
-        self.key_status.setText("" if not caps.needs_key else ("key set" if has_key else "⚠ no key"))
+        self.key_status.setText(
+            "" if not caps.needs_key else ("key set" if has_key else "⚠ no key")
+        )
         for speed, b in self.speed_buttons.items():
             b.setVisible(speed in caps.speeds)
         if self.speed() not in caps.speeds:
@@ -420,7 +529,10 @@ class GeneratePanel(QWidget):
         current = combo.currentText()
         combo.blockSignals(True)
         combo.clear()
-        combo.addItems([UNSET] + [s.value for s in self.fields["style_type"].param.choices if s in caps.style_types])
+        combo.addItems(
+            [UNSET]
+            + [s.value for s in self.fields["style_type"].param.choices if s in caps.style_types]
+        )
         combo.setCurrentIndex(max(0, combo.findText(current)))
         combo.blockSignals(False)
         for name, f in self.fields.items():
@@ -432,7 +544,9 @@ class GeneratePanel(QWidget):
     # -- values --------------------------------------------------------------------------------
 
     def speed(self) -> RenderingSpeed:
-        return next((s for s, b in self.speed_buttons.items() if b.isChecked()), RenderingSpeed.DEFAULT)
+        return next(
+            (s for s, b in self.speed_buttons.items() if b.isChecked()), RenderingSpeed.DEFAULT
+        )
 
     def set_speed(self, speed: RenderingSpeed) -> None:
         self.speed_buttons[speed].setChecked(True)
@@ -466,16 +580,26 @@ class GeneratePanel(QWidget):
     def parameters(self) -> dict:
         """The panel as JSON (projects, the session's parameters): the persisted parameters,
         the provider and its options."""
-        return to_json(self.values()) | {"provider": self.provider_name(), "provider_options": self.provider_options()}
+        return to_json(self.values()) | {
+            "provider": self.provider_name(),
+            "provider_options": self.provider_options(),
+        }
 
     def set_parameters(self, data: dict) -> None:
         """Show ``data`` (from :meth:`parameters`, a project or a history entry; untrusted).
         Reference images are left as they are (projects keep only their names)."""
         self.blockSignals(True)
         try:
-            if isinstance(data.get("provider"), str) and (i := self.provider_combo.findData(data["provider"])) >= 0:
+            if (
+                isinstance(data.get("provider"), str)
+                and (i := self.provider_combo.findData(data["provider"])) >= 0
+            ):
                 self.provider_combo.setCurrentIndex(i)
-            opts = data.get("provider_options") if isinstance(data.get("provider_options"), dict) else {}
+            opts = (
+                data.get("provider_options")
+                if isinstance(data.get("provider_options"), dict)
+                else {}
+            )
             for name, combo in self.option_combos.items():
                 if (i := combo.findData(opts.get(name))) >= 0:
                     combo.setCurrentIndex(i)
@@ -525,18 +649,26 @@ class GeneratePanel(QWidget):
             return
         cells = "".join(
             f'<td style="background:{m.color_hex}" width="{int(12 + 28 * (m.color_weight or 1.0))}">&nbsp;</td>'
-            for m in palette.members if m.color_hex.startswith("#")
+            for m in palette.members
+            if m.color_hex.startswith("#")
         )
         self.palette_swatches.setText(f'<table cellspacing="2"><tr>{cells}</tr></table>')
 
     def _update_ref_size(self) -> None:
         if not hasattr(self, "style_refs") or not hasattr(self, "char_ref"):
             return
-        total = sum(len(r.data) for r in self.style_refs.refs) + sum(len(r.data) for r in self.char_ref.refs)
+        total = sum(len(r.data) for r in self.style_refs.refs) + sum(
+            len(r.data) for r in self.char_ref.refs
+        )
         self.style_refs_size.setText(f"{total / 1e6:.1f} / 10 MB")
 
     def _add_refs(self, target: ReferenceList) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add reference images", "", "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Add reference images",
+            "",
+            "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)",
+        )
         for f in files:
             err = target.add_path(f)
             if err:

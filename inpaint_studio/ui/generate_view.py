@@ -26,7 +26,9 @@ class GenerateController:
         self.preview_prepared = None  # (key, Prepared) of the last "what will be sent"
         self._preview_gen = 0
         self._applying = False
-        self.preview_timer = QTimer(window, singleShot=True, interval=350, timeout=self.schedule_preview)
+        self.preview_timer = QTimer(
+            window, singleShot=True, interval=350, timeout=self.schedule_preview
+        )
         panel.changed.connect(self._panel_changed)
         panel.provider_changed.connect(self._provider_changed)
         panel.generate_requested.connect(self._generate_from_panel)
@@ -43,7 +45,9 @@ class GenerateController:
                 finally:
                     self._applying = False
                 self.session.set_parameters(self.panel.parameters(), quiet=True)
-            if change.kind == Change.PARAMETERS:  # on a new document the window validates once the mask is shown
+            if (
+                change.kind == Change.PARAMETERS
+            ):  # on a new document the window validates once the mask is shown
                 self.validate()
                 self.preview_timer.start()
         elif change.kind == Change.IMAGE:
@@ -61,8 +65,11 @@ class GenerateController:
         s = self.window.settings
         entries = [(d, has_key(d.name)) for d in descriptions()]
         entries.sort(key=lambda e: (not (e[1] and e[0].needs_key), e[0].name != "local"))
-        current = s.get("last_provider") or s.get("default_provider") or next(
-            (d.name for d, ok in entries if ok and d.needs_key), "local")
+        current = (
+            s.get("last_provider")
+            or s.get("default_provider")
+            or next((d.name for d, ok in entries if ok and d.needs_key), "local")
+        )
         if current not in {d.name for d, _ in entries}:
             current = "local"
         self.panel.set_providers(entries, current)
@@ -77,7 +84,9 @@ class GenerateController:
 
     def provider(self):
         """A provider for the panel's choice (cheap: no network until a job runs)."""
-        return create_provider(self.panel.provider_name(), self.session.client, **self.panel.provider_options())
+        return create_provider(
+            self.panel.provider_name(), self.session.client, **self.panel.provider_options()
+        )
 
     def build_request(self, *, snapshot: bool = True) -> EditRequest | None:
         return self.session.request(self.panel.values(), snapshot=snapshot)
@@ -96,14 +105,22 @@ class GenerateController:
             except ValidationError as exc:
                 problems = exc.problems
             if not problems and desc.needs_key and not has_key(name):
-                problems = [Problem("provider", f"No {label} API key is set; add it in Preferences.")]
+                problems = [
+                    Problem("provider", f"No {label} API key is set; add it in Preferences.")
+                ]
         self.panel.show_problems(problems)
         return problems
 
     def _prepared_key(self, request: EditRequest, caps) -> tuple:
         """What a prepared upload depends on: mask, working image, context, and the provider's
         kind and working resolution."""
-        return (self.session.mask_version, id(request.photo.rgb), request.context, caps.uploads, caps.answer_sizes)
+        return (
+            self.session.mask_version,
+            id(request.photo.rgb),
+            request.context,
+            caps.uploads,
+            caps.answer_sizes,
+        )
 
     def schedule_preview(self) -> None:
         s = self.session
@@ -123,7 +140,9 @@ class GenerateController:
 
         def work():
             prepared = prepare(req, uploads=uploads, answer_sizes=caps.answer_sizes)
-            mask_bytes = len(encode_mask(prepared.upload_mask)) if prepared.upload_mask is not None else 0
+            mask_bytes = (
+                len(encode_mask(prepared.upload_mask)) if prepared.upload_mask is not None else 0
+            )
             return prepared, mask_bytes
 
         try:
@@ -139,7 +158,9 @@ class GenerateController:
         lines = [f"Region {r.width}×{r.height} px ({r.mode.value})"]
         if prepared.encoded is not None:
             enc = prepared.encoded
-            lines.append(f"image {enc.width}×{enc.height} {enc.format} {len(enc.data) / 1e6:.2f} MB")
+            lines.append(
+                f"image {enc.width}×{enc.height} {enc.format} {len(enc.data) / 1e6:.2f} MB"
+            )
             lines.append(f"mask {enc.width}×{enc.height} PNG {mask_bytes / 1e3:.0f} kB")
             for ref in req.style_references + req.character_references:
                 lines.append(f"{ref.name} {len(ref.data) / 1e6:.2f} MB")
@@ -150,7 +171,9 @@ class GenerateController:
 
     # -- jobs -----------------------------------------------------------------------------------------
 
-    def generate(self, *, request: EditRequest | None = None, draft_of: str | None = None) -> Job | None:
+    def generate(
+        self, *, request: EditRequest | None = None, draft_of: str | None = None
+    ) -> Job | None:
         """Submit a job from the panel (or ``request``); returns at once."""
         from_panel = request is None
         if from_panel:
@@ -162,7 +185,11 @@ class GenerateController:
         provider = self.provider()
         cached, prepared = self.preview_prepared, None
         # only a request built from the current mask may reuse the preview's upload
-        if from_panel and cached is not None and cached[0] == self._prepared_key(request, provider.capabilities):
+        if (
+            from_panel
+            and cached is not None
+            and cached[0] == self._prepared_key(request, provider.capabilities)
+        ):
             prepared = replace(cached[1], remote_tasks=[])  # one list of remote tasks per job
         try:
             return self.session.generate(request, provider, prepared=prepared, draft_of=draft_of)
@@ -181,7 +208,9 @@ class GenerateController:
         takes the draft's place when it arrives."""
         request = self.session.final_request()
         if request is None:
-            self.window.report_error("Render at QUALITY applies to a selected TURBO or FLASH draft.")
+            self.window.report_error(
+                "Render at QUALITY applies to a selected TURBO or FLASH draft."
+            )
             return None
         return self.generate(request=request, draft_of=self.session.selected)
 
@@ -191,13 +220,21 @@ class GenerateController:
         if job is None or self.session.mask is None:
             return None
         try:
-            mask = self.session.job_mask(job_id)  # moved by any Expand since, or refused with a sentence
+            mask = self.session.job_mask(
+                job_id
+            )  # moved by any Expand since, or refused with a sentence
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return None
-        opts = {k: getattr(job.provider, k) for k in job.provider.description.option_names if hasattr(job.provider, k)}
-        self.session.set_parameters(job.request.parameters() | {"provider": job.provider.name, "provider_options": opts},
-                                    announce=True)
+        opts = {
+            k: getattr(job.provider, k)
+            for k in job.provider.description.option_names
+            if hasattr(job.provider, k)
+        }
+        self.session.set_parameters(
+            job.request.parameters() | {"provider": job.provider.name, "provider_options": opts},
+            announce=True,
+        )
         return self.window.spawn(self.session.replace_mask(mask, "Replay mask"))
 
     def rerun(self, job_id: int) -> Job | None:
@@ -215,4 +252,6 @@ class GenerateController:
         if self.session.show_job(job_id):
             self.window.layout_.bring("layersDock")
         else:
-            self.window.report_error("This job has no results in the Layers panel; the result journal keeps every file.")
+            self.window.report_error(
+                "This job has no results in the Layers panel; the result journal keeps every file."
+            )

@@ -37,10 +37,13 @@ class HistoryPanel(QWidget):
         self.list.setIconSize(QSize(40, 40))
         buttons = QHBoxLayout()
         self.buttons = {}
-        for key, label, sig in (("replay", "Replay", self.replay_requested), ("rerun", "Re-run", self.rerun_requested),
-                                ("prompt", "Copy prompt", self.copy_prompt_requested),
-                                ("seed", "Copy seed", self.copy_seed_requested),
-                                ("results", "Results", self.show_results_requested)):
+        for key, label, sig in (
+            ("replay", "Replay", self.replay_requested),
+            ("rerun", "Re-run", self.rerun_requested),
+            ("prompt", "Copy prompt", self.copy_prompt_requested),
+            ("seed", "Copy seed", self.copy_seed_requested),
+            ("results", "Results", self.show_results_requested),
+        ):
             b = QPushButton(label, objectName=f"history_{key}")
             b.clicked.connect(lambda _=False, s=sig: self._emit(s))
             buttons.addWidget(b)
@@ -61,10 +64,24 @@ class HistoryPanel(QWidget):
         needle = text.strip().lower()
         for i in range(self.list.count()):
             item = self.list.item(i)
-            item.setHidden(bool(needle) and needle not in (item.data(Qt.ItemDataRole.UserRole + 1) or "").lower())
+            item.setHidden(
+                bool(needle)
+                and needle not in (item.data(Qt.ItemDataRole.UserRole + 1) or "").lower()
+            )
 
-    def set_entry(self, job_id: int, *, prompt: str, provider: str, speed: str, seed, created: float, state: str,
-                  draft_of: str | None = None, icon=None) -> None:
+    def set_entry(
+        self,
+        job_id: int,
+        *,
+        prompt: str,
+        provider: str,
+        speed: str,
+        seed,
+        created: float,
+        state: str,
+        draft_of: str | None = None,
+        icon=None,
+    ) -> None:
         """Add or update the row of ``job_id``."""
         item = self._find(job_id)
         if item is None:

@@ -37,7 +37,9 @@ class JobRow(QWidget):
         self.label = QLabel(objectName="jobLabel")
         self.label.setMinimumWidth(60)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = QProgressBar(objectName="jobProgress", minimum=0, maximum=100, textVisible=True)
+        self.progress = QProgressBar(
+            objectName="jobProgress", minimum=0, maximum=100, textVisible=True
+        )
         self.progress.setFixedWidth(150)
         self.progress.setMaximumHeight(16)
         self.status = QLabel(objectName="jobStatus")
@@ -65,8 +67,10 @@ class JobRow(QWidget):
         prompt = job.request.prompt.strip().replace("\n", " ") or "offline fill"
         title = f"#{job.id} {prompt}"
         self.label.setText(title)
-        self.label.setToolTip(f"{title}\n{job.provider.label} · {job.request.rendering_speed.value}"
-                              + (f"\nfinal of {final_of}" if final_of else ""))
+        self.label.setToolTip(
+            f"{title}\n{job.provider.label} · {job.request.rendering_speed.value}"
+            + (f"\nfinal of {final_of}" if final_of else "")
+        )
         stage = job.stage
         bar = self.progress
         if stage in (Stage.UPLOADING, Stage.DOWNLOADING, Stage.COMPOSITING) and job.total:
@@ -82,7 +86,9 @@ class JobRow(QWidget):
         bar.setVisible(job.is_active)
         failed = job.error is not None and stage == Stage.FAILED
         state = f"{stage} · " if not job.is_active else ""
-        self.status.setText(f"{state}{job.request.rendering_speed.value.title()} · {job.elapsed:.1f} s")
+        self.status.setText(
+            f"{state}{job.request.rendering_speed.value.title()} · {job.elapsed:.1f} s"
+        )
         self.status.setStyleSheet("color: #d33;" if failed else "")
         self.error.setVisible(failed)
         self.error.setText(str(job.error) if failed else "")
@@ -140,7 +146,9 @@ class JobsView:
         draft = self.session.draft_of.get(job.id)
         lay = self.session.layer(draft) if draft else None
         row.show_job(job, (lay.name if lay else draft) if draft else None)
-        item.setSizeHint(QSize(0, row.sizeHint().height()))  # as wide as the list, never scrolled sideways
+        item.setSizeHint(
+            QSize(0, row.sizeHint().height())
+        )  # as wide as the list, never scrolled sideways
 
     def tick(self) -> None:
         for job in self.session.jobs.values():
@@ -152,8 +160,10 @@ class JobsView:
         if job is None:
             return
         err = job.error
-        QGuiApplication.clipboard().setText(f"{err}\n{getattr(err, 'details', '')}\nprovider: {job.provider.name}\n"
-                                            f"parameters: {job.request.parameters()}\nsent: {job.sent}")
+        QGuiApplication.clipboard().setText(
+            f"{err}\n{getattr(err, 'details', '')}\nprovider: {job.provider.name}\n"
+            f"parameters: {job.request.parameters()}\nsent: {job.sent}"
+        )
 
 
 class HistoryView:
@@ -167,7 +177,8 @@ class HistoryView:
         panel.rerun_requested.connect(actions.rerun)
         panel.show_results_requested.connect(actions.show_results)
         panel.copy_prompt_requested.connect(
-            lambda jid: QGuiApplication.clipboard().setText(self.session.jobs[jid].request.prompt))
+            lambda jid: QGuiApplication.clipboard().setText(self.session.jobs[jid].request.prompt)
+        )
         panel.copy_seed_requested.connect(self._copy_seed)
 
     def _on_change(self, change: Change) -> None:
@@ -179,21 +190,42 @@ class HistoryView:
             for job in self.session.jobs.values():
                 if job.variants:
                     self.entry(job)
-        elif change.kind == Change.JOB and change.job is not None and change.job.id in self.session.jobs:
+        elif (
+            change.kind == Change.JOB
+            and change.job is not None
+            and change.job.id in self.session.jobs
+        ):
             job = change.job
-            if job.stage in (Stage.QUEUED, Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING) \
-                    or self.panel._find(job.id) is None:
+            if (
+                job.stage
+                in (Stage.QUEUED, Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING)
+                or self.panel._find(job.id) is None
+            ):
                 self.entry(job)
 
     def entry(self, job: Job) -> None:
         state = job.stage if job.stage != Stage.INTERRUPTED else "interrupted — re-run to resubmit"
-        icon = next((self.icon_for(lay.key) for lay in self.session.layers
-                     if lay.job.id == job.id and self.icon_for(lay.key) is not None), None)
+        icon = next(
+            (
+                self.icon_for(lay.key)
+                for lay in self.session.layers
+                if lay.job.id == job.id and self.icon_for(lay.key) is not None
+            ),
+            None,
+        )
         draft = self.session.draft_of.get(job.id)
         lay = self.session.layer(draft)
-        self.panel.set_entry(job.id, prompt=job.request.prompt, provider=job.provider.label,
-                             speed=job.request.rendering_speed.value, seed=seed_of(job), created=job.created,
-                             state=state, draft_of=lay.name if lay else draft, icon=icon)
+        self.panel.set_entry(
+            job.id,
+            prompt=job.request.prompt,
+            provider=job.provider.label,
+            speed=job.request.rendering_speed.value,
+            seed=seed_of(job),
+            created=job.created,
+            state=state,
+            draft_of=lay.name if lay else draft,
+            icon=icon,
+        )
 
     def _copy_seed(self, job_id: int) -> None:
         seed = seed_of(self.session.jobs[job_id])

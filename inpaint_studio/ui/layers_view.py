@@ -50,19 +50,44 @@ class LayersPanel(QWidget):
         self.list.setMinimumHeight(THUMB + 16)
         self.list.setSpacing(2)
         self.list.setWordWrap(True)
-        self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="opacitySlider", minimum=0, maximum=100, value=100)
-        self.accept_button = QPushButton("Accept", objectName="acceptButton", toolTip="Bake the selected variant into the image (Enter)")
-        self.discard_button = QPushButton("Discard", objectName="discardButton", toolTip="Remove the selected variant (undoable)")
-        self.discard_others_button = QPushButton("Discard others", objectName="discardOthersButton",
-                                                 toolTip="Keep the selected variant and remove the rest (one undoable step)")
+        self.opacity = QSlider(
+            Qt.Orientation.Horizontal, objectName="opacitySlider", minimum=0, maximum=100, value=100
+        )
+        self.accept_button = QPushButton(
+            "Accept",
+            objectName="acceptButton",
+            toolTip="Bake the selected variant into the image (Enter)",
+        )
+        self.discard_button = QPushButton(
+            "Discard", objectName="discardButton", toolTip="Remove the selected variant (undoable)"
+        )
+        self.discard_others_button = QPushButton(
+            "Discard others",
+            objectName="discardOthersButton",
+            toolTip="Keep the selected variant and remove the rest (one undoable step)",
+        )
         self.quality_button = QPushButton("Render at QUALITY", objectName="qualityButton")
-        self.original_button = QPushButton("Original", objectName="originalButton", checkable=True, toolTip="Show the original (hold Tab)")
-        self.reblend_feather = QSpinBox(objectName="reblendFeather", minimum=0, maximum=256, value=4, suffix=" px")
+        self.original_button = QPushButton(
+            "Original",
+            objectName="originalButton",
+            checkable=True,
+            toolTip="Show the original (hold Tab)",
+        )
+        self.reblend_feather = QSpinBox(
+            objectName="reblendFeather", minimum=0, maximum=256, value=4, suffix=" px"
+        )
         self.reblend_colour = QCheckBox("Colour match", objectName="reblendColour", checked=True)
-        self.reblend_grain = QCheckBox("Grain", objectName="reblendGrain", checked=True,
-                                       toolTip="Add the photo's grain when the result was upscaled to fit")
-        self.reblend_button = QPushButton("Re-blend", objectName="reblendButton",
-                                          toolTip="Recompute the selected variant's edge and colour from its stored result")
+        self.reblend_grain = QCheckBox(
+            "Grain",
+            objectName="reblendGrain",
+            checked=True,
+            toolTip="Add the photo's grain when the result was upscaled to fit",
+        )
+        self.reblend_button = QPushButton(
+            "Re-blend",
+            objectName="reblendButton",
+            toolTip="Recompute the selected variant's edge and colour from its stored result",
+        )
         lay = QVBoxLayout(self)
         lay.addWidget(self.list, 1)
         op = QHBoxLayout()
@@ -91,8 +116,12 @@ class LayersPanel(QWidget):
         self.quality_button.clicked.connect(self.quality_requested.emit)
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
         self.reblend_button.clicked.connect(
-            lambda: self.reblend_requested.emit(self.reblend_feather.value(), self.reblend_colour.isChecked(),
-                                                self.reblend_grain.isChecked()))
+            lambda: self.reblend_requested.emit(
+                self.reblend_feather.value(),
+                self.reblend_colour.isChecked(),
+                self.reblend_grain.isChecked(),
+            )
+        )
         self.list.itemDoubleClicked.connect(lambda _: self.accept_requested.emit())
 
 
@@ -109,7 +138,9 @@ class LayersView:
         session.subscribe(self._on_change)
         panel.list.currentItemChanged.connect(self._current_changed)
         panel.list.itemChanged.connect(self._item_changed)
-        panel.opacity_changed.connect(lambda v: self.session.selected and self.session.set_opacity(self.session.selected, v))
+        panel.opacity_changed.connect(
+            lambda v: self.session.selected and self.session.set_opacity(self.session.selected, v)
+        )
         self._sync()
 
     # -- model → view ---------------------------------------------------------------------------
@@ -146,8 +177,14 @@ class LayersView:
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             else:
                 item.setText(self.caption(lay))
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
+                item.setFlags(
+                    Qt.ItemFlag.ItemIsEnabled
+                    | Qt.ItemFlag.ItemIsSelectable
+                    | Qt.ItemFlag.ItemIsUserCheckable
+                )
+                item.setCheckState(
+                    Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked
+                )
                 if lay.key in self._thumbs:
                     item.setIcon(self._thumbs[lay.key])
                 else:
@@ -187,10 +224,20 @@ class LayersView:
         dpr = self.panel.list.devicePixelRatioF()
         size = round(THUMB * dpr)
         thumbs = await asyncio.to_thread(
-            lambda: [(lay.key, variant_thumbnail(photo.rgb, lay.variant.layer, size)) for lay in layers])
+            lambda: [
+                (lay.key, variant_thumbnail(photo.rgb, lay.variant.layer, size)) for lay in layers
+            ]
+        )
         for key, arr in thumbs:
-            pix = QPixmap.fromImage(QImage(arr.data, arr.shape[1], arr.shape[0], arr.strides[0],
-                                           QImage.Format.Format_RGB888).copy())
+            pix = QPixmap.fromImage(
+                QImage(
+                    arr.data,
+                    arr.shape[1],
+                    arr.shape[0],
+                    arr.strides[0],
+                    QImage.Format.Format_RGB888,
+                ).copy()
+            )
             pix.setDevicePixelRatio(dpr)
             icon = QIcon(pix)
             self._thumbs[key] = icon
@@ -234,8 +281,11 @@ class LayersView:
         for b in (p.accept_button, p.discard_button, p.discard_others_button, p.reblend_button):
             b.setEnabled(lay is not None)
         p.accept_button.setEnabled(lay is not None and lay.visible and lay.drawable)
-        p.accept_button.setToolTip("Bake the selected variant into the image (Enter)" if lay is None or lay.visible
-                                   else "Show the variant (tick it) to accept it")
+        p.accept_button.setToolTip(
+            "Bake the selected variant into the image (Enter)"
+            if lay is None or lay.visible
+            else "Show the variant (tick it) to accept it"
+        )
         p.quality_button.setEnabled(lay is not None and lay.is_draft)
         if lay is not None:
             p.opacity.blockSignals(True)

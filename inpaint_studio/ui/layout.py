@@ -30,7 +30,12 @@ def fitted(available: QRect, size: tuple[int, int] = DEFAULT_SIZE) -> QRect:
     """A rectangle of ``size`` (shrunk to 92 % of ``available`` when larger), centred in it."""
     w = min(size[0], int(available.width() * 0.92))
     h = min(size[1], int(available.height() * 0.92))
-    return QRect(available.x() + (available.width() - w) // 2, available.y() + (available.height() - h) // 2, w, h)
+    return QRect(
+        available.x() + (available.width() - w) // 2,
+        available.y() + (available.height() - h) // 2,
+        w,
+        h,
+    )
 
 
 class WindowLayout:
@@ -101,5 +106,8 @@ class WindowLayout:
             return
         w = self.window
         w.resizeDocks([self.docks["generateDock"]], [400], Qt.Orientation.Horizontal)
-        w.resizeDocks([self.docks["generateDock"], self.docks["layersDock"]],
-                      [int(w.height() * 0.48), int(w.height() * 0.52)], Qt.Orientation.Vertical)
+        w.resizeDocks(
+            [self.docks["generateDock"], self.docks["layersDock"]],
+            [int(w.height() * 0.48), int(w.height() * 0.52)],
+            Qt.Orientation.Vertical,
+        )

@@ -82,8 +82,12 @@ class MainWindow(QMainWindow):
         from ..core.journal import default_journal
 
         session_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{id(self) & 0xFFFF:04x}"
-        self.session = EditSession(client=self.client, journal=default_journal(session_id), session_id=session_id,
-                                   recovery_folder=recovery_root() / session_id)
+        self.session = EditSession(
+            client=self.client,
+            journal=default_journal(session_id),
+            session_id=session_id,
+            recovery_folder=recovery_root() / session_id,
+        )
         self.autosaver = persist.Autosaver(self.session, timer=lambda fire: QtTimer(self, fire))
         self.undo_stack = self.session.undo  # Edit ▸ Undo/Redo act on the session's history
         self.ask_before_closing = True
@@ -107,8 +111,12 @@ class MainWindow(QMainWindow):
         self.history_panel = HistoryPanel()
         self.jobs_list = QListWidget(objectName="jobsList")
         self.docks: dict[str, QDockWidget] = {}
-        for name, title, widget in (("generateDock", "Generate", self.panel), ("layersDock", "Layers", self.layers_panel),
-                                    ("jobsDock", "Jobs", self.jobs_list), ("historyDock", "History", self.history_panel)):
+        for name, title, widget in (
+            ("generateDock", "Generate", self.panel),
+            ("layersDock", "Layers", self.layers_panel),
+            ("jobsDock", "Jobs", self.jobs_list),
+            ("historyDock", "History", self.history_panel),
+        ):
             dock = QDockWidget(title, self, objectName=name)
             dock.setWidget(widget)
             self.docks[name] = dock
@@ -122,16 +130,25 @@ class MainWindow(QMainWindow):
         self.brush = BrushControls(self.canvas)
         self.brush.restore(self.settings.get("brush"))
         self.canvas.soft_source = lambda: self.session.soft_mask()
-        for spin in (self.brush.hardness, self.brush.opacity):  # the soft mask is ready before the first stroke
-            spin.valueChanged.connect(lambda v: v < 100 and self.spawn(self.session.prepare_soft_mask()))
+        for spin in (
+            self.brush.hardness,
+            self.brush.opacity,
+        ):  # the soft mask is ready before the first stroke
+            spin.valueChanged.connect(
+                lambda v: v < 100 and self.spawn(self.session.prepare_soft_mask())
+            )
 
         # views of the session
         self.files = FileActions(self, self.session)
         self.generator = GenerateController(self, self.session, self.panel)
         self.layers_view = LayersView(self.session, self.layers_panel, self.canvas, self.spawn)
         self.jobs_view = JobsView(self.session, self.jobs_list)
-        self.history_view = HistoryView(self.session, self.history_panel, self.generator, self.layers_view.icon)
-        self.layers_view.on_thumbnails.append(lambda: [self.history_view.entry(j) for j in self.session.jobs.values() if j.variants])
+        self.history_view = HistoryView(
+            self.session, self.history_panel, self.generator, self.layers_view.icon
+        )
+        self.layers_view.on_thumbnails.append(
+            lambda: [self.history_view.entry(j) for j in self.session.jobs.values() if j.variants]
+        )
         self.session.subscribe(self._on_change)
         self.session.undo.listeners.append(self._undo_changed)
         self._mask_timer = QTimer(self, singleShot=True, interval=120, timeout=self._mask_settled)
@@ -153,11 +170,15 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c = self.canvas
         c.mask_edited.connect(lambda patch: self.session.commit_mask_edit(patch))
-        c.cursor_moved.connect(lambda x, y: self.cursor_label.setText(f"{x}, {y}" if x >= 0 and y >= 0 else ""))
+        c.cursor_moved.connect(
+            lambda x, y: self.cursor_label.setText(f"{x}, {y}" if x >= 0 and y >= 0 else "")
+        )
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{c.device_zoom() * 100:.0f} %"))
         c.wand_requested.connect(self._wand)
         self.subject = SubjectTool(self, self.session, self.canvas)
-        self.feather_preview = FeatherPreview(self.canvas, self.panel.feather_spin, self.layers_panel.reblend_feather)
+        self.feather_preview = FeatherPreview(
+            self.canvas, self.panel.feather_spin, self.layers_panel.reblend_feather
+        )
         lp = self.layers_panel
         lp.accept_requested.connect(self.accept_variant)
         lp.discard_requested.connect(self.discard_variant)
@@ -174,7 +195,11 @@ class MainWindow(QMainWindow):
         if k == Change.DOCUMENT:
             pending = self.files.pending_pyramid
             overlay = s.mask_alpha if s.mask_alpha is not None else s.mask
-            pyramid = pending[1] if pending and pending[0] is s.photo.rgb else build_pyramid(s.photo.rgb, overlay)
+            pyramid = (
+                pending[1]
+                if pending and pending[0] is s.photo.rgb
+                else build_pyramid(s.photo.rgb, overlay)
+            )
             self.files.pending_pyramid = None
             self.canvas.set_photo(s.photo.rgb, s.mask, pyramid, s.mask_alpha)
             w, h = s.photo.size
@@ -185,7 +210,9 @@ class MainWindow(QMainWindow):
                 self.canvas.use_soft_mask(s.mask_alpha)  # every stroke from now on keeps it in step
             if change.message == "soft":
                 return  # only the soft mask appeared: nothing to repaint or re-validate
-            if change.message != "shown":  # a stroke's pyramid was brought up to date as it was painted
+            if (
+                change.message != "shown"
+            ):  # a stroke's pyramid was brought up to date as it was painted
                 self.canvas.refresh_mask(change.rect)
             self._mask_timer.start()  # whole-mask work once a stroke pauses, not per segment
         elif k == Change.IMAGE:
@@ -345,7 +372,9 @@ class MainWindow(QMainWindow):
         self.brush.step(direction, factor)
 
     def tolerance_dialog(self) -> None:
-        v, ok = QInputDialog.getInt(self, "Magic wand", "Tolerance (0–255)", self.wand_tolerance, 0, 255)
+        v, ok = QInputDialog.getInt(
+            self, "Magic wand", "Tolerance (0–255)", self.wand_tolerance, 0, 255
+        )
         if ok:
             self.wand_tolerance = v
 
@@ -366,16 +395,24 @@ class MainWindow(QMainWindow):
         return self.spawn(self.session.edit_mask(clear, "Clear mask"))
 
     def grow_mask(self, pixels: int) -> asyncio.Task:
-        return self.spawn(self.session.edit_mask(lambda m: grow(m, pixels), "Grow mask" if pixels > 0 else "Shrink mask"))
+        return self.spawn(
+            self.session.edit_mask(
+                lambda m: grow(m, pixels), "Grow mask" if pixels > 0 else "Shrink mask"
+            )
+        )
 
     def grow_dialog(self, sign: int) -> None:
-        n, ok = QInputDialog.getInt(self, "Grow mask" if sign > 0 else "Shrink mask", "Pixels", 8, 1, 500)
+        n, ok = QInputDialog.getInt(
+            self, "Grow mask" if sign > 0 else "Shrink mask", "Pixels", 8, 1, 500
+        )
         if ok:
             self.grow_mask(sign * n)
 
     def _wand(self, x: int, y: int, add: bool) -> None:
         rgb, tol = self.session.photo.rgb, self.wand_tolerance
-        self.spawn(self.session.edit_mask(lambda m: magic_wand(rgb, m, (x, y), tol, add), "Magic wand"))
+        self.spawn(
+            self.session.edit_mask(lambda m: magic_wand(rgb, m, (x, y), tol, add), "Magic wand")
+        )
 
     def zoom_to_mask(self) -> asyncio.Task | None:
         """View ▸ Zoom to mask: fit the mask's bounding box (found off the GUI thread)."""
@@ -399,7 +436,9 @@ class MainWindow(QMainWindow):
         if self.session.photo is None:
             return None
         if self.session.layers:
-            self.report_error("Accept or discard the variants before expanding the canvas: they belong to its current size.")
+            self.report_error(
+                "Accept or discard the variants before expanding the canvas: they belong to its current size."
+            )
             return None
         dlg = ExpandDialog(self, self.canvas)
         dlg.expand_requested.connect(self.expand_canvas)
@@ -421,7 +460,9 @@ class MainWindow(QMainWindow):
             try:
                 if await self.session.expand(tuple(pad), prepare):
                     w, h = self.session.photo.size
-                    self.statusBar().showMessage(f"Canvas expanded to {w} × {h}: describe what to add and Generate.", 8000)
+                    self.statusBar().showMessage(
+                        f"Canvas expanded to {w} × {h}: describe what to add and Generate.", 8000
+                    )
             except InpaintError as exc:
                 self.report_error(str(exc))
 
@@ -436,7 +477,12 @@ class MainWindow(QMainWindow):
         self.canvas.update()
 
     def pick_mask_colour(self) -> None:
-        c = QColorDialog.getColor(self.canvas.overlay_color, self, "Mask colour", QColorDialog.ColorDialogOption.ShowAlphaChannel)
+        c = QColorDialog.getColor(
+            self.canvas.overlay_color,
+            self,
+            "Mask colour",
+            QColorDialog.ColorDialogOption.ShowAlphaChannel,
+        )
         if c.isValid():
             self.canvas.set_overlay_color(c)
             self.settings["mask_colour"] = c.name(QColor.NameFormat.HexArgb)
@@ -481,7 +527,9 @@ class MainWindow(QMainWindow):
         from ..core.request import RenderingSpeed
 
         speed = self.settings.get("default_speed")
-        if speed in RenderingSpeed.__members__ and self.panel.speed_buttons[RenderingSpeed(speed)].isVisibleTo(self.panel):
+        if speed in RenderingSpeed.__members__ and self.panel.speed_buttons[
+            RenderingSpeed(speed)
+        ].isVisibleTo(self.panel):
             self.panel.set_speed(RenderingSpeed(speed))
         if isinstance(self.settings.get("default_num_images"), int):
             self.panel.num_images_spin.setValue(int(self.settings["default_num_images"]))
@@ -505,14 +553,26 @@ class MainWindow(QMainWindow):
             from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit
 
             focus = QApplication.focusWidget()
-            if isinstance(focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox) and focus.window() is self:
-                self.canvas.setFocus(Qt.FocusReason.ShortcutFocusReason)  # Escape leaves any text field
+            if (
+                isinstance(focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox)
+                and focus.window() is self
+            ):
+                self.canvas.setFocus(
+                    Qt.FocusReason.ShortcutFocusReason
+                )  # Escape leaves any text field
                 return True
-        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Tab and self.isActiveWindow():
+        if (
+            t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+            and event.key() == Qt.Key.Key_Tab
+            and self.isActiveWindow()
+        ):
             from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit
 
             focus = QApplication.focusWidget()
-            if not isinstance(focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox) and not event.isAutoRepeat():
+            if (
+                not isinstance(focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox)
+                and not event.isAutoRepeat()
+            ):
                 self._show_original(t == QEvent.Type.KeyPress)
                 return True
         return super().eventFilter(obj, event)
@@ -527,14 +587,21 @@ class MainWindow(QMainWindow):
             self.open_image(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if self.ask_before_closing and not self._closing_ok and self.session.unsaved and self.session.photo is not None:
+        if (
+            self.ask_before_closing
+            and not self._closing_ok
+            and self.session.unsaved
+            and self.session.photo is not None
+        ):
             event.ignore()  # ask first; close again once the user has answered
 
             async def ask() -> None:
                 from .files import CANCEL, DISCARD
 
                 answer = await self.files.ask_unsaved("quitting")
-                if answer == CANCEL or (answer != DISCARD and not await self.files.save_interactive()):
+                if answer == CANCEL or (
+                    answer != DISCARD and not await self.files.save_interactive()
+                ):
                     return
                 self._closing_ok = True
                 self._discard_on_close = answer == DISCARD

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-TOOLS = (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("rect", "&Rectangle", "R"),
-         ("lasso", "&Lasso / polygon", "L"), ("wand", "Magic &wand", "W"), ("subject", "Select &subject", "S"))
+TOOLS = (
+    ("brush", "&Brush", "B"),
+    ("eraser", "&Eraser", "E"),
+    ("rect", "&Rectangle", "R"),
+    ("lasso", "&Lasso / polygon", "L"),
+    ("wand", "Magic &wand", "W"),
+    ("subject", "Select &subject", "S"),
+)
 
 
 def act(w, text: str, slot, shortcut=None, menu=None, checkable=False, name=None) -> QAction:
     a = QAction(text, w, checkable=checkable)
     if shortcut:
-        a.setShortcuts([QKeySequence(s) for s in shortcut] if isinstance(shortcut, list | tuple) else [QKeySequence(shortcut)])
+        a.setShortcuts(
+            [QKeySequence(s) for s in shortcut]
+            if isinstance(shortcut, list | tuple)
+            else [QKeySequence(shortcut)]
+        )
     if name:
         a.setObjectName(name)
     a.triggered.connect(slot)
@@ -28,12 +38,25 @@ def build_menus(w) -> None:
     f = mb.addMenu("&File")
     act(w, "&Open…", files.open_dialog, QKeySequence.StandardKey.Open, f)
     act(w, "&Save project", lambda: files.save(), QKeySequence.StandardKey.Save, f)
-    act(w, "Save project &as…", lambda: w.spawn(files.save_interactive(force_dialog=True)), QKeySequence("Ctrl+Shift+S"), f)
+    act(
+        w,
+        "Save project &as…",
+        lambda: w.spawn(files.save_interactive(force_dialog=True)),
+        QKeySequence("Ctrl+Shift+S"),
+        f,
+    )
     w.recent_menu = f.addMenu("Open &Recent")
     act(w, "&Paste image", files.paste, QKeySequence.StandardKey.Paste, f)
     f.addSeparator()
     act(w, "&Export composite…", files.export_dialog, "Ctrl+E", f)
-    act(w, "Export &layers (PSD, ORA)…", files.export_layers_dialog, "Ctrl+Alt+E", f, name="exportLayersAction")
+    act(
+        w,
+        "Export &layers (PSD, ORA)…",
+        files.export_layers_dialog,
+        "Ctrl+Alt+E",
+        f,
+        name="exportLayersAction",
+    )
     act(w, "Export &mask…", files.export_mask_dialog, "Ctrl+Shift+E", f)
     act(w, "&Import mask…", files.import_mask_dialog, None, f)
     f.addSeparator()
@@ -54,7 +77,15 @@ def build_menus(w) -> None:
     w.tool_group = QActionGroup(w)
     w.tool_actions = {}
     for tool, label, key in TOOLS:
-        a = act(w, label, lambda _=False, tl=tool: w.set_tool(tl), key, t, checkable=True, name=f"tool_{tool}")
+        a = act(
+            w,
+            label,
+            lambda _=False, tl=tool: w.set_tool(tl),
+            key,
+            t,
+            checkable=True,
+            name=f"tool_{tool}",
+        )
         w.tool_group.addAction(a)
         w.tool_actions[tool] = a
     w.tool_actions["brush"].setChecked(True)
@@ -74,21 +105,41 @@ def build_menus(w) -> None:
     act(w, "&Fit", c.fit, "Ctrl+0", v)
     act(w, "&100 %", c.zoom_actual, "Ctrl+1", v)
     act(w, "Zoom to &mask", w.zoom_to_mask, "Ctrl+2", v, name="zoomToMaskAction")
-    w.split_action = act(w, "&Before / after split", lambda on: w.toggle_split(on), "Y", v, checkable=True,
-                         name="splitAction")
+    w.split_action = act(
+        w,
+        "&Before / after split",
+        lambda on: w.toggle_split(on),
+        "Y",
+        v,
+        checkable=True,
+        name="splitAction",
+    )
     w.overlay_action = act(w, "&Mask overlay", w.toggle_overlay, "M", v, checkable=True)
     w.overlay_action.setChecked(True)
     act(w, "Mask &colour…", w.pick_mask_colour, None, v)
     layers = mb.addMenu("&Layers")
     for i in range(1, 9):
-        act(w, f"Variant {i}", lambda _=False, n=i: w.show_variant(n), str(i), layers if i <= 8 else None)
+        act(
+            w,
+            f"Variant {i}",
+            lambda _=False, n=i: w.show_variant(n),
+            str(i),
+            layers if i <= 8 else None,
+        )
     layers.addSeparator()
     act(w, "&Accept variant", w.accept_variant, ["Return", "Enter"], layers)
     act(w, "&Discard variant", w.discard_variant, None, layers)
     act(w, "Discard &others", w.discard_others, None, layers)
     act(w, "Render at &QUALITY", w.render_at_quality, None, layers)
     h = mb.addMenu("&Help")
-    act(w, "&Keyboard shortcuts", w.show_shortcuts, QKeySequence.StandardKey.HelpContents, h, name="helpAction")
+    act(
+        w,
+        "&Keyboard shortcuts",
+        w.show_shortcuts,
+        QKeySequence.StandardKey.HelpContents,
+        h,
+        name="helpAction",
+    )
     tb = w.addToolBar("Tools")
     tb.setObjectName("toolsToolbar")
     for a in w.tool_actions.values():

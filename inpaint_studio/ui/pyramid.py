@@ -22,7 +22,9 @@ def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
 
     h, w = rgba.shape[:2]
     s = size / max(h, w)
-    return cv2.resize(rgba, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        rgba, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+    )
 
 
 def variant_thumbnail(photo_rgb: np.ndarray, layer, size: int) -> np.ndarray:
@@ -67,5 +69,7 @@ def build_pyramid(rgb: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, n
         cur = downsample_rgb(cur)
         f *= 2
         h, w = mask.shape
-        levels.append((cur, np.zeros((-(-h // f), -(-w // f)), np.uint8) if empty else block_max(mask, f)))
+        levels.append(
+            (cur, np.zeros((-(-h // f), -(-w // f)), np.uint8) if empty else block_max(mask, f))
+        )
     return levels

@@ -22,7 +22,7 @@ def describe(s: RecoverySummary) -> str:
 
 
 class RecoveryBanner(QWidget):
-    """"Work from an earlier session was not saved" with Restore / Discard for the first
+    """ "Work from an earlier session was not saved" with Restore / Discard for the first
     leftover session, and how many more there are; each answer moves on to the next.
 
     Signals:
@@ -38,15 +38,21 @@ class RecoveryBanner(QWidget):
         self.label = QLabel(wordWrap=True, objectName="recoveryLabel")
         self.restore = QPushButton("Restore", objectName="recoveryRestore")
         self.discard = QPushButton("Discard", objectName="recoveryDiscard")
-        self.skip = QPushButton("Later", objectName="recoveryLater", toolTip="Keep it for the next start")
+        self.skip = QPushButton(
+            "Later", objectName="recoveryLater", toolTip="Keep it for the next start"
+        )
         lay = QHBoxLayout(self)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.restore)
         lay.addWidget(self.discard)
         lay.addWidget(self.skip)
         self.summaries: list[RecoverySummary] = []
-        self.restore.clicked.connect(lambda: self.summaries and self.restore_requested.emit(self.summaries[0]))
-        self.discard.clicked.connect(lambda: self.summaries and self.discard_requested.emit(self.summaries[0]))
+        self.restore.clicked.connect(
+            lambda: self.summaries and self.restore_requested.emit(self.summaries[0])
+        )
+        self.discard.clicked.connect(
+            lambda: self.summaries and self.discard_requested.emit(self.summaries[0])
+        )
         self.skip.clicked.connect(lambda: self.done(self.summaries[0]) if self.summaries else None)
         self.hide()
 
@@ -65,5 +71,7 @@ class RecoveryBanner(QWidget):
             return
         more = len(self.summaries) - 1
         rest = f" ({more} more after this one)" if more else ""
-        self.label.setText(f"Work from an earlier session was not saved: {describe(self.summaries[0])}. Restore it?{rest}")
+        self.label.setText(
+            f"Work from an earlier session was not saved: {describe(self.summaries[0])}. Restore it?{rest}"
+        )
         self.show()

@@ -38,7 +38,10 @@ class ReferenceList(QListWidget):
             return str(exc)
         self.refs.append(ref)
         img = QImage.fromData(ref.data)
-        item = QListWidgetItem(QIcon(QPixmap.fromImage(img.scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio))), ref.name[:14])
+        item = QListWidgetItem(
+            QIcon(QPixmap.fromImage(img.scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio))),
+            ref.name[:14],
+        )
         item.setToolTip(f"{ref.name} — {len(ref.data) / 1e6:.2f} MB")
         self.addItem(item)
         self.changed.emit()

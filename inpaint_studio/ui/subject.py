@@ -48,7 +48,9 @@ class SubjectTool:
         st, s = self.state, self.session
         if st is None or s.mask_version != st.version:
             self.state = None
-            self.window.report_error("Drag a rectangle around the subject first; Shift-strokes then refine that selection.")
+            self.window.report_error(
+                "Drag a rectangle around the subject first; Shift-strokes then refine that selection."
+            )
             return None
         h, w = s.mask.shape
         attr = "include" if include else "exclude"

@@ -37,24 +37,32 @@ def pt(c, x, y) -> QPoint:
 
 
 def stroke(c, points, release=True) -> None:
-    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(c, *points[0]))
+    QTest.mousePress(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(c, *points[0])
+    )
     for p in points[1:]:
         QTest.mouseMove(c, pt(c, *p))
     if release:
-        QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(c, *points[-1]))
+        QTest.mouseRelease(
+            c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pt(c, *points[-1])
+        )
 
 
 def dump_state_json(window) -> str:
     """A compact description of the window's state (used by the crash test driver)."""
     m = window.canvas.mask
-    return json.dumps({
-        "mask_sum": int(m.sum()) if m is not None else None,
-        "prompt": window.panel.prompt_edit.toPlainText(),
-        "num_images": window.panel.num_images_spin.value(),
-        "layers": len(window.canvas.layers),
-        "jobs": {str(j.id): j.stage for j in window.history.values()},
-        "variant_seeds": sorted(v.seed for j in window.history.values() for v in j.variants if v.seed is not None),
-    })
+    return json.dumps(
+        {
+            "mask_sum": int(m.sum()) if m is not None else None,
+            "prompt": window.panel.prompt_edit.toPlainText(),
+            "num_images": window.panel.num_images_spin.value(),
+            "layers": len(window.canvas.layers),
+            "jobs": {str(j.id): j.stage for j in window.history.values()},
+            "variant_seeds": sorted(
+                v.seed for j in window.history.values() for v in j.variants if v.seed is not None
+            ),
+        }
+    )
 
 
 async def main(mode: str, photo: str) -> int:
@@ -112,4 +120,12 @@ if __name__ == "__main__":
     app.setQuitOnLastWindowClosed(False)
     from inpaint_studio.ui import aio
 
-    raise SystemExit(aio.run(main, sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else str(Path(__file__).parent.parent / "data" / "coffee.png")))
+    raise SystemExit(
+        aio.run(
+            main,
+            sys.argv[1],
+            sys.argv[2]
+            if len(sys.argv) > 2
+            else str(Path(__file__).parent.parent / "data" / "coffee.png"),
+        )
+    )

@@ -44,15 +44,27 @@ async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_di
     task = window.open_image(data_dir / "chelsea.png")
     assert "coffee.png" in await answer(window, QMessageBox.StandardButton.Cancel)
     assert await task is False
-    assert s.photo_path.name == "coffee.png" and np.array_equal(s.mask, mask) and s.unsaved and manifest.exists()
+    assert (
+        s.photo_path.name == "coffee.png"
+        and np.array_equal(s.mask, mask)
+        and s.unsaved
+        and manifest.exists()
+    )
     # Paste and drop ask too
     QGuiApplication.clipboard().setImage(QImage(str(data_dir / "chelsea.png")))
     window.files.paste()
     await answer(window, QMessageBox.StandardButton.Cancel)
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(data_dir / "chelsea.png"))])
-    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, md, Qt.MouseButton.NoButton,
-                                Qt.KeyboardModifier.NoModifier))
+    window.dropEvent(
+        QDropEvent(
+            QPointF(10, 10),
+            Qt.DropAction.CopyAction,
+            md,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    )
     await answer(window, QMessageBox.StandardButton.Cancel)
     await until(lambda: not window.busy)
     assert s.photo_path.name == "coffee.png" and np.array_equal(s.mask, mask)
@@ -141,7 +153,9 @@ async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data
         banner = w.banner
         assert banner.isVisible() and "1 more" in banner.label.text()
         first = banner.summaries[0]
-        assert first.name in ("poster.inpaint", "chelsea.png") and "last change" in banner.label.text()
+        assert (
+            first.name in ("poster.inpaint", "chelsea.png") and "last change" in banner.label.text()
+        )
         QTest.mouseClick(banner.restore, Qt.MouseButton.LeftButton)
         await until(lambda: w.photo is not None and not w.busy)
         other = next(f for f in folders if f != first.folder)
@@ -191,7 +205,11 @@ async def test_the_click_that_focuses_the_canvas_does_not_paint(window, data_dir
     c = window.canvas
     window.panel.prompt_edit.setFocus()
     c.setFocus(Qt.FocusReason.MouseFocusReason)  # what a click on the unfocused canvas does first
-    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center())
+    QTest.mouseClick(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center()
+    )
     assert not window.session.mask.any()
-    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center())
+    QTest.mouseClick(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center()
+    )
     assert window.session.mask.any()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
     from PySide6.QtWidgets import QApplication
@@ -38,12 +38,18 @@ SCRIPT = textwrap.dedent('''
     out["one_to_one"] = bool(np.array_equal(shown, big[:30, :40]))
     out["zoom_label"] = round(c.device_zoom() * 100)
     print(json.dumps(out))
-''')
+""")
 
 
 def run(scale: str, photo) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR=scale)
-    res = subprocess.run([sys.executable, "-c", SCRIPT, str(photo)], env=env, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(photo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 

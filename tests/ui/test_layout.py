@@ -72,7 +72,14 @@ async def test_generate_controls_visible_at_1280x800(window):
     QTest.qWait(50)
     panel = window.panel
     dock = window.docks["generateDock"]
-    for widget in (panel.prompt_edit, panel.speed_selector, panel.generate_button, panel.sent_label):
+    for widget in (
+        panel.prompt_edit,
+        panel.speed_selector,
+        panel.generate_button,
+        panel.sent_label,
+    ):
         top_left = widget.mapTo(dock, widget.rect().topLeft())
         bottom = widget.mapTo(dock, widget.rect().bottomLeft()).y()
-        assert widget.isVisibleTo(window) and top_left.y() >= 0 and bottom <= dock.height(), widget.objectName()
+        assert widget.isVisibleTo(window) and top_left.y() >= 0 and bottom <= dock.height(), (
+            widget.objectName()
+        )

@@ -43,7 +43,9 @@ def without_overlay(window, pt) -> tuple[int, int, int]:
         window.toggle_overlay()
 
 
-async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data_dir, server, tmp_path):
+async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(
+    window, data_dir, server, tmp_path
+):
     await opened(window, data_dir / "coffee.png")
     c, s = window.canvas, window.session
     window.set_tool("brush")
@@ -64,11 +66,15 @@ async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(window, data
     # a rectangle (two-level tool) adds full strength beside the soft stroke
     window.set_tool("rect")
     stroke(c, [(40, 40), (90, 90)])
-    assert (s.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(s.mask_alpha[150:260], soft[150:260])
+    assert (s.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(
+        s.mask_alpha[150:260], soft[150:260]
+    )
     # generate: the upload's mask is strictly two-level; the blend follows the strength
     job = await generate_with_ideogram(window, 1)
     assert job.request.mask_alpha is not None
-    sent = np.asarray(Image.open(io.BytesIO(server.edit_requests[-1].get("mask")[0].data)).convert("L"))
+    sent = np.asarray(
+        Image.open(io.BytesIO(server.edit_requests[-1].get("mask")[0].data)).convert("L")
+    )
     assert set(np.unique(sent)) <= {0, 255}
     layer = s.layer(s.latest[0]).variant.layer
     x0, y0, _, _ = layer.box
@@ -98,11 +104,19 @@ async def test_overlay_steps_aside_while_a_variant_is_shown(window, data_dir, se
     window.split_action.trigger()
     assert c.split == 0.5
     left = screen(c, 300, 220)
-    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     type(left)(round(c.width() * 0.5), c.height() // 2))
+    QTest.mousePress(
+        c,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        type(left)(round(c.width() * 0.5), c.height() // 2),
+    )
     QTest.mouseMove(c, type(left)(left.x() + 40, c.height() // 2))
-    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       type(left)(left.x() + 40, c.height() // 2))
+    QTest.mouseRelease(
+        c,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        type(left)(left.x() + 40, c.height() // 2),
+    )
     assert abs(c.split * c.width() - (left.x() + 40)) <= 1
     assert window.undo_stack.count() == 1  # dragging the divider painted nothing
     assert pixel(c, left.x(), left.y()) == plain  # the original, left of the divider
@@ -135,16 +149,29 @@ async def test_a_quick_second_dab_paints(window, data_dir):
     c = window.canvas
     window.set_tool("brush")
     window.brush.size_spin.setValue(20)
-    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100))
+    QTest.mouseClick(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100)
+    )
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
     pos = screen(c, 200, 100).toPointF()
-    for kind, buttons in ((QEvent.Type.MouseButtonDblClick, Qt.MouseButton.LeftButton),
-                          (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
-        QApplication.sendEvent(c, QMouseEvent(kind, pos, c.mapToGlobal(pos), Qt.MouseButton.LeftButton, buttons,
-                                              Qt.KeyboardModifier.NoModifier))
+    for kind, buttons in (
+        (QEvent.Type.MouseButtonDblClick, Qt.MouseButton.LeftButton),
+        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+    ):
+        QApplication.sendEvent(
+            c,
+            QMouseEvent(
+                kind,
+                pos,
+                c.mapToGlobal(pos),
+                Qt.MouseButton.LeftButton,
+                buttons,
+                Qt.KeyboardModifier.NoModifier,
+            ),
+        )
     assert c.mask[100, 100] and c.mask[100, 200]
     assert window.undo_stack.count() == 2
 
@@ -217,7 +244,11 @@ async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tm
     assert (s.mask & truth).sum() / (s.mask | truth).sum() > 0.9
     assert window.undo_stack.count() == 1
     window.brush.size_spin.setValue(20)
-    stroke(c, [(240, 200), (360, 200)], Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
+    stroke(
+        c,
+        [(240, 200), (360, 200)],
+        Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier,
+    )
     await until(lambda: window.undo_stack.count() == 2 and not s.busy)
     assert not s.mask[200, 300] and s.mask[150, 300]  # the band is excluded, the rest stays
     window.undo_stack.undo()
@@ -242,7 +273,11 @@ async def test_expand_canvas_dialog_with_handles(window, data_dir):
     QTest.mouseMove(c, target)
     QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
     right = c.expand_frame[2]
-    assert abs(right - 200) <= 2 and dlg.spins["right"].value() == right and dlg.preset.currentText() == "Custom"
+    assert (
+        abs(right - 200) <= 2
+        and dlg.spins["right"].value() == right
+        and dlg.preset.currentText() == "Custom"
+    )
     assert not s.mask.any()  # dragging a handle paints nothing
     dlg.expand_button.click()
     await until(lambda: s.photo.size == (600 + 55 + right, 400) and not s.busy)

@@ -125,7 +125,10 @@ async def test_refused_key_points_to_where_it_comes_from(server, monkeypatch, da
     mask[100:200, 100:200] = True
     async with httpx.AsyncClient() as client:
         runner = JobRunner(client)
-        job = runner.submit(EditRequest(photo=photo, mask=mask, prompt="a cup"), IdeogramProvider(client, base_url=server.base_url))
+        job = runner.submit(
+            EditRequest(photo=photo, mask=mask, prompt="a cup"),
+            IdeogramProvider(client, base_url=server.base_url),
+        )
         await runner.wait(job)
     assert isinstance(job.error, AuthenticationError)
     assert "comes from the IDEOGRAM_API_KEY environment variable" in str(job.error)

@@ -34,8 +34,13 @@ sys.exit(run_app([sys.argv[1]]))
 def test_quit_ends_the_process_even_with_a_tool_window_open(data_dir, tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     t = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(data_dir / "coffee.png")], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(data_dir / "coffee.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "closed" in proc.stdout, proc.stderr
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - t < 30

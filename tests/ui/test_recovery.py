@@ -60,7 +60,11 @@ async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path,
         got = {lv.key: (lv.rgba, lv.opacity, lv.visible) for lv in other.canvas.layers}
         assert got.keys() == layers.keys()
         for k, (rgba, op, vis) in layers.items():
-            assert np.array_equal(got[k][0], rgba) and got[k][1] == pytest.approx(op) and got[k][2] == vis
+            assert (
+                np.array_equal(got[k][0], rgba)
+                and got[k][1] == pytest.approx(op)
+                and got[k][2] == vis
+            )
         assert job.id in other.history and other.panel.prompt_edit.toPlainText() == "a silver spoon"
         assert other.history_panel.list.count() == 1
         # history: replay restores the job's mask and parameters
@@ -108,7 +112,9 @@ async def test_history_search_rerun_and_copy(window, data_dir, server):
 
 def _driver(mode, env, photo=None):
     args = [sys.executable, "-m", "tests.ui.crash_driver", mode] + ([str(photo)] if photo else [])
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(proc, marker, timeout=60):
@@ -133,8 +139,13 @@ def _restore(env) -> dict:
 
 @pytest.mark.parametrize("mode", ["stroke", "upload", "results"])
 async def test_sigkill_then_restore(mode, server, tmp_path, data_dir):
-    env = dict(os.environ, INPAINT_STUDIO_CONFIG_DIR=str(tmp_path / "cfg"), IDEOGRAM_API_KEY=server.api_key,
-               IDEOGRAM_BASE_URL=server.base_url, QT_QPA_PLATFORM="offscreen")
+    env = dict(
+        os.environ,
+        INPAINT_STUDIO_CONFIG_DIR=str(tmp_path / "cfg"),
+        IDEOGRAM_API_KEY=server.api_key,
+        IDEOGRAM_BASE_URL=server.base_url,
+        QT_QPA_PLATFORM="offscreen",
+    )
     if mode == "upload":
         server.hang_after_upload = 30
     proc = _driver(mode, env, data_dir / "coffee.png")
@@ -182,7 +193,13 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
         p.prompt_edit.setPlainText("a teaspoon")
         p.num_images_spin.setValue(2)
         job = first.generate()
-        await until(lambda: job.prepared is not None and len(job.prepared.remote_tasks) == 2 and job.stage == "waiting")
+        await until(
+            lambda: (
+                job.prepared is not None
+                and len(job.prepared.remote_tasks) == 2
+                and job.stage == "waiting"
+            )
+        )
         await first.save_recovery()
         saved = tmp_path / "crashed-session"
         shutil.copytree(first.session.recovery_folder, saved)  # what a kill -9 now would leave
@@ -200,7 +217,9 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
         assert resumed[0].finished_ok, resumed[0].error
         await until(lambda: len(second.canvas.layers) == 2)
         assert len(srv.posts) == posts  # polled, never re-submitted (nothing billed twice)
-        assert sorted(v.seed for v in resumed[0].variants) == sorted(t["seed"] for t in job.prepared.remote_tasks)
+        assert sorted(v.seed for v in resumed[0].variants) == sorted(
+            t["seed"] for t in job.prepared.remote_tasks
+        )
     finally:
         for w in (first, second):
             if w is not None:

@@ -36,7 +36,11 @@ async def generate_with_ideogram(window, n: int, prompt: str = "a silver spoon")
     job = window.generate()
     assert job is not None
     await window.runner.wait(job)
-    await until(lambda: sum(lay.job is job for lay in window.session.layers) == n and not window.session.busy)
+    await until(
+        lambda: (
+            sum(lay.job is job for lay in window.session.layers) == n and not window.session.busy
+        )
+    )
     return job
 
 
@@ -50,9 +54,13 @@ async def test_stroke_changes_exactly_the_brush_pixels(window, data_dir):
     c = window.canvas
     window.set_tool("brush")
     c.set_brush_radius(10)
-    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100))
+    QTest.mousePress(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100)
+    )
     QTest.mouseMove(c, screen(c, 300, 100))  # a fast move: one event across 200 px
-    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 300, 100))
+    QTest.mouseRelease(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 300, 100)
+    )
     expected = np.zeros((400, 600), bool)
     p0, p1 = c.to_photo(screen(c, 100, 100).toPointF()), c.to_photo(screen(c, 300, 100).toPointF())
     stamp_segment(expected, p0, p0, 10, True)
@@ -65,7 +73,9 @@ async def test_stroke_changes_exactly_the_brush_pixels(window, data_dir):
     window.undo_stack.redo()
     assert np.array_equal(c.mask, expected)
     # Alt subtracts with the brush
-    QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, screen(c, 200, 100))
+    QTest.mouseClick(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, screen(c, 200, 100)
+    )
     assert not c.mask[100, 200]
     assert window.undo_stack.count() == 2
 
@@ -74,18 +84,32 @@ async def test_tool_shortcuts_and_shapes(window, data_dir):
     await opened(window, data_dir / "coffee.png")
     c = window.canvas
     c.setFocus()
-    for key, tool in ((Qt.Key.Key_E, "eraser"), (Qt.Key.Key_R, "rect"), (Qt.Key.Key_L, "lasso"), (Qt.Key.Key_W, "wand"), (Qt.Key.Key_B, "brush")):
+    for key, tool in (
+        (Qt.Key.Key_E, "eraser"),
+        (Qt.Key.Key_R, "rect"),
+        (Qt.Key.Key_L, "lasso"),
+        (Qt.Key.Key_W, "wand"),
+        (Qt.Key.Key_B, "brush"),
+    ):
         QTest.keyClick(window, key)
         assert c.tool == tool
     r0 = c.brush_radius
     QTest.keyClick(window, Qt.Key.Key_BracketRight)
     assert c.brush_radius > r0
     window.set_tool("rect")
-    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 50, 60))
+    QTest.mousePress(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 50, 60)
+    )
     QTest.mouseMove(c, screen(c, 150, 120))
-    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 150, 120))
+    QTest.mouseRelease(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 150, 120)
+    )
     expected = np.zeros((400, 600), bool)
-    fill_polygon(expected, [c.to_photo(screen(c, 50, 60).toPointF()), c.to_photo(screen(c, 150, 120).toPointF())], True)
+    fill_polygon(
+        expected,
+        [c.to_photo(screen(c, 50, 60).toPointF()), c.to_photo(screen(c, 150, 120).toPointF())],
+        True,
+    )
     assert np.array_equal(c.mask, expected) and c.mask.sum() > 5000
     await window.invert_mask()
     assert np.array_equal(c.mask, ~expected)
@@ -95,7 +119,11 @@ async def test_tool_shortcuts_and_shapes(window, data_dir):
     assert np.array_equal(c.mask, ~expected)
     QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert not c.mask.any()
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     # magic wand on the dark background corner
     window.set_tool("wand")
     QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 5, 5))
@@ -119,7 +147,9 @@ async def test_grow_shrink_and_mask_import_export(window, data_dir, tmp_path):
     await window.export_mask(tmp_path / "m.png")
     exported = np.asarray(Image.open(tmp_path / "m.png").convert("L"))
     assert exported.shape == (300, 451) and np.array_equal(exported == 0, c.mask)
-    Image.fromarray(np.where(np.arange(451)[None, :].repeat(300, 0) < 200, 0, 255).astype(np.uint8)).save(tmp_path / "half.png")
+    Image.fromarray(
+        np.where(np.arange(451)[None, :].repeat(300, 0) < 200, 0, 255).astype(np.uint8)
+    ).save(tmp_path / "half.png")
     await window.import_mask(tmp_path / "half.png")
     assert c.mask[:, :200].all() and not c.mask[:, 200:].any()
     Image.new("L", (10, 10)).save(tmp_path / "small.png")
@@ -138,7 +168,9 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     panel.prompt_edit.setPlainText("a cat")
     assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
-    panel.set_speed(__import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.FLASH)
+    panel.set_speed(
+        __import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.FLASH
+    )
     assert panel.char_ref.add_path(str(data_dir / "astronaut.png")) is None
     assert not panel.generate_button.isEnabled()
     assert "does not work at FLASH speed" in panel.generate_button.toolTip()
@@ -148,7 +180,9 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     # the offline engine hides what it cannot take
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("local"))
     assert not panel.offers("style_preset")
-    assert not panel.speed_buttons[__import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.TURBO].isVisibleTo(panel)
+    assert not panel.speed_buttons[
+        __import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.TURBO
+    ].isVisibleTo(panel)
 
 
 async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, server):
@@ -156,9 +190,13 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     c = window.canvas
     window.set_tool("brush")
     c.set_brush_radius(25)
-    QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 380, 120))
+    QTest.mousePress(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 380, 120)
+    )
     QTest.mouseMove(c, screen(c, 370, 250))
-    QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 370, 250))
+    QTest.mouseRelease(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 370, 250)
+    )
     panel = window.panel
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     panel.prompt_edit.setPlainText("a silver spoon")
@@ -173,7 +211,10 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert window.jobs_list.count() == 1
     first = window.runner.jobs[max(window.runner.jobs)]
     # the upload the preview already encoded is the one sent: no second encode
-    assert first.prepared is not None and first.prepared.encoded is window.generator.preview_prepared[1].encoded
+    assert (
+        first.prepared is not None
+        and first.prepared.encoded is window.generator.preview_prepared[1].encoded
+    )
     await until(lambda: window.layers_panel.list.count() == 2)
     assert len(c.layers) == 2
     assert sum(lv.visible for lv in c.layers) == 1  # the newest variant is shown
@@ -232,7 +273,11 @@ async def test_failure_shows_in_row_and_status_bar(window, data_dir, server):
     await window.runner.wait(job)
     await asyncio.sleep(0.05)
     item, row = window.jobs_view.rows[job.id]
-    assert "out of credits" in row.error.text() and row.error.isVisibleTo(row) and "d33" in row.error.styleSheet()
+    assert (
+        "out of credits" in row.error.text()
+        and row.error.isVisibleTo(row)
+        and "d33" in row.error.styleSheet()
+    )
     assert row.label.text() == f"#{job.id} x" and not row.progress.isVisibleTo(row)
     assert "out of credits" in window.statusBar().currentMessage()
     assert row.copy.isVisibleTo(row)
@@ -275,7 +320,9 @@ async def test_preferences_defaults_and_drop(window, data_dir, tmp_path):
 async def test_every_provider_listed_and_capabilities_follow_model(window, data_dir):
     panel = window.panel
     names = [panel.provider_combo.itemData(i) for i in range(panel.provider_combo.count())]
-    assert sorted(names) == sorted(["local", "ideogram", "ideogram-v2", "magnific", "1min", "cometapi"])
+    assert sorted(names) == sorted(
+        ["local", "ideogram", "ideogram-v2", "magnific", "1min", "cometapi"]
+    )
     assert names[0] == "ideogram"  # the configured one (key in the environment) comes first
     panel.provider_combo.setCurrentIndex(names.index("cometapi"))
     assert panel.model_combo.isVisibleTo(panel)
