@@ -202,13 +202,34 @@ class FileActions:
         target = self.session.project_path
         if target is None or force_dialog:
             start = str(target) if target else self.default_out(".inpaint")
-            path, _ = QFileDialog.getSaveFileName(
-                self.window, "Save project", start, PROJECT_FILTER
-            )
+            path = await self.ask_save_path("Save project", start, PROJECT_FILTER)
             if not path:
                 return False
             target = Path(path)
         return await self._save(target)
+
+    async def ask_save_path(self, title: str, start: str, filters: str) -> str | None:
+        """A window-modal Save dialog awaited without a nested event loop (a static
+        ``getSaveFileName`` inside a coroutine let qasync step a job's task while this one
+        ran: "Cannot enter into task …", and the job never went on). None when cancelled."""
+        dialog = QFileDialog(self.window, title, start, filters)
+        dialog.setObjectName("saveDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        done = asyncio.get_running_loop().create_future()
+        dialog.finished.connect(
+            lambda result: (
+                done.done()
+                or done.set_result(
+                    dialog.selectedFiles()[0] if result and dialog.selectedFiles() else None
+                )
+            )
+        )
+        dialog.open()
+        try:
+            return await done
+        finally:
+            dialog.deleteLater()
 
     # -- export and import -------------------------------------------------------------------------
 
