@@ -547,17 +547,22 @@ def cmd_edit(args) -> int:
 
 
 def cmd_auth(args) -> int:
-    from .core.settings import delete_api_key, get_api_key, key_env_var, mask_key, set_api_key
+    from .core.settings import delete_api_key, mask_key, set_api_key
     from .providers import PROVIDER_CLASSES
 
     needing = [n for n, c in PROVIDER_CLASSES.items() if c.capabilities.needs_key]
     if args.action == "status":
         import os
 
+        from .providers.base import find_key
+
         for name in needing:
-            env = key_env_var(name)
-            key = get_api_key(name)
-            where = f"from {env}" if os.environ.get(env) else "from the keyring"
+            cls = PROVIDER_CLASSES[name]
+            key = find_key(cls)  # exactly the key the provider would use, aliases included
+            env = next(
+                (e for e in (cls.key_env, *cls.alt_key_envs) if e and os.environ.get(e)), None
+            )
+            where = f"from {env}" if env else "from the keyring"
             print(f"{name:<12} {'set ' + where + ' (' + mask_key(key) + ')' if key else 'not set'}")
         return EXIT_OK
     if args.provider not in needing:

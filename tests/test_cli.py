@@ -215,6 +215,14 @@ def test_version_and_auth_status():
     )
 
 
+def test_auth_status_names_the_variable_the_provider_really_uses():
+    """Issue 18: with only FREEPIK_API_KEY set, `auth status` said "magnific not set" while
+    the provider used that key."""
+    res = cli("auth", "status", env={"FREEPIK_API_KEY": "freepik-0123456789"})
+    line = next(x for x in res.stdout.splitlines() if x.startswith("magnific"))
+    assert "set from FREEPIK_API_KEY (" in line and "freepik-0123456789" not in res.stdout
+
+
 def test_keys_from_the_keyring(server, photo_and_mask, tmp_path):
     """`auth set` stores the key (asked without echo) in the OS keyring; `edit` then finds it."""
     env = {
