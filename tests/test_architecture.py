@@ -68,3 +68,41 @@ def test_pyside6_does_not_over_release_none():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, f"None lost {res.stdout.strip()} references: PySide6 pin is broken"
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports (relative imports resolved), anywhere in the file."""
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    package = parts[:-1]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                mod = ".".join(base + ((node.module,) if node.module else ()))
+            else:
+                mod = node.module or ""
+            out.append(mod)
+            out += [f"{mod}.{a.name}" for a in node.names]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("sub", "forbidden"),
+    [
+        ("core", ("inpaint_studio.providers", "inpaint_studio.ui", "inpaint_studio.cli")),
+        ("providers", ("inpaint_studio.ui", "inpaint_studio.cli")),
+    ],
+)
+def test_the_layers_import_only_downwards(sub, forbidden):
+    """Issue 18: core never imports providers, ui or cli (the provider registry is injected:
+    ``EditSession(providers=make_provider)``); providers never import ui or cli."""
+    offenders = [
+        f"{path.relative_to(PKG)}: {name}"
+        for path in (PKG / sub).rglob("*.py")
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    ]
+    assert offenders == []

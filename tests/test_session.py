@@ -376,3 +376,30 @@ async def test_accept_undo_redo_swap_images_without_copying(env, data_dir):
     assert np.array_equal(s.photo.rgb, expected_first)
     s.undo.redo()
     assert np.array_equal(s.photo.rgb, expected_second)
+
+
+@pytest.mark.asyncio
+async def test_the_provider_registry_is_injected_and_nothing_is_lost_without_it(
+    env, data_dir, tmp_path
+):
+    """Issue 18: the core never imports providers; a session restores a job's provider through
+    the injected registry, or keeps a stand-in with its name and options (saved again intact)."""
+    from inpaint_studio.providers import make_provider
+
+    make, provider = env
+    s = await edited(make(), data_dir)
+    job = await results(s, provider(), n=1)
+    path = await s.save(tmp_path / "p.inpaint")
+    bare = EditSession(session_id="bare")
+    await bare.open(path)
+    stand_in = bare.jobs[job.id].provider
+    assert stand_in.name == "ideogram" and stand_in.label == "Ideogram 3.0"
+    with pytest.raises(InpaintError, match="not available in this program"):
+        await stand_in.generate(None, None, None)
+    again = await bare.save(tmp_path / "again.inpaint")
+    wired = EditSession(session_id="wired", client=httpx.AsyncClient(), providers=make_provider)
+    await wired.open(again)
+    assert type(wired.jobs[job.id].provider).__name__ == "IdeogramProvider"
+    for x in (bare, wired):
+        await x.aclose(keep_recovery=False)
+    await wired.client.aclose()

@@ -38,7 +38,7 @@ from .project import (
     recovery_root,
     save_project,
 )
-from .protocol import Prepared, Stage
+from .protocol import Prepared, Provider, ProviderFactory, RecordedProvider, Stage
 from .request import ContextMode, request_from_parameters
 from .session import CONTENT, Change, EditSession, RecoverySummary, VariantLayer, layer_name
 
@@ -197,25 +197,29 @@ def _region(values: list) -> Region | None:
         return None
 
 
-def restored_job(rec: JobRecord, photo: Photo, client) -> Job:
-    """A :class:`Job` from its record (its provider built without touching the network)."""
-    from ..providers import PROVIDER_CLASSES, create_provider
-
+def restored_job(
+    rec: JobRecord, photo: Photo, client, providers: ProviderFactory | None = None
+) -> Job:
+    """A :class:`Job` from its record, its provider built by ``providers`` (the registry the
+    program injected; nothing touches the network) or, when that cannot, a
+    :class:`~inpaint_studio.core.protocol.RecordedProvider` keeping its name and options."""
     mask = rec.mask if rec.mask is not None else np.zeros(photo.rgb.shape[:2], bool)
     request = _replace(
         request_from_parameters(rec.parameters, photo, mask),
         style_references=tuple(rec.style_references),
         character_references=tuple(rec.character_references),
     )
-    cls = PROVIDER_CLASSES.get(rec.provider, PROVIDER_CLASSES["local"])
     options = dict(rec.options) if isinstance(rec.options, dict) else {}
     if rec.model:
         options.setdefault("model", rec.model)
-    options = {k: v for k, v in options.items() if k in cls.description.option_names}
-    try:
-        provider = create_provider(cls.name, client, **options)
-    except (ValueError, TypeError):
-        provider = create_provider("local")
+    provider: Provider | None = None
+    if providers is not None:
+        try:
+            provider = providers(rec.provider, client, options)
+        except (ValueError, TypeError, KeyError):
+            provider = None
+    if provider is None:
+        provider = RecordedProvider(rec.provider, rec.label, options)
     job = Job(request=request, provider=provider, id=rec.id)
     job.offset = rec.offset
     job.stage = (
@@ -259,7 +263,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     )
     if state is not None:
         for rec in state.jobs:
-            job = restored_job(rec, loaded.photo, session.client)
+            job = restored_job(rec, loaded.photo, session.client, session.providers)
             session.jobs[job.id] = job
             if rec.draft_of:
                 session.draft_of[job.id] = rec.draft_of
@@ -342,7 +346,7 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
     err = job.error
     opts = {
         k: getattr(job.provider, k)
-        for k in type(job.provider).description.option_names
+        for k in job.provider.description.option_names
         if hasattr(job.provider, k)
     }
     return JobRecord(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -223,3 +223,46 @@ class Provider(Protocol):
             ProviderError: a typed failure with a user sentence.
         """
         ...
+
+
+ProviderFactory = Callable[[str, Any, dict], "Provider | None"]
+"""``make(name, client, options) -> Provider | None``: how the program builds a provider by
+its name (injected into the session by whoever owns the provider registry — the editor, the
+command line — so the core never imports ``providers``). None: no such provider."""
+
+
+class RecordedProvider(ProviderBase):
+    """The stand-in for a provider a history record names that this program cannot build (no
+    registry injected, or an unknown name): the job keeps its name, label and options, so
+    saving the document again loses nothing, but it cannot run again.
+
+    Raises (``generate``):
+        ProviderError: with a sentence naming the provider.
+    """
+
+    def __init__(self, name: str, label: str = "", options: dict | None = None) -> None:
+        from .request import RenderingSpeed
+
+        self.name = name
+        self.label = label or name
+        options = dict(options or {})
+        self.capabilities = Capabilities(
+            speeds=frozenset(RenderingSpeed), needs_key=False, uploads=False
+        )
+        self.description = ProviderDescription(
+            name=name,
+            label=self.label,
+            capabilities=self.capabilities,
+            options=tuple(ProviderOption(k, k, "", gui=False) for k in options),
+        )
+        for key, value in options.items():
+            setattr(self, key, value)
+
+    async def generate(
+        self, request: EditRequest, prepared: Prepared, report: Reporter
+    ) -> list[RawVariant]:
+        from .errors import ProviderError
+
+        raise ProviderError(
+            f"{self.label} is not available in this program, so this job cannot run again."
+        )

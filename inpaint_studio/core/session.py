@@ -30,7 +30,7 @@ from .errors import InpaintError
 from .imaging import Photo, load_image
 from .jobs import Job, JobRunner, Variant
 from .maskedit import MaskPatch, Rect, sync_alpha
-from .protocol import Prepared, Provider, Stage
+from .protocol import Prepared, Provider, ProviderFactory, Stage
 from .request import EditRequest, RenderingSpeed
 from .undo import FunctionCommand, UndoHistory
 
@@ -140,6 +140,8 @@ class EditSession:
         session_id: names this program run in the journal and the recovery folder.
         recovery_folder: where the recovery copy is written, or None for no recovery copy.
         concurrency: jobs at once per provider.
+        providers: the provider registry's factory (``inpaint_studio.providers.make_provider``),
+            injected so restored jobs get real providers (resume, re-run).
     """
 
     def __init__(
@@ -150,7 +152,11 @@ class EditSession:
         session_id: str | None = None,
         recovery_folder: Path | None = None,
         concurrency: int = 2,
+        providers: ProviderFactory | None = None,
     ) -> None:
+        #: builds the provider a restored job names (``providers.make_provider``); None: such
+        #: jobs keep a stand-in that cannot run again (the core never imports ``providers``)
+        self.providers = providers
         self.client = client
         self.journal = journal
         self.session_id = session_id or time.strftime("%Y%m%d-%H%M%S")

@@ -102,6 +102,19 @@ def create_provider(
     return cls(client, api_key=api_key, base_url=base_url, retry=retry, **options)
 
 
+def make_provider(name: str, client: httpx.AsyncClient | None, options: dict) -> Provider | None:
+    """The provider a history record names, built without touching the network (the
+    :data:`~inpaint_studio.core.protocol.ProviderFactory` the editor and the command line
+    inject into a session). Options it does not know are dropped; None for an unknown name."""
+    cls = PROVIDER_CLASSES.get(name)
+    if cls is None:
+        return None
+    known = {k: v for k, v in options.items() if k in cls.description.option_names}
+    if cls.capabilities.uploads and client is None:
+        return None
+    return create_provider(name, client, **known)
+
+
 __all__ = [
     "CometApiProvider",
     "IdeogramProvider",
@@ -118,6 +131,7 @@ __all__ = [
     "RetryPolicy",
     "Stage",
     "create_provider",
+    "make_provider",
     "default_provider",
     "describe",
     "descriptions",

@@ -35,6 +35,7 @@ from ..core.jobs import Job
 from ..core.maskedit import grow, magic_wand
 from ..core.project import recovery_root
 from ..core.session import Change, EditSession
+from ..providers import make_provider
 from ..providers.base import make_client
 from . import gc_guard
 from .brush import BrushControls, FeatherPreview
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
             journal=default_journal(session_id),
             session_id=session_id,
             recovery_folder=recovery_root() / session_id,
+            providers=make_provider,
         )
         self.autosaver = persist.Autosaver(self.session, timer=lambda fire: QtTimer(self, fire))
         self.undo_stack = self.session.undo  # Edit ▸ Undo/Redo act on the session's history
