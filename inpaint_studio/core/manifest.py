@@ -176,6 +176,7 @@ class Manifest(_Model):
     jobs: Annotated[list[JobEntry], Field(max_length=10_000)] = []
     variants: Annotated[list[VariantEntry], Field(max_length=10_000)] = []
     #: the selected layer and the layers keys 1–8 flip through (view state a reopen keeps)
+    references: Annotated[list[ReferenceEntry], Field(max_length=16)] = []
     selected: SafeId | None = None
     latest: Annotated[list[SafeId], Field(max_length=64)] = []
 
@@ -197,7 +198,7 @@ class Manifest(_Model):
             out += ([j.mask] if j.mask else []) + [r.file for r in j.references]
         for v in self.variants:
             out += ([v.layer.file] if v.layer else []) + ([v.raw] if v.raw else [])
-        return out
+        return out + [r.file for r in self.references]
 
 
 def parse(raw: bytes) -> Manifest:

@@ -257,6 +257,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
         project_path=loaded.project_path,
         accepted=state.accepted if state else (),
         parameters=state.panel if state else {},
+        references=state.references if state else {},
         extra=state.extra if state else {},
         restored=is_recovery,
         mask_alpha=state.mask_alpha if state else None,
@@ -471,6 +472,7 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
         variants=variants,
         panel=dict(session.parameters),
         extra=extra,
+        references=dict(session.references),
         selected=session.selected,
         latest=list(session.latest),
     )

@@ -49,6 +49,7 @@ from .output import atomic_write, encode_png, file_extension
 
 FORMAT = 1
 KNOWN_KEYS = {
+    "references",
     "format",
     "app",
     "saved",
@@ -176,6 +177,8 @@ class ProjectState:
     panel: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     mask_alpha: np.ndarray | None = None  # the soft mask, (H, W) uint8, or None (hard)
+    #: the request's reference images (the Generate panel's), by parameter name
+    references: dict = field(default_factory=dict)
     selected: str | None = None  # the selected layer's id
     latest: list[str] = field(default_factory=list)  # the layers keys 1–8 flip through
 
@@ -188,6 +191,13 @@ class ProjectState:
                 rgb[y0:y1, x0:x1] = patch
             photo.rgb = rgb
         return photo
+
+    def reference_files(self) -> list[tuple[str, str, ReferenceImage]]:
+        """``(kind, file name in the project, ReferenceImage)`` of the request's references."""
+        rec = JobRecord(0, "", "", {}, "", 0.0)
+        rec.style_references = list(self.references.get("style_references", ()))
+        rec.character_references = list(self.references.get("character_references", ()))
+        return rec.reference_files()
 
     def manifest(self) -> dict:
         from .. import __version__
@@ -210,6 +220,10 @@ class ProjectState:
                 "variants": [v.to_json() for v in self.variants],
                 "selected": self.selected,
                 "latest": list(self.latest),
+                "references": [
+                    {"kind": kind, "name": ref.name, "file": name, "format": ref.format}
+                    for kind, name, ref in self.reference_files()
+                ],
             }
         )
         m.pop("mask_strength", None)
@@ -272,6 +286,10 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
             if ref_name not in written and not skip(ref_name):
                 written.add(ref_name)
                 yield ref_name, ref.data
+    for _, ref_name, ref in state.reference_files():
+        if ref_name not in written and not skip(ref_name):
+            written.add(ref_name)
+            yield ref_name, ref.data
     for v in state.variants:
         d = v.to_json()
         if v.layer is not None and not skip(d["layer"]["file"]):
@@ -595,6 +613,11 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
                 raise ProjectError(
                     f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed."
                 )
+    for r in m.references:
+        if len(get(r.file)) > 10_000_000:
+            raise ProjectError(
+                f"{src.label} is damaged: the reference “{r.file}” is over 10 MB; nothing was changed."
+            )
     seen: set[str] = set()
     layer_pixels = 0
     for v in m.variants:
@@ -706,6 +729,12 @@ def read_project(path: str | Path) -> ProjectState:
                     rec.character_references if r.kind == "character" else rec.style_references
                 ).append(ref)
             jobs.append(rec)
+        references: dict[str, list[ReferenceImage]] = {}
+        for r in m.references:
+            field_name = "character_references" if r.kind == "character" else "style_references"
+            references.setdefault(field_name, []).append(
+                ReferenceImage(Path(r.name).name[:200], files[r.file], r.format)
+            )
         variants: list[VariantRecord] = []
         decoded: dict[
             tuple[str, int, int], Layer
@@ -754,4 +783,5 @@ def read_project(path: str | Path) -> ProjectState:
         mask_alpha,
         selected=m.selected,
         latest=list(m.latest),
+        references=references,
     )

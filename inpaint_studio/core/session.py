@@ -27,7 +27,7 @@ import numpy as np
 
 from .composite import blend_into, build_layer
 from .errors import InpaintError
-from .imaging import Photo, load_image
+from .imaging import Photo, ReferenceImage, load_image
 from .jobs import Job, JobRunner, Variant
 from .maskedit import MaskPatch, Rect, sync_alpha
 from .protocol import Prepared, Provider, ProviderFactory, Stage
@@ -193,6 +193,9 @@ class EditSession:
         self.results_saved: set[int] = set()  # jobs whose results reached the recovery copy
         self.recorded: set[int] = set()  # jobs written to the recovery copy since they started
         self.parameters: dict = {}
+        #: the request's reference images, by parameter name (``"style_references"``,
+        #: ``"character_references"``): part of the document, saved with it
+        self.references: dict[str, tuple[ReferenceImage, ...]] = {}
         self.extra: dict = {}
         self.selected: str | None = None
         self.latest: list[str] = []  # the newest job's drawable layers, in key order 1–8
@@ -272,10 +275,27 @@ class EditSession:
     def set_parameters(self, params: dict, *, announce: bool = False, quiet: bool = False) -> None:
         """Store the request parameters (the Generate panel's values, JSON-able, with
         ``provider``). ``announce`` tells views to show them (open, replay); ``quiet`` stores
-        them without an event (a view reading back what it was just told)."""
-        if params == self.parameters:
+        them without an event (a view reading back what it was just told). An announcement
+        is made even when nothing changed (Replay shows the job's request whatever the panel
+        holds)."""
+        if params == self.parameters and not announce:
             return
         self.parameters = dict(params)
+        if quiet:
+            return
+        if announce:
+            self.emit(Change(Change.PARAMETERS))
+        elif self.photo is not None:
+            self.emit(Change(Change.PARAMETERS, message="edited"))
+
+    def set_references(self, refs: dict, *, announce: bool = False, quiet: bool = False) -> None:
+        """Store the request's reference images (``{parameter name: tuple of
+        ReferenceImage}``; empty lists left out); ``announce`` and ``quiet`` as in
+        :meth:`set_parameters`."""
+        refs = {k: tuple(v) for k, v in refs.items() if v}
+        if refs == self.references:
+            return
+        self.references = refs
         if quiet:
             return
         if announce:
@@ -957,6 +977,7 @@ class EditSession:
         project_path: Path | None,
         accepted=(),
         parameters: dict | None = None,
+        references: dict | None = None,
         extra: dict | None = None,
         restored: bool = False,
         mask_alpha: np.ndarray | None = None,
@@ -978,6 +999,7 @@ class EditSession:
         self.photo_path, self.project_path = photo_path, project_path
         self.accepted = list(accepted)
         self.parameters = dict(parameters or {})
+        self.references = dict(references or {})
         self.extra = dict(extra or {})
         self.restored = restored
         self.undo.clear()

@@ -416,7 +416,7 @@ class GeneratePanel(QWidget):
         add.clicked.connect(lambda: self._add_refs(lst))
         lst.changed.connect(self._update_ref_size)
         return Field(
-            p, lst, box, get=lambda: tuple(lst.refs), set=lambda v: None, changed=(lst.changed,)
+            p, lst, box, get=lambda: tuple(lst.refs), set=lst.set_refs, changed=(lst.changed,)
         )
 
     def _build_color_palette(self, p: Param) -> Field:
@@ -584,6 +584,21 @@ class GeneratePanel(QWidget):
             "provider": self.provider_name(),
             "provider_options": self.provider_options(),
         }
+
+    def references(self) -> dict:
+        """The reference images shown, by parameter name (the document's ``references``)."""
+        return {name: f.get() for name, f in self.fields.items() if f.param.kind is Kind.IMAGES}
+
+    def set_references(self, refs: dict) -> None:
+        """Show the document's reference images (every list replaced, absent ones emptied)."""
+        self.blockSignals(True)
+        try:
+            for name, f in self.fields.items():
+                if f.param.kind is Kind.IMAGES:
+                    f.set(tuple(refs.get(name, ())))
+        finally:
+            self.blockSignals(False)
+        self.changed.emit()
 
     def set_parameters(self, data: dict) -> None:
         """Show ``data`` (from :meth:`parameters`, a project or a history entry; untrusted).

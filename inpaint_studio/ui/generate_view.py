@@ -38,13 +38,17 @@ class GenerateController:
 
     def _on_change(self, change: Change) -> None:
         if change.kind in (Change.DOCUMENT, Change.PARAMETERS) and change.message != "edited":
-            if self.session.parameters:
+            if self.session.parameters:  # the document has a request: the panel shows it whole
                 self._applying = True
                 try:
                     self.panel.set_parameters(self.session.parameters)
+                    self.panel.set_references(self.session.references)
                 finally:
                     self._applying = False
-                self.session.set_parameters(self.panel.parameters(), quiet=True)
+            # a new photo has none yet: it takes what the panel shows, so what Generate sends
+            # and what Save writes never differ (issue 18: the prompt typed was sent, not saved)
+            self.session.set_parameters(self.panel.parameters(), quiet=True)
+            self.session.set_references(self.panel.references(), quiet=True)
             if (
                 change.kind == Change.PARAMETERS
             ):  # on a new document the window validates once the mask is shown
@@ -56,6 +60,7 @@ class GenerateController:
     def _panel_changed(self) -> None:
         if self._applying:
             return
+        self.session.set_references(self.panel.references())
         self.session.set_parameters(self.panel.parameters())
         self.validate()
         self.preview_timer.start()
@@ -219,10 +224,8 @@ class GenerateController:
         job = self.session.jobs.get(job_id)
         if job is None or self.session.mask is None:
             return None
-        try:
-            mask = self.session.job_mask(
-                job_id
-            )  # moved by any Expand since, or refused with a sentence
+        try:  # the job's mask, moved by any Expand since, or refused with a sentence
+            mask = self.session.job_mask(job_id)
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return None
@@ -231,6 +234,13 @@ class GenerateController:
             for k in job.provider.description.option_names
             if hasattr(job.provider, k)
         }
+        self.session.set_references(  # Replay restores the job's reference images too
+            {
+                "style_references": job.request.style_references,
+                "character_references": job.request.character_references,
+            },
+            quiet=True,
+        )
         self.session.set_parameters(
             job.request.parameters() | {"provider": job.provider.name, "provider_options": opts},
             announce=True,

@@ -27,6 +27,28 @@ class ReferenceList(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         self.setToolTip("Drop images here, or use Add")
 
+    def set_refs(self, refs) -> None:
+        """Show exactly ``refs`` (ReferenceImage items: the document's); emits ``changed``
+        only when they differ."""
+        refs = list(refs)
+        if refs == self.refs:
+            return
+        self.refs = []
+        self.clear()
+        for ref in refs:
+            self._append(ref)
+        self.changed.emit()
+
+    def _append(self, ref: ReferenceImage) -> None:
+        self.refs.append(ref)
+        img = QImage.fromData(ref.data)
+        item = QListWidgetItem(
+            QIcon(QPixmap.fromImage(img.scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio))),
+            ref.name[:14],
+        )
+        item.setToolTip(f"{ref.name} — {len(ref.data) / 1e6:.2f} MB")
+        self.addItem(item)
+
     def add_path(self, path: str) -> str | None:
         """Add a reference; returns an error sentence instead of raising."""
         if self.max_items is not None and len(self.refs) >= self.max_items:
@@ -36,14 +58,7 @@ class ReferenceList(QListWidget):
             ref = load_reference(path)
         except ImageLoadError as exc:
             return str(exc)
-        self.refs.append(ref)
-        img = QImage.fromData(ref.data)
-        item = QListWidgetItem(
-            QIcon(QPixmap.fromImage(img.scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio))),
-            ref.name[:14],
-        )
-        item.setToolTip(f"{ref.name} — {len(ref.data) / 1e6:.2f} MB")
-        self.addItem(item)
+        self._append(ref)
         self.changed.emit()
         return None
 
