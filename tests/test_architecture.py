@@ -106,3 +106,59 @@ def test_the_layers_import_only_downwards(sub, forbidden):
         if any(name == f or name.startswith(f + ".") for f in forbidden)
     ]
     assert offenders == []
+
+
+def _runtime_graph() -> dict[str, set[str]]:
+    """Module → the package's modules it imports at run time (``if TYPE_CHECKING:`` blocks
+    left out; ``from . import x`` is an import of the module ``x``)."""
+    mods: dict[str, Path] = {}
+    for path in PKG.rglob("*.py"):
+        parts = path.relative_to(PKG.parent).with_suffix("").parts
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        tree = ast.parse(path.read_text("utf-8"))
+        typing_only = {
+            id(sub)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+            for sub in ast.walk(node)
+        }
+        deps: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                mod = ".".join([*base, *([node.module] if node.module else [])])
+                for alias in node.names:
+                    deps.add(f"{mod}.{alias.name}" if f"{mod}.{alias.name}" in mods else mod)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[name] = {d for d in deps if d in mods and d != name}
+    return graph
+
+
+def test_no_import_cycles():
+    """Issue 18: no two modules import each other, directly or round a loop (params ↔ request
+    and persist ↔ session were such loops)."""
+    graph = _runtime_graph()
+    cycles = []
+
+    def reach(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo += graph[m]
+        return seen
+
+    for m in graph:
+        if m in reach(m):
+            cycles.append(m)
+    assert cycles == []

@@ -12,6 +12,7 @@ import pytest_asyncio
 from inpaint_studio.core.imaging import load_image
 from inpaint_studio.core.jobs import JobRunner
 from inpaint_studio.core.journal import Journal
+from inpaint_studio.core.params import to_json
 from inpaint_studio.core.project import (
     FORMAT,
     JobRecord,
@@ -52,7 +53,7 @@ async def state(data_dir, tmp_path):
         id=job.id,
         provider="local",
         label="Offline engine",
-        parameters=job.request.parameters(),
+        parameters=to_json(job.request),
         stage=job.stage,
         created=job.created,
         finished=job.finished,

@@ -5,13 +5,13 @@ import pytest
 
 from inpaint_studio.core.errors import ValidationError
 from inpaint_studio.core.imaging import ReferenceImage, load_image, load_reference
+from inpaint_studio.core.params import check
 from inpaint_studio.core.request import (
     ColorPalette,
     EditRequest,
     PaletteMember,
     RenderingSpeed,
     StyleType,
-    check,
     style_presets,
     validate,
 )

@@ -25,8 +25,9 @@ from .context import Region, extract, plan_region, resize_mask
 from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
 from .imaging import encode_for_upload, header_size, load_image
 from .net import download_image, is_loopback
+from .params import check
 from .protocol import Prepared, Provider, RawVariant, Stage
-from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode, check
+from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode
 
 #: Default number of jobs running at once per provider.
 DEFAULT_CONCURRENCY = 2

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .output import atomic_write, encode_png, file_extension
+from .params import to_json
 from .textsafe import clean_json
 
 
@@ -61,7 +62,7 @@ class Journal:
             "job": job.id,
             "provider": job.provider.name,
             "provider_label": job.provider.label,
-            "parameters": job.request.parameters(),
+            "parameters": to_json(job.request),
             "index": index,
             "seed": raw.seed,
             "returned_prompt": raw.prompt,

@@ -20,6 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from .composite import apply_layer
 from .imaging import Photo
+from .params import to_json
 
 PNG_TEXT_KEY = "inpaint-studio"
 
@@ -269,7 +270,7 @@ def variant_metadata(job, variant) -> dict:
         "app": "Inpaint Studio",
         "provider": job.provider.name,
         "provider_label": job.provider.label,
-        "parameters": job.request.parameters(),
+        "parameters": to_json(job.request),
         "variant": variant.index,
         "seed": variant.seed,
         "returned_prompt": variant.prompt,

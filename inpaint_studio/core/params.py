@@ -6,7 +6,7 @@ the user chooses: its type, range, default, which :class:`Capabilities` flag all
 history keep it, and its name on each provider's wire. From it come:
 
 - :func:`to_json` / :func:`from_json`: project files, history, sidecars
-  (``EditRequest.parameters`` and ``request_from_parameters``);
+  (``to_json(request)`` and ``request_from_parameters``);
 - :func:`refused`: the "provider X does not support Y" rules of ``Capabilities.problems``;
 - :func:`add_arguments` / :func:`values_from_args`: the ``edit`` command's flags;
 - :func:`wire_values`: the simple fields each provider sends, under its own names;
@@ -25,6 +25,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from .errors import ValidationError
+from .imaging import Photo
+from .request import Capabilities, EditRequest, validate
 
 
 class Kind(StrEnum):
@@ -526,3 +532,31 @@ __all__ = [
     "values_from_args",
     "wire_values",
 ]
+
+
+def check(
+    request: EditRequest, capabilities: Capabilities | None = None, provider: str = ""
+) -> None:
+    """Validate ``request`` (and, given ``capabilities``, the provider's limits).
+
+    Raises:
+        ValidationError: listing every broken rule, before any network traffic.
+    """
+    prompt_required = capabilities.prompt_required if capabilities else True
+    problems = validate(request, prompt_required=prompt_required)
+    if capabilities is not None:
+        problems += capabilities.problems(request, provider) + refused(
+            request, capabilities, provider
+        )
+    if problems:
+        raise ValidationError(problems)
+
+
+def request_from_parameters(params: dict, photo: Photo, mask: np.ndarray) -> EditRequest:
+    """Rebuild a request from :meth:`EditRequest.parameters` (history, projects, replay).
+
+    Reference images are not part of the parameters (only their names): they come back
+    empty. Unknown, missing or invalid values fall back to the defaults
+    (:func:`inpaint_studio.core.params.from_json`).
+    """
+    return EditRequest(photo=photo, mask=mask, **from_json(params))

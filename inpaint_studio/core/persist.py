@@ -20,14 +20,17 @@ import time
 from dataclasses import dataclass, field
 from dataclasses import replace as _replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .composite import build_layer
 from .context import Region
+from .document import CONTENT, Change, RecoverySummary, VariantLayer, layer_name
 from .errors import InpaintError
 from .imaging import Photo, load_image
 from .jobs import Job, Variant, reserve_ids
+from .params import request_from_parameters, to_json
 from .project import (
     JobRecord,
     ProjectState,
@@ -39,8 +42,10 @@ from .project import (
     save_project,
 )
 from .protocol import Prepared, Provider, ProviderFactory, RecordedProvider, Stage
-from .request import ContextMode, request_from_parameters
-from .session import CONTENT, Change, EditSession, RecoverySummary, VariantLayer, layer_name
+from .request import ContextMode
+
+if TYPE_CHECKING:
+    from .session import EditSession
 
 #: keys of a recovery copy's manifest that describe the run, not the document
 RUN_KEYS = ("session", "project_path", "photo_path")
@@ -354,7 +359,7 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
         id=job.id,
         provider=job.provider.name,
         label=job.provider.label,
-        parameters=job.request.parameters(),
+        parameters=to_json(job.request),
         stage=job.stage,
         created=job.created,
         finished=job.finished,
@@ -389,7 +394,6 @@ def job_project(job: Job, original_name: str) -> ProjectState:
     """A project of one finished job (``inpaint-studio edit --project``): the photo's
     unchanged bytes, the mask, the job in history and its variants as layers, the first
     shown, the rest hidden, as the editor shows a new job's results."""
-    from .session import layer_name
 
     photo = job.request.photo
     variants = [
@@ -421,7 +425,7 @@ def job_project(job: Job, original_name: str) -> ProjectState:
         mask=job.request.mask,
         jobs=[job_record(None, job)],
         variants=variants,
-        panel=job.request.parameters() | {"provider": job.provider.name},
+        panel=to_json(job.request) | {"provider": job.provider.name},
         mask_alpha=job.request.mask_alpha,
         selected=variants[0].id if variants else None,
         latest=[v.id for v in variants],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Problem, ValidationError
+from .errors import Problem
 from .imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
 
 MAX_SEED = 2_147_483_647
@@ -189,13 +189,6 @@ class EditRequest:
     colour_match: bool = True
     grain: GrainMode = GrainMode.AUTO
     mask_alpha: np.ndarray | None = None
-
-    def parameters(self) -> dict:
-        """The request's parameters as JSON-able data (no pixels), for sidecars and history
-        (:func:`inpaint_studio.core.params.to_json`)."""
-        from .params import to_json
-
-        return to_json(self)
 
 
 def random_seed() -> int:
@@ -413,9 +406,6 @@ class Capabilities:
             )
         if r.style_type is not None and r.style_type not in self.style_types:
             refuse("style_type", f"style type {r.style_type.value}")
-        from .params import refused
-
-        out += refused(r, self, provider)
         if (
             r.character_references
             and self.character_reference
@@ -445,31 +435,3 @@ class Capabilities:
                 )
             )
         return out
-
-
-def check(
-    request: EditRequest, capabilities: Capabilities | None = None, provider: str = ""
-) -> None:
-    """Validate ``request`` (and, given ``capabilities``, the provider's limits).
-
-    Raises:
-        ValidationError: listing every broken rule, before any network traffic.
-    """
-    prompt_required = capabilities.prompt_required if capabilities else True
-    problems = validate(request, prompt_required=prompt_required)
-    if capabilities is not None:
-        problems += capabilities.problems(request, provider)
-    if problems:
-        raise ValidationError(problems)
-
-
-def request_from_parameters(params: dict, photo: Photo, mask: np.ndarray) -> EditRequest:
-    """Rebuild a request from :meth:`EditRequest.parameters` (history, projects, replay).
-
-    Reference images are not part of the parameters (only their names): they come back
-    empty. Unknown, missing or invalid values fall back to the defaults
-    (:func:`inpaint_studio.core.params.from_json`).
-    """
-    from .params import from_json
-
-    return EditRequest(photo=photo, mask=mask, **from_json(params))

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt, QTimer
 from ..core.errors import InpaintError, Problem, ValidationError
 from ..core.imaging import encode_mask
 from ..core.jobs import Job, prepare
-from ..core.request import EditRequest, check
+from ..core.params import check, to_json
+from ..core.request import EditRequest
 from ..core.session import Change, EditSession
 from ..providers import create_provider, describe, descriptions, has_key
 from .generate_panel import GeneratePanel
@@ -242,7 +243,7 @@ class GenerateController:
             quiet=True,
         )
         self.session.set_parameters(
-            job.request.parameters() | {"provider": job.provider.name, "provider_options": opts},
+            to_json(job.request) | {"provider": job.provider.name, "provider_options": opts},
             announce=True,
         )
         return self.window.spawn(self.session.replace_mask(mask, "Replay mask"))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.jobs import Job
+from ..core.params import to_json
 from ..core.protocol import Stage
 from ..core.session import Change, EditSession
 from .history import HistoryPanel
@@ -162,7 +163,7 @@ class JobsView:
         err = job.error
         QGuiApplication.clipboard().setText(
             f"{err}\n{getattr(err, 'details', '')}\nprovider: {job.provider.name}\n"
-            f"parameters: {job.request.parameters()}\nsent: {job.sent}"
+            f"parameters: {to_json(job.request)}\nsent: {job.sent}"
         )
 
 
