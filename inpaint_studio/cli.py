@@ -764,8 +764,7 @@ async def _run_batch(args) -> int:
                         )
                     except OSError as exc:
                         raise InvalidInput(
-                            f"cannot write to {out_dir} ({exc.strerror or exc}); the results are in "
-                            f"the result journal, {journal.root}"
+                            f"cannot write to {out_dir} ({exc.strerror or exc}); {_where_kept(job)}"
                         ) from None
                     paths.append(str(path))
                     n = int(path.stem.rsplit("-", 1)[1]) + 1
