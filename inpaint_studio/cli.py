@@ -139,9 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     _edit_parser(sub)
     _edit_parser(sub, "expand")
     _edit_parser(sub, "batch")
-    resume = sub.add_parser("resume", help="fetch the results of a remote task (Magnific)")
+    from .providers import descriptions
+
+    resumable = tuple(d.name for d in descriptions() if d.can_resume)
+    resume = sub.add_parser(
+        "resume", help=f"fetch the results of a remote task ({', '.join(resumable)}) by its id"
+    )
     resume.add_argument("task_id")
-    resume.add_argument("--provider", choices=("magnific",), default="magnific")
+    resume.add_argument("--provider", choices=resumable, default="magnific")
     resume.add_argument("--base-url")
     resume.add_argument(
         "--out", type=Path, default=Path("."), help="folder for the downloaded images"
@@ -581,7 +586,7 @@ def cmd_auth(args) -> int:
         _say("inpaint-studio: no key entered.\n")
         return EXIT_INPUT
     try:
-        set_api_key(args.provider, key)
+        set_api_key(args.provider, key, PROVIDER_CLASSES[args.provider].key_env)
     except RuntimeError as exc:
         _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT

@@ -950,3 +950,29 @@ async def test_the_recovery_copy_follows_files_that_change_under_one_name(
     assert (other.photo.size, other.photo.rgb.tobytes(), other.composite().tobytes()) == expected
     await other.aclose(keep_recovery=False)
     await s.aclose(keep_recovery=False)
+
+
+def test_resume_is_a_declared_feature_of_every_provider_with_remote_work(
+    photo_and_mask, onemin, tmp_path
+):
+    """Issue 18: `resume` was Magnific-only; 1min.ai records are fetched by the same command."""
+    photo, mask = photo_and_mask
+    res = edit(photo, mask, onemin, provider="1min", key_env="ONEMIN_API_KEY")
+    assert res.returncode == 0, res.stderr
+    record = next(iter(onemin.records))
+    out = tmp_path / "fetched"
+    res = cli(
+        "resume",
+        record,
+        "--provider",
+        "1min",
+        "--base-url",
+        onemin.base_url,
+        "--out",
+        out,
+        "--json",
+        env={"ONEMIN_API_KEY": SECRET},
+    )
+    assert res.returncode == 0, res.stderr
+    paths = json.loads(res.stdout)["paths"]
+    assert len(paths) == 1 and Path(paths[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

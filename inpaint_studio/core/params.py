@@ -3,16 +3,17 @@
 :data:`PARAMS` lists every parameter of an :class:`~inpaint_studio.core.request.EditRequest`
 the user chooses: its type, range, default, which :class:`Capabilities` flag allows it, its
 ``edit`` command-line flag, the Generate panel's widget (``objectName``), whether projects and
-history keep it, and its name on each provider's wire. From it come:
+history keep it. From it come:
 
 - :func:`to_json` / :func:`from_json`: project files, history, sidecars
   (``to_json(request)`` and ``request_from_parameters``);
 - :func:`refused`: the "provider X does not support Y" rules of ``Capabilities.problems``;
 - :func:`add_arguments` / :func:`values_from_args`: the ``edit`` command's flags;
-- :func:`wire_values`: the simple fields each provider sends, under its own names;
+- :func:`wire_values`: the simple fields a provider sends, under the names its description
+  gives (each provider declares its wire schema: ``ProviderDescription.wire``);
 - the Generate panel's read/write and which rows a provider shows (``ui/generate_panel.py``).
 
-Adding a parameter is one entry here (plus the provider's wire name, and a field of
+Adding a parameter is one entry here (plus its wire name in each provider that sends it, and a field of
 ``EditRequest``). Field names and values follow the Ideogram 3.0 edit API
 (shared/docs/providers.md, "Ideogram 3.0").
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,6 @@ class Param:
         cli_help: its help text.
         widget: the Generate panel control's ``objectName``.
         persisted: kept in projects, history and sidecars.
-        wire: provider name → field name on that provider's wire, for the providers that
-            send it as a plain field.
     """
 
     name: str
@@ -81,7 +80,6 @@ class Param:
     cli_help: str = ""
     widget: str = ""
     persisted: bool = True
-    wire: Mapping[str, str | None] = field(default_factory=dict)
 
     def is_set(self, value: Any) -> bool:
         """Whether ``value`` counts as chosen (None, "" and empty tuples do not)."""
@@ -170,12 +168,6 @@ def _params() -> tuple[Param, ...]:
         StyleType,
     )
 
-    v3 = ("ideogram", "magnific", "1min")
-    everyone = ("ideogram", "ideogram-v2", "magnific", "1min")
-
-    def same(*providers: str, name: str | None = None, **other: str) -> dict[str, str | None]:
-        return {p: name for p in providers} | other
-
     return (
         Param(
             "prompt",
@@ -185,7 +177,6 @@ def _params() -> tuple[Param, ...]:
             widget="promptEdit",
             cli="--prompt",
             cli_help="what to paint in the masked area",
-            wire=same(*everyone, name="prompt"),
         ),
         Param(
             "negative_prompt",
@@ -197,7 +188,6 @@ def _params() -> tuple[Param, ...]:
             widget="negativePromptEdit",
             cli="--negative-prompt",
             cli_help="what to keep out (1min only)",
-            wire=same("1min", name="negative_prompt"),
         ),
         Param(
             "rendering_speed",
@@ -208,7 +198,6 @@ def _params() -> tuple[Param, ...]:
             widget="speedSelector",
             cli="--speed",
             cli_help="rendering speed",
-            wire=same(*v3, name="rendering_speed"),
         ),
         Param(
             "num_images",
@@ -219,7 +208,6 @@ def _params() -> tuple[Param, ...]:
             widget="numImagesSpin",
             cli="--num-images",
             cli_help="variants, 1-8",
-            wire=same("ideogram", "ideogram-v2", "1min", name="num_images"),
         ),
         Param(
             "seed",
@@ -231,7 +219,6 @@ def _params() -> tuple[Param, ...]:
             widget="seedSpin",
             cli="--seed",
             cli_help="0-2147483647; random when omitted",
-            wire=same("ideogram", "ideogram-v2", "1min", name="seed"),
         ),
         Param(
             "magic_prompt",
@@ -244,7 +231,6 @@ def _params() -> tuple[Param, ...]:
             widget="magicPromptCombo",
             cli="--magic-prompt",
             cli_help="let the provider rewrite the prompt",
-            wire=same(*v3, name="magic_prompt") | {"ideogram-v2": "magic_prompt_option"},
         ),
         Param(
             "style_type",
@@ -255,7 +241,6 @@ def _params() -> tuple[Param, ...]:
             widget="styleTypeCombo",
             cli="--style-type",
             cli_help="style type",
-            wire=same(*everyone, name="style_type"),
         ),
         Param(
             "style_preset",
@@ -267,7 +252,6 @@ def _params() -> tuple[Param, ...]:
             widget="stylePresetCombo",
             cli="--style-preset",
             cli_help="one of the 62 Ideogram 3.0 presets",
-            wire=same("ideogram", "1min", name="style_preset"),
         ),
         Param(
             "style_codes",
@@ -279,7 +263,6 @@ def _params() -> tuple[Param, ...]:
             widget="styleCodesEdit",
             cli="--style-code",
             cli_help="8 hex digits; repeat for several",
-            wire=same("ideogram", "magnific", name="style_codes"),
         ),
         Param(
             "style_references",
@@ -313,7 +296,6 @@ def _params() -> tuple[Param, ...]:
             widget="paletteCombo",
             cli="--palette",
             cli_help="colour palette preset; or --palette-color",
-            wire=same("magnific", name="color_palette"),
         ),
         Param(
             "context",
@@ -412,12 +394,14 @@ def allowed(p: Param, capabilities) -> bool:
     return p.capability is None or bool(getattr(capabilities, p.capability))
 
 
-def wire_values(request, provider: str) -> dict[str, Any]:
-    """``{wire name: value}`` of the plain fields ``provider`` sends (only those set; enums
-    and palettes as they go on the wire: use ``set_fields`` for multipart text)."""
+def wire_values(request, wire: Mapping[str, str]) -> dict[str, Any]:
+    """``{wire name: value}`` of the plain fields a provider sends: ``wire`` is its
+    description's map of parameter name → field name on its wire
+    (:attr:`~inpaint_studio.core.protocol.ProviderDescription.wire`). Only fields that are
+    set; enums and palettes as they go on the wire (use ``set_fields`` for multipart text)."""
     out = {}
     for p in params():
-        name = p.wire.get(provider)
+        name = wire.get(p.name)
         value = getattr(request, p.name)
         if name and p.is_set(value):
             out[name] = value.to_json() if p.kind is Kind.PALETTE else value

@@ -6,7 +6,7 @@ region for it, and it answers with :class:`RawVariant` items.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -139,6 +139,9 @@ class ProviderDescription:
     options: tuple[ProviderOption, ...] = ()
     variants: tuple[tuple[str, str, str, Capabilities], ...] = ()
     can_resume: bool = False
+    #: the wire schema: request parameter name → field name on this provider's wire, for
+    #: the parameters it sends as plain fields (files, palettes as parts… it builds itself)
+    wire: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def needs_key(self) -> bool:
@@ -178,6 +181,18 @@ class ProviderBase:
         from .errors import ProviderError
 
         raise ProviderError(f"{self.description.label} has no running tasks to resume.")
+
+    async def fetch(self, task_id: str) -> tuple[str, list[str]]:
+        """One status look-up of a remote task by its id: ``(status, result links)``, status
+        ``"COMPLETED"`` when the links are ready (``inpaint-studio resume``). Declared by
+        :attr:`ProviderDescription.can_resume`.
+
+        Raises:
+            ProviderError: this provider has no remote tasks (or the task failed).
+        """
+        from .errors import ProviderError
+
+        raise ProviderError(f"{self.description.label} has no remote tasks to fetch.")
 
     async def check_key(self) -> tuple[bool | None, str]:
         """Check the key with one free authenticated request: ``(True, sentence)`` accepted,

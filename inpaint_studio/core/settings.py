@@ -120,18 +120,15 @@ def stored_key(provider: str) -> str | None:
 SHARED_KEYS = {"ideogram-v2": "ideogram"}
 
 
-def key_env_var(provider: str) -> str:
-    return {"cometapi": "COMETAPI_KEY"}.get(provider, f"{env_prefix(provider)}_API_KEY")
-
-
 def get_api_key(provider: str, env_var: str | None = None) -> str | None:
-    """The provider's key: the environment variable first, then the OS keyring; else None.
+    """The provider's key: ``env_var`` (the variable its description names; none is derived
+    here) first, then the OS keyring; else None.
 
     A keyring that is missing or locked counts as "no key" (never an exception).
     """
     from .textsafe import register_secret
 
-    value = os.environ.get(env_var or key_env_var(provider))
+    value = os.environ.get(env_var) if env_var else None
     if value:
         register_secret(value)  # redacted wherever it could appear from now on
         return value.strip()
@@ -140,9 +137,10 @@ def get_api_key(provider: str, env_var: str | None = None) -> str | None:
     return stored
 
 
-def set_api_key(provider: str, key: str) -> None:
+def set_api_key(provider: str, key: str, env_var: str) -> None:
     """Store ``key`` in the OS keyring (a shared account's entry for Ideogram 2.0) and read it
-    back, so a backend that silently drops keys is caught.
+    back, so a backend that silently drops keys is caught. ``env_var`` is the variable the
+    provider's description names for its key (sentences point to it; never derived here).
 
     Raises:
         RuntimeError: with one sentence, when no keyring is available on this system or it
@@ -150,9 +148,7 @@ def set_api_key(provider: str, key: str) -> None:
     """
     problem = keyring_problem()
     if problem:
-        raise RuntimeError(
-            problem.replace("IDEOGRAM_API_KEY", key_env_var(SHARED_KEYS.get(provider, provider)))
-        )
+        raise RuntimeError(problem.replace("IDEOGRAM_API_KEY", env_var))
     import keyring
 
     try:
@@ -160,11 +156,11 @@ def set_api_key(provider: str, key: str) -> None:
     except Exception as exc:  # KeyringError, D-Bus failures, a locked store
         raise RuntimeError(
             "The system keyring did not store the key; set the "
-            f"{key_env_var(provider)} environment variable instead ({exc})."
+            f"{env_var} environment variable instead ({exc})."
         ) from None
     if stored_key(provider) != key:
         raise RuntimeError(
-            f"The system keyring did not keep the key; set the {key_env_var(provider)} "
+            f"The system keyring did not keep the key; set the {env_var} "
             "environment variable instead."
         )
 

@@ -450,6 +450,8 @@ class NetworkProvider(ProviderBase):
     variants: tuple = ()
     can_resume = False
     capabilities: Capabilities  # set by each subclass
+    #: the wire schema (ProviderDescription.wire): parameter name → field name it sends
+    wire: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -463,6 +465,7 @@ class NetworkProvider(ProviderBase):
             options=cls.options,
             variants=cls.variants,
             can_resume=cls.can_resume,
+            wire=dict(cls.wire),
         )
 
     name = ""

@@ -31,6 +31,7 @@ class CometApiProvider(NetworkProvider):
     default_base_url = "https://api.cometapi.com"
     key_env = "COMETAPI_KEY"
     capabilities = IdeogramProvider.capabilities
+    wire = IdeogramProvider.wire  # the 3.0 schema (the 2.0 route builds its own: v2_parts)
     options = (
         ProviderOption(
             "model",

@@ -18,6 +18,22 @@ from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .answers import ideogram_variants
 from .base import NetworkProvider, json_part, parse_json, set_fields
 
+#: Ideogram 3.0's plain fields (shared/docs/providers.md, "Ideogram 3.0 (official)"); files,
+#: references and the palette part are built by :func:`v3_parts`.
+V3_WIRE = {
+    name: name
+    for name in (
+        "prompt",
+        "rendering_speed",
+        "num_images",
+        "seed",
+        "magic_prompt",
+        "style_type",
+        "style_preset",
+        "style_codes",
+    )
+}
+
 V3_STYLE_TYPES = frozenset(
     {StyleType.AUTO, StyleType.GENERAL, StyleType.REALISTIC, StyleType.DESIGN, StyleType.FICTION}
 )
@@ -51,7 +67,7 @@ def v3_parts(
         files.append(("character_reference_images", (ref.name, ref.data, ref.mime)))
     if request.color_palette is not None:
         files.append(("color_palette", json_part(request.color_palette.to_json())))
-    data = set_fields({}, text=True, **wire_values(request, "ideogram"))
+    data = set_fields({}, text=True, **wire_values(request, V3_WIRE))
     return data, files
 
 
@@ -73,6 +89,7 @@ class IdeogramProvider(NetworkProvider):
     default_base_url = "https://api.ideogram.ai"
     key_env = "IDEOGRAM_API_KEY"
     mask_edit_is_black = True
+    wire = V3_WIRE
     capabilities = Capabilities(
         speeds=frozenset(RenderingSpeed),
         style_types=V3_STYLE_TYPES,

@@ -19,6 +19,14 @@ from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from .base import NetworkProvider, parse_json, set_fields
 from .ideogram import parse_generation
 
+#: Ideogram 2.0's plain fields (shared/docs/providers.md, "Ideogram 2.0 (legacy /edit)").
+V2_WIRE = {
+    "prompt": "prompt",
+    "num_images": "num_images",
+    "seed": "seed",
+    "magic_prompt": "magic_prompt_option",
+    "style_type": "style_type",
+}
 V2_MODELS = {RenderingSpeed.TURBO: "V_2_TURBO", RenderingSpeed.DEFAULT: "V_2"}
 V2_CAPABILITIES = Capabilities(
     speeds=frozenset(V2_MODELS),
@@ -49,7 +57,7 @@ def v2_parts(request: EditRequest, prepared: Prepared) -> tuple[dict, list]:
         {},
         text=True,
         model=V2_MODELS[request.rendering_speed],
-        **wire_values(request, "ideogram-v2"),
+        **wire_values(request, V2_WIRE),
     )
     return data, files
 
@@ -61,6 +69,7 @@ class IdeogramV2Provider(NetworkProvider):
     label = "Ideogram 2.0"
     default_base_url = "https://api.ideogram.ai"
     key_env = "IDEOGRAM_API_KEY"
+    wire = V2_WIRE
     capabilities = V2_CAPABILITIES
     PATH = "/edit"
 

@@ -52,6 +52,18 @@ class MagnificProvider(NetworkProvider):
     default_base_url = "https://api.magnific.com"
     key_env = "MAGNIFIC_API_KEY"
     alt_key_envs = ("FREEPIK_API_KEY",)
+    #: its JSON fields (shared/docs/providers.md, "Magnific"); no num_images: one image a task
+    wire = {
+        name: name
+        for name in (
+            "prompt",
+            "rendering_speed",
+            "magic_prompt",
+            "style_type",
+            "style_codes",
+            "color_palette",
+        )
+    }
     capabilities = Capabilities(
         speeds=frozenset({RenderingSpeed.TURBO, RenderingSpeed.DEFAULT, RenderingSpeed.QUALITY}),
         style_types=frozenset(
@@ -100,7 +112,7 @@ class MagnificProvider(NetworkProvider):
             {},
             image=_b64(prepared.encoded.data),
             mask=_b64(encode_mask(prepared.upload_mask, edit_is_black=True)),
-            **wire_values(request, self.name),
+            **wire_values(request, self.description.wire),
             style_reference_images=[_b64(r.data) for r in request.style_references],
             character_reference_images=[_b64(r.data) for r in request.character_references],
             webhook_url=self.webhook_url,

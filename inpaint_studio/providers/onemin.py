@@ -37,6 +37,20 @@ class OneMinProvider(NetworkProvider):
     label = "1min.ai"
     default_base_url = "https://api.1min.ai"
     key_env = "ONEMIN_API_KEY"
+    #: its promptObject fields (shared/docs/providers.md, "1min.ai")
+    wire = {
+        name: name
+        for name in (
+            "prompt",
+            "negative_prompt",
+            "rendering_speed",
+            "num_images",
+            "seed",
+            "magic_prompt",
+            "style_type",
+            "style_preset",
+        )
+    }
     capabilities = Capabilities(
         speeds=frozenset(RenderingSpeed),
         style_types=frozenset(
@@ -122,7 +136,7 @@ class OneMinProvider(NetworkProvider):
             {},
             imageUrl=image_path,
             maskUrl=mask_path,
-            **wire_values(request, self.name),
+            **wire_values(request, self.description.wire),
             style_reference_images=ref_paths[:n_style],
             character_reference_images=ref_paths[n_style:],
         )
@@ -151,6 +165,27 @@ class OneMinProvider(NetworkProvider):
                 seed = t.get("seed") if isinstance(t.get("seed"), int) else None
                 out += await self._follow(onemin_record(answer), answer, seed, remote_tasks)
         return out
+
+    async def fetch(self, task_id: str) -> tuple[str, list[str]]:
+        """One look-up of a result record (``GET {base}/api/results/{uuid}``, community notes,
+        unconfirmed): ``("COMPLETED", links)`` when it finished, else its status and no links.
+
+        Raises:
+            ProviderError: the id is not one; InvalidRequestError: the job failed.
+        """
+        uuid = checked_id(task_id, self.label, "record id")
+        answer = await self.http.get_json(
+            f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers()
+        )
+        rec = onemin_record(answer)
+        if rec.status in FAILED:
+            raise InvalidRequestError(
+                f"{self.label} could not complete the edit: {rec.error_text().rstrip('.')}.",
+                details=clean(answer, limit=300),
+            )
+        if rec.status in DONE:
+            return "COMPLETED", rec.urls(self.label)
+        return rec.status or "PROCESSING", []
 
     async def _follow(
         self,

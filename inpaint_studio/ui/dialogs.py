@@ -253,7 +253,7 @@ class PreferencesDialog(QDialog):
         for name, edit in self.keys.items():
             if edit.text().strip():
                 try:
-                    cfg.set_api_key(name, edit.text().strip())
+                    cfg.set_api_key(name, edit.text().strip(), PROVIDER_CLASSES[name].key_env)
                 except RuntimeError as exc:
                     self.message.setText(str(exc))
                     return
