@@ -39,6 +39,9 @@ _BIDI = dict.fromkeys(
 )
 #: Shortest string treated as a secret (shorter values would redact ordinary words).
 MIN_SECRET = 6
+#: Shortest value of a ``*_KEY``-like environment variable treated as a secret (API keys are
+#: long random strings; short values are settings, not credentials).
+MIN_ENV_SECRET = 12
 
 
 def register_secret(value: str | None) -> None:
@@ -54,8 +57,16 @@ def secrets() -> list[str]:
     with _lock:
         found = set(_secrets)
     for name, value in os.environ.items():
-        if _SECRET_ENV.search(name) and value and len(value.strip()) >= MIN_SECRET:
-            found.add(value.strip())
+        value = value.strip()
+        # only values that look like credentials: long, one word, not a path (a variable such
+        # as FOO_KEY=enabled must not turn the word "enabled" into "[key]" everywhere)
+        if (
+            _SECRET_ENV.search(name)
+            and len(value) >= MIN_ENV_SECRET
+            and not any(c.isspace() for c in value)
+            and os.sep not in value
+        ):
+            found.add(value)
     spelled: set[str] = set()
     for s in found:
         spelled.add(s)
