@@ -36,18 +36,30 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename; the old file survives failures.
-
-    The file gets ``mode`` (default: the user's normal permissions for a new file)."""
+def _finished_temp(path: Path, data: bytes, mode: int) -> str:
+    """A temporary file beside ``path`` holding ``data``, flushed, synced and given ``mode``
+    (not on Windows, where the ACL of the folder applies); its name. Nothing is left behind
+    when this fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-            if hasattr(os, "fchmod"):  # not on Windows, where the ACL of the folder applies
+            if hasattr(os, "fchmod"):
                 os.fchmod(f.fileno(), mode)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename; the old file survives failures.
+
+    The file gets ``mode`` (default: the user's normal permissions for a new file)."""
+    tmp = _finished_temp(path, data, mode)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -183,41 +195,25 @@ def next_index(out_dir: Path, stem: str) -> int:
     return max(used, default=0) + 1
 
 
-def _link_exclusive(tmp: str, target: Path) -> None:
-    """Give the finished temporary file ``tmp`` the name ``target`` only if no file has it
-    (a hard link is created atomically or not at all: never an empty or half file).
-
-    Raises:
-        FileExistsError: ``target`` exists.
-        OSError: the file system cannot link (then the caller falls back to exclusive create).
-    """
-    os.link(tmp, target)
-
-
 def _write_new(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``target``, which must not exist, so that no other writer and no
-    crash leaves an empty or partial file under that name.
+    crash leaves an empty or partial file under that name: the finished temporary file gets
+    the name by a hard link, made atomically or not at all.
 
     Raises:
         FileExistsError: ``target`` exists (nothing was changed).
         OSError: it could not be written (nothing is left behind).
     """
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = _finished_temp(target, data, mode)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
         try:
-            _link_exclusive(tmp, target)
+            os.link(tmp, target)
         except FileExistsError:
             raise
         except OSError:  # no hard links here (some network and FAT file systems): exclusive create
-            fd2 = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
             try:
-                with os.fdopen(fd2, "wb") as f:
+                with os.fdopen(fd, "wb") as f:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
