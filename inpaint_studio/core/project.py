@@ -378,6 +378,9 @@ class RecoveryStore:
                 self._masks[name] = masks[name]
             if name in objects:
                 self._objects[name] = objects[name]
+        # only what the document still holds: a discarded layer or an undone edit is not kept
+        # alive here (a later save of the same name simply rewrites it)
+        self._objects = {n: o for n, o in self._objects.items() if objects.get(n) is o}
         atomic_write(
             self.folder / "manifest.json",
             json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
