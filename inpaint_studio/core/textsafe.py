@@ -76,26 +76,30 @@ def secrets() -> list[str]:
     return sorted((s for s in spelled if len(s) >= MIN_SECRET), key=len, reverse=True)
 
 
-def redact(text: str) -> str:
-    """``text`` with every known secret replaced by ``[key]``."""
-    for s in secrets():
+def redact(text: str, known: list[str] | None = None) -> str:
+    """``text`` with every known secret (``known``: from :func:`secrets`) replaced by ``[key]``."""
+    for s in secrets() if known is None else known:
         if s in text:
             text = text.replace(s, "[key]")
     return text
 
 
-def clean(text: Any, *, limit: int = 2000, one_line: bool = True) -> str:
+def clean(
+    text: Any, *, limit: int = 2000, one_line: bool = True, known: list[str] | None = None
+) -> str:
     """Text from outside made safe to show and store (see the module's rules).
 
     Args:
         text: anything; non-strings are turned into text first.
         limit: most characters kept (longer text ends with ``…``).
         one_line: replace line breaks and tabs by spaces (else keep ``\\n`` and ``\\t``).
+        known: the secrets to redact, when the caller already has them (:func:`secrets`).
     """
+    known = secrets() if known is None else known
     s = text if isinstance(text, str) else str(text)
     if len(s) > 4 * limit + 1000:  # bound the work before anything else
         s = s[: 4 * limit + 1000]
-    s = redact(s)
+    s = redact(s, known)  # before escapes go: "\x1b[sk-…" would lose the key's first letter
     s = _ANSI.sub("", s).translate(_BIDI)
     out = []
     for ch in s:
@@ -108,19 +112,23 @@ def clean(text: Any, *, limit: int = 2000, one_line: bool = True) -> str:
     s = "".join(out)
     if one_line:
         s = re.sub(r" {2,}", " ", s).strip()
-    s = redact(s)  # a secret split by a removed control character is whole again now
+    s = redact(s, known)  # a secret split by a removed control character is whole again now
     if len(s) > limit:
         s = s[: max(0, limit - 1)] + "…"
     return s
 
 
-def clean_json(value: Any, *, limit: int = 20_000) -> Any:
+def clean_json(value: Any, *, limit: int = 20_000, known: list[str] | None = None) -> Any:
     """A JSON-able value with every string in it :func:`clean`-ed (keys included), for
-    sidecars, journal entries and embedded metadata."""
+    sidecars, journal entries and embedded metadata (the secrets looked up once)."""
+    known = secrets() if known is None else known
     if isinstance(value, str):
-        return clean(value, limit=limit, one_line=False)
+        return clean(value, limit=limit, one_line=False, known=known)
     if isinstance(value, dict):
-        return {clean(str(k), limit=200): clean_json(v, limit=limit) for k, v in value.items()}
+        return {
+            clean(str(k), limit=200, known=known): clean_json(v, limit=limit, known=known)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [clean_json(v, limit=limit) for v in value]
+        return [clean_json(v, limit=limit, known=known) for v in value]
     return value
