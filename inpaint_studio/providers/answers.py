@@ -87,6 +87,8 @@ Url = Annotated[str | None, BeforeValidator(_url)]
 Prompt = Annotated[str | None, BeforeValidator(_text(10_000))]
 ShortText = Annotated[str | None, BeforeValidator(_text(100))]
 Safe = Annotated[bool, BeforeValidator(_safe)]
+#: a task's or record's status, upper case (anything but a string: unknown, "")
+Status = Annotated[str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")]
 
 
 class _Answer(BaseModel):
@@ -139,9 +141,7 @@ class MagnificTask(_Answer):
     """Magnific's task object (with or without the ``data`` wrapper)."""
 
     task_id: Any = None
-    status: Annotated[
-        str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")
-    ] = ""
+    status: Status = ""
     generated: Any = None
     error: Any = None
     message: Any = None
@@ -188,9 +188,7 @@ class OneMinRecord(_Answer):
     """1min.ai's ``aiRecord``."""
 
     uuid: Any = None
-    status: Annotated[
-        str, BeforeValidator(lambda v: v.upper()[:40] if isinstance(v, str) else "")
-    ] = ""
+    status: Status = ""
     aiRecordDetail: Any = None
     temporaryUrl: Any = None
 
