@@ -114,14 +114,17 @@ def _file(path, name: str, read):
         raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
 
 
+def _reader(source: str | Path | bytes, name: str):
+    """A binary file object over ``source`` (bytes, or a regular file: see :func:`_file`)."""
+    if isinstance(source, bytes | bytearray):
+        return io.BytesIO(source)
+    return _file(source, name, lambda p: open(p, "rb"))
+
+
 def _open(source: str | Path | bytes, label: str | None = None) -> Image.Image:
     """Open ``source`` and decode it fully, mapping every failure to :class:`ImageLoadError`."""
     name = label or _describe(source)
-    fp = (
-        io.BytesIO(source)
-        if isinstance(source, bytes | bytearray)
-        else _file(source, name, lambda p: open(p, "rb"))
-    )
+    fp = _reader(source, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -192,20 +195,15 @@ def header_size(source: str | Path | bytes, label: str | None = None) -> tuple[i
         ImageLoadError: not a readable image, or not a regular file.
     """
     name = label or _describe(source)
-    fp = (
-        io.BytesIO(source)
-        if isinstance(source, bytes | bytearray)
-        else _file(source, name, lambda p: open(p, "rb"))
-    )
+    fp = _reader(source, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as img:
                 w, h = img.size
                 try:
-                    if (
-                        img.format == "PNG"
-                    ):  # getexif() would decode a PNG to find a late eXIf chunk
+                    # getexif() would decode a PNG to find a late eXIf chunk
+                    if img.format == "PNG":
                         exif = Image.Exif()
                         if img.info.get("exif"):
                             exif.load(img.info["exif"])
