@@ -555,13 +555,18 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
     w, h = size
     data: dict[str, bytes] = {}
 
+    pixels: dict[str, int] = {}  # each checked image's pixel count, from its header
+
     def get(
-        name: str, expect: tuple[int, int] | None = None, inside: tuple[int, int] | None = None
+        name: str,
+        expect: tuple[int, int] | None = None,
+        inside: tuple[int, int] | None = None,
+        most_pixels: int | None = None,
     ) -> bytes:
         b = src.read(name)
         if keep:
             data[name] = b
-        if expect is None and inside is None:
+        if expect is None and inside is None and most_pixels is None:
             return b
         try:
             dw, dh = _dims(b)
@@ -578,6 +583,11 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
             raise ProjectError(
                 f"{src.label} is damaged: “{name}” reaches outside the photo; nothing was changed."
             )
+        if most_pixels is not None and dw * dh > most_pixels:
+            raise ProjectError(
+                f"{src.label} was refused: “{name}” is {dw}×{dh} pixels; nothing was changed."
+            )
+        pixels[name] = dw * dh
         return b
 
     get(m.mask, expect=size)
@@ -591,26 +601,10 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
             )
         get(a.file, expect=(x1 - x0, y1 - y0))
     for j in m.jobs:
-        if j.mask:
-            if j.size is not None:  # the canvas of the job's time (before or after an Expand)
-                if j.size[0] * j.size[1] > MAX_PIXELS:
-                    raise ProjectError(
-                        f"{src.label} was refused: job {j.id} claims a {j.size[0]}×{j.size[1]} canvas; "
-                        "nothing was changed."
-                    )
-                get(j.mask, expect=tuple(j.size))
-            else:  # written before the size was recorded: any size the photo limit allows
-                b = get(j.mask)
-                try:
-                    dw, dh = _dims(b)
-                except (OSError, ValueError, Image.DecompressionBombError):
-                    raise ProjectError(
-                        f"{src.label} is damaged: “{j.mask}” is not an image; nothing was changed."
-                    ) from None
-                if dw * dh > MAX_PIXELS:
-                    raise ProjectError(
-                        f"{src.label} was refused: “{j.mask}” is {dw}×{dh} pixels; nothing was changed."
-                    )
+        if j.mask:  # at the canvas size of the job's time (files before sizes were kept: any size)
+            get(
+                j.mask, expect=tuple(j.size) if j.size is not None else None, most_pixels=MAX_PIXELS
+            )
         for r in j.references:
             if len(get(r.file)) > 10_000_000:
                 raise ProjectError(
@@ -626,9 +620,8 @@ def _check_images(src: _Source, m, size: tuple[int, int], keep: bool = True) -> 
     for v in m.variants:
         if v.layer and v.layer.file not in seen:  # a member shared by many variants is read once
             seen.add(v.layer.file)
-            b = get(v.layer.file, inside=(v.layer.x0, v.layer.y0))
-            dw, dh = _dims(b)
-            layer_pixels += dw * dh
+            get(v.layer.file, inside=(v.layer.x0, v.layer.y0))
+            layer_pixels += pixels[v.layer.file]
             if layer_pixels > MAX_LAYER_PIXELS:
                 raise ProjectError(
                     f"{src.label} was refused: its layers hold more than "
