@@ -75,11 +75,12 @@ def onemin():
     srv.stop()
 
 
-def edit(
-    photo, mask, server, *extra, provider="ideogram", key_env="IDEOGRAM_API_KEY", out=None, env=None
-):
+def edit_args(
+    photo, mask, server, *extra, provider="ideogram", out=None, prompt="a silver spoon"
+) -> list:
+    """The ``edit`` command's arguments against ``server``."""
     out = out or photo.parent / "out"
-    return cli(
+    return [
         "edit",
         photo,
         "--mask",
@@ -89,12 +90,34 @@ def edit(
         "--base-url",
         server.base_url,
         "--prompt",
-        "a silver spoon",
+        prompt,
         "--out",
         out,
         *extra,
+    ]
+
+
+def edit(
+    photo, mask, server, *extra, provider="ideogram", key_env="IDEOGRAM_API_KEY", out=None, env=None
+):
+    return cli(
+        *edit_args(photo, mask, server, *extra, provider=provider, out=out),
         env={key_env: SECRET} | (env or {}),
     )
+
+
+def start_edit(photo, mask, server, *extra, provider="ideogram", key_env="IDEOGRAM_API_KEY", **run):
+    """``edit`` as a running process (``run``: ``subprocess.run`` keywords instead, to wait)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "inpaint_studio",
+        *map(str, edit_args(photo, mask, server, *extra, provider=provider, prompt="x")),
+    ]
+    env = dict(os.environ, **{key_env: SECRET})
+    if run:
+        return subprocess.run(argv, env=env, text=True, **run)
+    return subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
 
 
 def crash_reports(config: Path) -> list[Path]:
@@ -585,28 +608,7 @@ def test_a_vanished_output_folder_names_the_file_that_holds_the_result(
     photo, mask = photo_and_mask
     out = photo.parent / "out"
     ideogram.answer_delay = 1.5
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inpaint_studio",
-            "edit",
-            photo,
-            "--mask",
-            mask,
-            "--provider",
-            "ideogram",
-            "--base-url",
-            ideogram.base_url,
-            "--prompt",
-            "x",
-            "--out",
-            out,
-        ],
-        env=dict(os.environ, IDEOGRAM_API_KEY=SECRET),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_edit(photo, mask, ideogram, provider="ideogram", key_env="IDEOGRAM_API_KEY")
     deadline = time.monotonic() + 30
     while not ideogram.edit_requests and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -633,27 +635,13 @@ def test_no_claim_of_a_journal_when_the_journal_could_not_be_written(
             resource.RLIMIT_FSIZE, (50_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
         )
 
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inpaint_studio",
-            "edit",
-            photo,
-            "--mask",
-            mask,
-            "--provider",
-            "ideogram",
-            "--base-url",
-            ideogram.base_url,
-            "--prompt",
-            "x",
-            "--out",
-            photo.parent / "out",
-        ],
-        env=dict(os.environ, IDEOGRAM_API_KEY=SECRET),
+    proc = start_edit(
+        photo,
+        mask,
+        ideogram,
+        provider="ideogram",
+        key_env="IDEOGRAM_API_KEY",
         capture_output=True,
-        text=True,
         preexec_fn=full_disk,
         timeout=120,
     )
@@ -671,29 +659,8 @@ def test_ctrl_c_names_every_paid_task_with_its_resume_command(
 ):
     photo, mask = photo_and_mask
     magnific.polls_before_done = 10_000
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inpaint_studio",
-            "edit",
-            photo,
-            "--mask",
-            mask,
-            "--provider",
-            "magnific",
-            "--base-url",
-            magnific.base_url,
-            "--prompt",
-            "x",
-            "--num-images",
-            "2",
-            "--out",
-            photo.parent / "out",
-        ],
-        env=dict(os.environ, MAGNIFIC_API_KEY=SECRET),
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_edit(
+        photo, mask, magnific, "--num-images", "2", provider="magnific", key_env="MAGNIFIC_API_KEY"
     )
     deadline = time.monotonic() + 30
     while len(magnific.tasks) < 2 and time.monotonic() < deadline:
