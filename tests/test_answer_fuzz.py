@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 
 import httpx
 import pytest
@@ -35,6 +36,8 @@ from .conftest import ellipse_mask
 from .servers import IdeogramServer, MagnificServer, OneMinServer
 from .test_providers import FAST
 
+#: examples per provider; INPAINT_STUDIO_FUZZ_EXAMPLES runs more (see the README)
+EXAMPLES = int(os.environ.get("INPAINT_STUDIO_FUZZ_EXAMPLES", "20"))
 POLL = PollPolicy(first=0.01, factor=1.5, longest=0.05, timeout=1.0)
 
 odd_text = st.one_of(
@@ -161,7 +164,9 @@ def data_dir_module():
 
 @pytest.mark.parametrize("name", list(SERVERS))
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     choice=st.integers(min_value=0, max_value=10_000),
