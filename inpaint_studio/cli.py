@@ -218,8 +218,7 @@ class _ProgressBar:
 def _build_request(args):
     from .core.errors import MaskError
     from .core.imaging import header_size, load_image, load_mask
-    from .core.params import values_from_args
-    from .core.request import EditRequest
+    from .core.params import make_request, values_from_args
 
     if args.command != "expand":  # sizes from the headers first: nothing is decoded for a mismatch
         size, mask_size = header_size(args.image), header_size(args.mask)
@@ -244,9 +243,9 @@ def _build_request(args):
         w, h = photo.size
         args.original = {"x": pad[0], "y": pad[1], "width": w, "height": h}
         photo, mask = expand_photo(photo, pad)
-        return EditRequest(photo=photo, mask=mask, **values_from_args(args))
+        return make_request(photo, mask, values_from_args(args))
     mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
-    return EditRequest(photo=photo, mask=mask, **values_from_args(args))
+    return make_request(photo, mask, values_from_args(args))
 
 
 def _kept(job) -> list[str]:
@@ -681,7 +680,7 @@ async def _run_batch(args) -> int:
     from .core.jobs import JobRunner
     from .core.journal import default_journal
     from .core.output import next_index, write_variant
-    from .core.params import to_json, values_from_args
+    from .core.params import make_request, to_json, values_from_args
     from .core.request import EditRequest
     from .providers import create_provider, default_provider
     from .providers.base import make_client
@@ -742,7 +741,7 @@ async def _run_batch(args) -> int:
             def load() -> EditRequest:
                 photo = load_image(item.photo)
                 mask = load_mask(item.mask, photo.size, white_edits=args.mask_white_edits)
-                return EditRequest(photo=photo, mask=mask, **values)
+                return make_request(photo, mask, values)
 
             request = await asyncio.to_thread(load)
             job = runner.submit(request, provider)
@@ -751,11 +750,11 @@ async def _run_batch(args) -> int:
                 if j is job and j.stage in ANSWERED:
                     answered(j.error is None)
 
-            runner.listeners.append(watch)
+            runner.changed.connect(watch)
             try:
                 await runner.wait(job)
             finally:
-                runner.listeners.remove(watch)
+                runner.changed.disconnect(watch)
             return job
 
         async def write(item: BatchItem, job) -> list[str]:

@@ -43,3 +43,10 @@ def ellipse_mask(h: int, w: int, cy: float, cx: float, ry: float, rx: float) -> 
     """``(h, w) bool`` filled ellipse."""
     yy, xx = np.ogrid[:h, :w]
     return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+
+
+def document_request(session, values: dict):
+    """Set ``values`` in ``session``'s document request and return the request it then
+    builds (the editor's way: the request comes from the document alone)."""
+    session.set_request(**values)
+    return session.request()

@@ -43,7 +43,7 @@ from inpaint_studio.core.session import EditSession
 from inpaint_studio.providers import create_provider
 from inpaint_studio.providers.base import PollPolicy
 
-from .conftest import DATA
+from .conftest import DATA, document_request
 from .servers import IdeogramServer, MagnificServer, OneMinServer
 from .support.waiting import until
 from .test_providers import FAST
@@ -79,9 +79,9 @@ def provider(name: str, client):
 def snapshot(s: EditSession) -> dict:
     """Everything a save must keep, comparable with ``==`` (pixels as bytes)."""
     return {
-        "size": s.photo.size,
-        "photo": s.photo.rgb.tobytes(),
-        "mask": s.mask.tobytes(),
+        "size": s.doc.photo.size,
+        "photo": s.doc.photo.rgb.tobytes(),
+        "mask": s.doc.mask.tobytes(),
         "layers": [
             (
                 lay.key,
@@ -97,10 +97,10 @@ def snapshot(s: EditSession) -> dict:
                     lay.variant.layer.alpha.tobytes(),
                 ),
             )
-            for lay in s.layers
+            for lay in s.doc.layers
         ],
-        "selected": s.selected,
-        "latest": list(s.latest),
+        "selected": s.doc.selected,
+        "latest": list(s.doc.latest),
         "jobs": sorted(
             (
                 j.id,
@@ -112,9 +112,9 @@ def snapshot(s: EditSession) -> dict:
                 j.request.mask.shape,
                 j.offset,
             )
-            for j in s.jobs.values()
+            for j in s.doc.jobs.values()
         ),
-        "composite": s.composite().tobytes(),
+        "composite": s.doc.composite().tobytes(),
     }
 
 
@@ -173,7 +173,7 @@ class DocumentMachine(RuleBasedStateMachine):
         self.settle()
 
     def opened(self) -> bool:
-        return self.session.photo is not None
+        return self.session.doc.photo is not None
 
     def reopen(self, how: str) -> EditSession:
         """The document saved and opened again (``"save"``) or restored from its recovery copy."""
@@ -182,9 +182,9 @@ class DocumentMachine(RuleBasedStateMachine):
             self.saves += 1
             path = self.run(self.session.save(self.tmp / f"p{self.saves}.inpaint"))
             info = inspect_project(path)  # project info accepts every file the program wrote
-            assert (info["photo"]["width"], info["photo"]["height"]) == self.session.photo.size
-            assert info["layers"] == len(self.session.layers) and info["jobs"] == len(
-                self.session.jobs
+            assert (info["photo"]["width"], info["photo"]["height"]) == self.session.doc.photo.size
+            assert info["layers"] == len(self.session.doc.layers) and info["jobs"] == len(
+                self.session.doc.jobs
             )
             self.run(other.open(path))
         else:
@@ -205,7 +205,7 @@ class DocumentMachine(RuleBasedStateMachine):
     @precondition(opened)
     @rule(x=st.floats(0, 1), y=st.floats(0, 1), r=st.integers(3, 60), erase=st.booleans())
     def stroke(self, x: float, y: float, r: int, erase: bool) -> None:
-        h, w = self.session.mask.shape
+        h, w = self.session.doc.mask.shape
         cx, cy = int(x * (w - 1)), int(y * (h - 1))
 
         def paint(m: np.ndarray):
@@ -234,36 +234,37 @@ class DocumentMachine(RuleBasedStateMachine):
     )
     def generate(self, name: str, n: int, draft: bool, feather: int) -> None:
         speed = RenderingSpeed.TURBO if draft and name != "local" else RenderingSpeed.DEFAULT
-        request = self.session.request(
+        request = document_request(
+            self.session,
             {
                 "prompt": "a silver spoon" if name != "local" else "",
                 "num_images": n,
                 "rendering_speed": speed,
                 "feather": feather,
                 "seed": 11,
-            }
+            },
         )
         self.submit(request, provider(name, self.client))
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule(n=st.integers(1, 4))
     def show(self, n: int) -> None:
         self.session.show_variant(n)
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule(i=st.integers(0, 20), visible=st.booleans(), opacity=st.sampled_from([1.0, 0.5, 0.25]))
     def layer_view(self, i: int, visible: bool, opacity: float) -> None:
-        lay = self.session.layers[i % len(self.session.layers)]
+        lay = self.session.doc.layers[i % len(self.session.doc.layers)]
         self.session.select(lay.key)
         self.session.set_visible(lay.key, visible)
         self.session.set_opacity(lay.key, opacity)
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule()
     def accept(self) -> None:
         self.run(self.session.accept())
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule(others=st.booleans())
     def discard(self, others: bool) -> None:
         if others:
@@ -271,23 +272,25 @@ class DocumentMachine(RuleBasedStateMachine):
         else:
             self.session.discard()
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule()
     def render_final(self) -> None:
         request = self.session.final_request()
         if request is None:
             return
-        lay = self.session.layer(self.session.selected)
+        lay = self.session.doc.layer(self.session.doc.selected)
         self.submit(
-            request, provider(lay.job.provider.name, self.client), draft_of=self.session.selected
+            request,
+            provider(lay.job.provider.name, self.client),
+            draft_of=self.session.doc.selected,
         )
 
-    @precondition(lambda self: self.opened() and self.session.layers)
+    @precondition(lambda self: self.opened() and self.session.doc.layers)
     @rule(feather=st.integers(0, 16), colour=st.booleans())
     def reblend(self, feather: int, colour: bool) -> None:
         self.run(self.session.reblend(None, feather, colour))
 
-    @precondition(lambda self: self.opened() and not self.session.layers)
+    @precondition(lambda self: self.opened() and not self.session.doc.layers)
     @rule(
         pad=st.tuples(
             st.integers(0, 80), st.integers(0, 80), st.integers(0, 80), st.integers(0, 80)
@@ -352,28 +355,30 @@ class DocumentMachine(RuleBasedStateMachine):
     @invariant()
     def composite_changes_only_where_layers_are_drawn(self) -> None:
         s = self.session
-        if s.photo is None:
+        if s.doc.photo is None:
             return
-        composite = s.composite()
-        drawn = np.zeros(s.mask.shape, bool)
-        for lay in s.layers:
+        composite = s.doc.composite()
+        drawn = np.zeros(s.doc.mask.shape, bool)
+        for lay in s.doc.layers:
             layer = lay.variant.layer
             if layer is None:
                 continue
             x0, y0, x1, y1 = layer.box
             inside = layer.alpha > 0
             job_mask = lay.job.request.mask
-            assert job_mask.shape == s.mask.shape  # a layer belongs to the canvas it is shown on
+            assert (
+                job_mask.shape == s.doc.mask.shape
+            )  # a layer belongs to the canvas it is shown on
             assert not (inside & ~job_mask[y0:y1, x0:x1]).any(), (
                 "a layer draws outside its job's mask"
             )
             if lay.visible:
                 drawn[y0:y1, x0:x1] |= inside
-        assert np.array_equal(composite[~drawn], s.photo.rgb[~drawn])
+        assert np.array_equal(composite[~drawn], s.doc.photo.rgb[~drawn])
 
     @invariant()
     def save_reopen_and_restore_keep_everything(self) -> None:
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return
         before = snapshot(self.session)
         for how in ("save", "recovery"):

@@ -58,27 +58,39 @@ async def test_expand_in_the_session_generate_undo_and_save(env, data_dir, tmp_p
     make, provider = env
     s = make()
     await s.open(data_dir / "coffee.png")
-    original = s.photo.rgb.copy()
+    original = s.doc.photo.rgb.copy()
     assert await s.expand((0, 0, 200, 0))
-    assert s.photo.size == (800, 400) and s.mask[:, 600:].all() and not s.mask[:, :600].any()
+    assert (
+        s.doc.photo.size == (800, 400)
+        and s.doc.mask[:, 600:].all()
+        and not s.doc.mask[:, :600].any()
+    )
     job = await results(s, provider(), n=2)
     assert job.request.photo.size == (800, 400)
-    out = s.composite()
+    out = s.doc.composite()
     assert np.array_equal(out[:, :600], original)  # the original's pixels, exactly
-    assert not np.array_equal(out[:, 650:], s.photo.rgb[:, 650:])  # the margin is generated
+    assert not np.array_equal(out[:, 650:], s.doc.photo.rgb[:, 650:])  # the margin is generated
     # results are variants like any other: saved in the project, reopened
     path = await s.save(tmp_path / "wide.inpaint")
     other = make("b")
     await other.open(path)
-    assert other.photo.size == (800, 400) and len(other.layers) == 2
-    assert np.array_equal(other.composite(), out)
+    assert other.doc.photo.size == (800, 400) and len(other.doc.layers) == 2
+    assert np.array_equal(other.doc.composite(), out)
     # expanding again is refused while variants are layers; undo goes back to the old size
     assert not await s.expand((10, 10, 10, 10))
     s.undo.undo()  # back to before the expansion: its variants are set aside with it
-    assert s.photo.size == (600, 400) and np.array_equal(s.photo.rgb, original) and s.layers == []
-    assert np.array_equal(s.composite(), original)
+    assert (
+        s.doc.photo.size == (600, 400)
+        and np.array_equal(s.doc.photo.rgb, original)
+        and s.doc.layers == []
+    )
+    assert np.array_equal(s.doc.composite(), original)
     s.undo.redo()
-    assert s.photo.size == (800, 400) and len(s.layers) == 2 and np.array_equal(s.composite(), out)
+    assert (
+        s.doc.photo.size == (800, 400)
+        and len(s.doc.layers) == 2
+        and np.array_equal(s.doc.composite(), out)
+    )
 
 
 @pytest.mark.asyncio
@@ -94,7 +106,7 @@ async def test_only_what_the_model_needs_is_sent_for_a_large_canvas(env, data_di
     job = await results(s, provider(), n=1)
     region = job.prepared.region
     assert region.x0 > 0 and region.x1 == 3000  # a crop at the new margin's side
-    assert np.array_equal(s.composite()[:, :2400], big)
+    assert np.array_equal(s.doc.composite()[:, :2400], big)
 
 
 def test_expand_command(data_dir, tmp_path):

@@ -135,7 +135,7 @@ async def test_opening_a_hostile_project_writes_nothing_outside_and_keeps_the_do
     with pytest.raises(ProjectError, match="variants.0.id"):
         await s.open(bad)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written anywhere
-    assert s.photo_path.name == "coffee.png" and (s.recovery_folder / "manifest.json").exists()
+    assert s.doc.photo_path.name == "coffee.png" and (s.recovery_folder / "manifest.json").exists()
     await s.aclose(keep_recovery=False)
 
 

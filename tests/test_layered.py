@@ -35,7 +35,7 @@ async def project(env, data_dir, tmp_path):  # noqa: F811
     s.set_visible(keys[2], True)
     s.set_opacity(keys[2], 0.7)
     path = await s.save(tmp_path / "coffee.inpaint")
-    return path, s.composite(), [s.layer(k) for k in keys]
+    return path, s.doc.composite(), [s.doc.layer(k) for k in keys]
 
 
 @pytest.mark.asyncio
@@ -149,9 +149,9 @@ async def test_edit_with_project_opens_in_the_editor_and_exports(env, data_dir, 
     make, _ = env
     s = make("cli")
     await s.open(project)
-    assert s.photo.source == photo.read_bytes()  # the original's bytes, unchanged
-    assert np.array_equal(s.mask, load_mask(tmp_path / "mask.png", (640, 427)))
-    assert len(s.layers) == 1 and s.layers[0].visible and s.jobs
+    assert s.doc.photo.source == photo.read_bytes()  # the original's bytes, unchanged
+    assert np.array_equal(s.doc.mask, load_mask(tmp_path / "mask.png", (640, 427)))
+    assert len(s.doc.layers) == 1 and s.doc.layers[0].visible and s.doc.jobs
     written = np.asarray(Image.open(report["variants"][0]["path"]).convert("RGB"))
-    assert np.array_equal(s.composite(), written)  # the editor shows what the CLI wrote
+    assert np.array_equal(s.doc.composite(), written)  # the editor shows what the CLI wrote
     assert cli("project", "export", project, "--out", tmp_path / "rocket.ora").returncode == 0

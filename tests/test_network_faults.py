@@ -24,7 +24,7 @@ from inpaint_studio.core.request import EditRequest
 from inpaint_studio.providers import create_provider
 from inpaint_studio.providers.base import HttpTransport
 
-from .conftest import ellipse_mask
+from .conftest import document_request, ellipse_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -354,7 +354,7 @@ async def test_magnific_task_ids_are_on_disk_before_the_next_task_and_named_on_f
             on_disk: list[str] = []
             srv.api = api
             job = await s.runner.wait(
-                s.generate(s.request({"prompt": "a spoon", "num_images": 2}), provider)
+                s.generate(document_request(s, {"prompt": "a spoon", "num_images": 2}), provider)
             )
             first = job.prepared.remote_tasks[0]["task_id"]
             assert len(srv.posts) == 1 and len(job.prepared.remote_tasks) == 1

@@ -35,7 +35,7 @@ from inpaint_studio.core.session import EditSession
 from inpaint_studio.providers import MagnificProvider, create_provider
 from inpaint_studio.providers.base import PollPolicy
 
-from .conftest import ellipse_mask
+from .conftest import document_request, ellipse_mask
 from .servers import IdeogramServer, MagnificServer, OneMinServer
 from .support.waiting import until
 from .test_cli import cli
@@ -155,29 +155,31 @@ async def test_an_expanded_project_reopens_with_its_whole_history(data_dir, tmp_
         await s.open(data_dir / "coffee.png")
         first_mask = ellipse_mask(400, 600, 280, 375, 45, 40)
         await s.replace_mask(first_mask, "Mask")
-        job1 = s.generate(s.request({"prompt": "a spoon", "num_images": 2}), provider)
+        job1 = s.generate(document_request(s, {"prompt": "a spoon", "num_images": 2}), provider)
         await s.runner.wait(job1)
         await until(lambda: not s.busy)
         assert await s.accept()
-        s.discard_others(s.layers[0].key) if s.layers else None
-        for lay in list(s.layers):
+        s.discard_others(s.doc.layers[0].key) if s.doc.layers else None
+        for lay in list(s.doc.layers):
             s.discard(lay.key)
         assert await s.expand((150, 100, 150, 100))
-        assert s.photo.size == (900, 600)
-        job2 = s.generate(s.request({"prompt": "more table", "num_images": 2}), provider)
+        assert s.doc.photo.size == (900, 600)
+        job2 = s.generate(document_request(s, {"prompt": "more table", "num_images": 2}), provider)
         await s.runner.wait(job2)
         await until(lambda: not s.busy)
-        expected = s.composite()
+        expected = s.doc.composite()
         path = await s.save(tmp_path / "proj1.inpaint")
         info = inspect_project(path)
         assert info["photo"]["width"] == 900 and info["jobs"] == 2
         other = EditSession(client=client, session_id="b")
         await other.open(path)
-        assert sorted(other.jobs) == sorted(s.jobs)
-        assert [lay.key for lay in other.layers] == [lay.key for lay in s.layers]
-        assert np.array_equal(other.composite(), expected)
-        assert other.selected == s.selected and other.latest == s.latest
-        moved = other.job_mask(job1.id)  # the first job's mask, at its place on the bigger canvas
+        assert sorted(other.doc.jobs) == sorted(s.doc.jobs)
+        assert [lay.key for lay in other.doc.layers] == [lay.key for lay in s.doc.layers]
+        assert np.array_equal(other.doc.composite(), expected)
+        assert other.doc.selected == s.doc.selected and other.doc.latest == s.doc.latest
+        moved = other.doc.job_mask(
+            job1.id
+        )  # the first job's mask, at its place on the bigger canvas
         assert moved.shape == (600, 900) and np.array_equal(moved[100:500, 150:750], first_mask)
         assert moved.sum() == first_mask.sum()
         other.undo.clear()
@@ -228,7 +230,7 @@ def test_a_project_from_before_sizes_were_recorded_still_opens(data_dir, tmp_pat
         s = EditSession(session_id="old")
         await s.open(path)
         with pytest.raises(MaskError) as exc:
-            s.job_mask(1)
+            s.doc.job_mask(1)
         await s.aclose(keep_recovery=False)
         return str(exc.value)
 
@@ -751,25 +753,27 @@ def test_rerun_of_an_unplaceable_job_is_a_sentence(data_dir):
         await s.replace_mask(ellipse_mask(400, 600, 10, 10, 30, 30), "m")
         from inpaint_studio.providers import create_provider as cp
 
-        job = s.generate(s.request({"prompt": ""}), cp("local"))
+        job = s.generate(document_request(s, {"prompt": "", "num_images": 1}), cp("local"))
         await s.runner.wait(job)
         await until(lambda: not s.busy)
-        for lay in list(s.layers):
+        for lay in list(s.doc.layers):
             s.discard(lay.key)
         assert await s.expand((0, 0, 50, 0))
-        job2 = s.generate(replace(s.request({"prompt": ""})), cp("local"))
+        job2 = s.generate(
+            replace(document_request(s, {"prompt": "", "num_images": 1})), cp("local")
+        )
         await s.runner.wait(job2)
         await until(lambda: not s.busy)
-        for lay in list(s.layers):
+        for lay in list(s.doc.layers):
             s.discard(lay.key)
         s.undo.undo()  # discard
         s.undo.undo()  # discard… until the Expand is undone
-        while s.photo.size != (600, 400):
+        while s.doc.photo.size != (600, 400):
             s.undo.undo()
-        moved = s.job_mask(job.id)
+        moved = s.doc.job_mask(job.id)
         assert moved.shape == (400, 600)
         with pytest.raises(MaskError):  # made on the expanded canvas, reaching into the margin
-            s.job_mask(job2.id)
+            s.doc.job_mask(job2.id)
         await s.aclose(keep_recovery=False)
 
     asyncio.run(go())
@@ -888,7 +892,9 @@ async def test_the_recovery_copy_follows_files_that_change_under_one_name(
     await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "m")
 
     async def results(n: int):
-        job = s.generate(s.request({"prompt": "", "num_images": n, "seed": 3}), cp("local"))
+        job = s.generate(
+            document_request(s, {"prompt": "", "num_images": n, "seed": 3}), cp("local")
+        )
         await s.runner.wait(job)
         await until(lambda: not s.busy)
         return job
@@ -902,19 +908,23 @@ async def test_the_recovery_copy_follows_files_that_change_under_one_name(
         await s.save_recovery()
         s.undo.undo()
         s.show_variant(2)
-        s.set_opacity(s.selected, 0.5)
+        s.set_opacity(s.doc.selected, 0.5)
         assert await s.accept()  # a different edit under the same accepted/0.png
     else:
         await results(1)
         await s.save_recovery()
         assert await s.reblend(None, 14, False)
     await s.save_recovery()
-    expected = (s.photo.size, s.photo.rgb.tobytes(), s.composite().tobytes())
+    expected = (s.doc.photo.size, s.doc.photo.rgb.tobytes(), s.doc.composite().tobytes())
     copy = tmp_path / "crashed"
     shutil.copytree(tmp_path / "rec", copy)
     other = EditSession(session_id="b", recovery_folder=tmp_path / "rec-b")
     await other.restore(copy)
-    assert (other.photo.size, other.photo.rgb.tobytes(), other.composite().tobytes()) == expected
+    assert (
+        other.doc.photo.size,
+        other.doc.photo.rgb.tobytes(),
+        other.doc.composite().tobytes(),
+    ) == expected
     await other.aclose(keep_recovery=False)
     await s.aclose(keep_recovery=False)
 

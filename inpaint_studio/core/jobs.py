@@ -23,6 +23,7 @@ import numpy as np
 from .composite import Layer, build_layer
 from .context import Region, extract, plan_region, resize_mask
 from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
+from .events import Signal
 from .imaging import encode_for_upload, header_size, load_image
 from .net import download_image, is_loopback
 from .params import check
@@ -167,6 +168,10 @@ class Job:
 Listener = Callable[[Job], None]
 
 
+#: seconds between two announcements of progress within one stage (a progress bar's rate)
+PROGRESS_INTERVAL = 0.1
+
+
 class JobRunner:
     """Runs jobs on the current asyncio loop.
 
@@ -193,9 +198,13 @@ class JobRunner:
         self.journal = journal
         self.persist_tasks = persist_tasks
         self.concurrency = concurrency
-        self.listeners: list[Listener] = [listener] if listener else []
+        #: fires with the job after every change of a job (on the loop's thread)
+        self.changed: Signal[Job] = Signal()
+        if listener is not None:
+            self.changed.connect(listener)
         self.jobs: dict[int, Job] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._announced: dict[int, float] = {}  # job id -> when progress was last announced
 
     # -- public API ---------------------------------------------------------------------
 
@@ -263,14 +272,24 @@ class JobRunner:
     # -- internals ----------------------------------------------------------------------
 
     def _emit(self, job: Job) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(job)
-            except Exception:  # a broken listener must not break the job
-                traceback.print_exc()
+        self.changed.emit(job)  # a broken listener is reported and does not break the job
 
     def _set(self, job: Job, stage: str, done: int | None = None, total: int | None = None) -> None:
+        """Move ``job`` on and announce it: every new stage, and progress within a stage at
+        most every :data:`PROGRESS_INTERVAL` seconds (and when it completes); a report that
+        changes nothing is not announced."""
+        same_stage = job.stage == stage and job.total == total
+        if same_stage and job.done == done:
+            return
         job.stage, job.done, job.total = stage, done, total
+        now = time.monotonic()
+        if (
+            same_stage
+            and done != total
+            and now - self._announced.get(job.id, 0.0) < PROGRESS_INTERVAL
+        ):
+            return
+        self._announced[job.id] = now
         self._emit(job)
 
     def _limit(self, name: str) -> asyncio.Semaphore:

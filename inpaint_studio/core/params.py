@@ -509,6 +509,7 @@ __all__ = [
     "add_arguments",
     "allowed",
     "from_json",
+    "make_request",
     "param",
     "params",
     "refused",
@@ -536,11 +537,22 @@ def check(
         raise ValidationError(problems)
 
 
+def make_request(
+    photo: Photo, mask: np.ndarray, values: Mapping[str, Any], *, mask_alpha=None
+) -> EditRequest:
+    """The one way a request is built, for the editor's document, ``edit``, ``batch``,
+    Replay and history: ``photo``, ``(H, W) bool`` ``mask`` (its size), the optional
+    ``(H, W) uint8`` soft mask and ``values`` by parameter name (typed, as
+    :func:`from_json` or the document give them; other keys such as ``provider`` are
+    ignored, missing ones take their defaults)."""
+    kwargs = {p.name: values.get(p.name, p.default) for p in params()}
+    return EditRequest(photo=photo, mask=mask, mask_alpha=mask_alpha, **kwargs)
+
+
 def request_from_parameters(params: dict, photo: Photo, mask: np.ndarray) -> EditRequest:
-    """Rebuild a request from :meth:`EditRequest.parameters` (history, projects, replay).
+    """Rebuild a request from :func:`to_json`'s output (history, projects, replay).
 
     Reference images are not part of the parameters (only their names): they come back
-    empty. Unknown, missing or invalid values fall back to the defaults
-    (:func:`inpaint_studio.core.params.from_json`).
+    empty. Unknown, missing or invalid values fall back to the defaults (:func:`from_json`).
     """
-    return EditRequest(photo=photo, mask=mask, **from_json(params))
+    return make_request(photo, mask, from_json(params))

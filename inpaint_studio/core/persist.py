@@ -26,8 +26,16 @@ import numpy as np
 
 from .composite import build_layer
 from .context import Region
-from .document import CONTENT, Change, RecoverySummary, VariantLayer, layer_name
+from .document import (
+    Document,
+    RecoverySummary,
+    VariantLayer,
+    layer_name,
+    request_from_json,
+    request_to_json,
+)
 from .errors import InpaintError
+from .events import DocumentReplaced, StatusChanged
 from .imaging import Photo, load_image
 from .jobs import Job, Variant, reserve_ids
 from .params import request_from_parameters, to_json
@@ -255,29 +263,31 @@ async def install(session: EditSession, loaded: Loaded) -> None:
     the new recovery copy; a restored recovery folder is deleted only after that."""
     state = loaded.state
     is_recovery = loaded.recovery_folder is not None
-    session._install(
-        loaded.photo,
-        loaded.mask,
-        photo_path=loaded.photo_path,
-        project_path=loaded.project_path,
-        accepted=state.accepted if state else (),
-        parameters=state.panel if state else {},
-        references=state.references if state else {},
-        extra=state.extra if state else {},
-        restored=is_recovery,
-        mask_alpha=state.mask_alpha if state else None,
-    )
+    # a photo keeps the request being edited; a project brings its own (references included)
+    request = dict(session.doc.request)
     if state is not None:
+        if state.panel:
+            request = request_from_json(state.panel, state.references)
+        else:  # written before projects kept a request: its references still replace ours
+            request = request_from_json(request_to_json(request), state.references)
+    doc = Document(request)
+    doc.photo, doc.mask, doc.mask_alpha = loaded.photo, loaded.mask, None
+    doc.photo_path, doc.project_path = loaded.photo_path, loaded.project_path
+    doc.restored = is_recovery
+    if state is not None:
+        doc.accepted = list(state.accepted)
+        doc.extra = dict(state.extra)
+        doc.mask_alpha = state.mask_alpha
         for rec in state.jobs:
             job = restored_job(rec, loaded.photo, session.client, session.providers)
-            session.jobs[job.id] = job
+            doc.jobs[job.id] = job
             if rec.draft_of:
-                session.draft_of[job.id] = rec.draft_of
+                doc.draft_of[job.id] = rec.draft_of
             if rec.results_saved:
-                session.results_saved.add(job.id)
-        reserve_ids(max(session.jobs, default=0))
+                doc.results_saved.add(job.id)
+        reserve_ids(max(doc.jobs, default=0))
         for vrec in state.variants:
-            owner = session.jobs.get(vrec.job)
+            owner = doc.jobs.get(vrec.job)
             if owner is None:
                 continue
             v = Variant(
@@ -292,8 +302,8 @@ async def install(session: EditSession, loaded: Loaded) -> None:
                 extra={"feather": vrec.feather, "colour_match": vrec.colour_match},
             )
             owner.variants.append(v)
-            session.results_saved.add(owner.id)
-            session.layers.append(
+            doc.results_saved.add(owner.id)
+            doc.layers.append(
                 VariantLayer(
                     vrec.id,
                     owner,
@@ -305,7 +315,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
                 )
             )
         for job_id, (variants, info) in loaded.journal_variants.items():
-            found = session.jobs.get(job_id)
+            found = doc.jobs.get(job_id)
             if found is None:
                 continue
             job = found
@@ -319,24 +329,25 @@ async def install(session: EditSession, loaded: Loaded) -> None:
             new = [
                 VariantLayer(f"j{job.id}-{v.index}", job, v, layer_name(job, v)) for v in variants
             ]
-            session.layers.extend(new)
-            session.results_saved.add(job.id)
-            session.latest = [lay.key for lay in new if lay.drawable]
-        if session.latest:  # results rebuilt from the journal: shown as a new job's are
-            for lay in session.layers:
-                lay.visible = lay.visible and lay.key not in session.latest
-            first = session.layer(session.latest[0])
+            doc.layers.extend(new)
+            doc.results_saved.add(job.id)
+            doc.latest = [lay.key for lay in new if lay.drawable]
+        if doc.latest:  # results rebuilt from the journal: shown as a new job's are
+            for lay in doc.layers:
+                lay.visible = lay.visible and lay.key not in doc.latest
+            first = doc.layer(doc.latest[0])
             assert first is not None
             first.visible = True
-            session.selected = first.key
+            doc.selected = first.key
         else:  # the view state the file kept: the selection and the layers keys 1–8 flip through
-            drawable = {lay.key for lay in session.layers if lay.drawable}
-            session.latest = [k for k in state.latest if k in drawable]
-            chosen = session.layer(state.selected)
-            session.selected = chosen.key if chosen is not None else None
-    session.unsaved = is_recovery
-    session._notify(Change(Change.DOCUMENT))
-    session._notify(Change(Change.STATUS))
+            drawable = {lay.key for lay in doc.layers if lay.drawable}
+            doc.latest = [k for k in state.latest if k in drawable]
+            chosen = doc.layer(state.selected)
+            doc.selected = chosen.key if chosen is not None else None
+    doc.unsaved = is_recovery
+    session._swap(doc)
+    session.emit(DocumentReplaced())
+    session.emit(StatusChanged())
     if is_recovery:  # the restored copy goes only once the new one is on disk
         await session.save_recovery()
         assert loaded.recovery_folder is not None
@@ -378,11 +389,11 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
         if region
         else None,
         remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
-        draft_of=session.draft_of.get(job.id) if session else None,
+        draft_of=session.doc.draft_of.get(job.id) if session else None,
         notes=list(job.notes),
         model=opts.get("model"),
         options=opts,
-        results_saved=session is None or job.id in session.results_saved,
+        results_saved=session is None or job.id in session.doc.results_saved,
         mask=job.request.mask,
         style_references=list(job.request.style_references),
         character_references=list(job.request.character_references),
@@ -434,7 +445,8 @@ def job_project(job: Job, original_name: str) -> ProjectState:
 
 def project_state(session: EditSession, *, for_recovery: bool = False) -> ProjectState | None:
     """The whole document as :class:`ProjectState` (cheap references; encoding happens when saved)."""
-    if session.photo is None or session.photo.source is None:
+    doc = session.doc
+    if doc.photo is None or doc.photo.source is None:
         return None
     variants = [
         VariantRecord(
@@ -455,30 +467,30 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
             layer=lay.variant.layer,
             raw=lay.variant.raw,
         )
-        for lay in session.layers
+        for lay in doc.layers
     ]
-    name = session.photo_path.name if session.photo_path else "pasted.png"
-    extra = dict(session.extra)
+    name = doc.photo_path.name if doc.photo_path else "pasted.png"
+    extra = dict(doc.extra)
     if for_recovery:
         extra.update(
             session=session.session_id,
-            project_path=str(session.project_path) if session.project_path else None,
-            photo_path=str(session.photo_path) if session.photo_path else None,
+            project_path=str(doc.project_path) if doc.project_path else None,
+            photo_path=str(doc.photo_path) if doc.photo_path else None,
         )
-    mask, alpha = session.mask_snapshot()
+    mask, alpha = doc.mask_snapshot()
     return ProjectState(
-        original=session.photo.source,
+        original=doc.photo.source,
         original_name=name,
         mask=mask,
-        accepted=list(session.accepted),
+        accepted=list(doc.accepted),
         mask_alpha=alpha,
-        jobs=[job_record(session, j) for j in session.jobs.values()],
+        jobs=[job_record(session, j) for j in doc.jobs.values()],
         variants=variants,
-        panel=dict(session.parameters),
+        panel=request_to_json(doc.request),
         extra=extra,
-        references=dict(session.references),
-        selected=session.selected,
-        latest=list(session.latest),
+        references=doc.references,
+        selected=doc.selected,
+        latest=list(doc.latest),
     )
 
 
@@ -496,6 +508,7 @@ async def save(session: EditSession, path: Path) -> Path:
 async def save_recovery(session: EditSession) -> None:
     if session.recovery_folder is None:
         return
+    revision = session.revision
     state = project_state(session, for_recovery=True)
     if state is None:
         return
@@ -507,6 +520,7 @@ async def save_recovery(session: EditSession) -> None:
             await asyncio.get_running_loop().run_in_executor(
                 background_executor(), store.save, state
             )
+            session.recovery_revision = max(session.recovery_revision, revision)
         except OSError as exc:
             session.error(f"The recovery copy could not be saved: {exc.strerror or exc}.")
 
@@ -576,8 +590,8 @@ class LoopTimer:
 
 class Autosaver:
     """Keeps the recovery copy current: ``delay`` s (1.5) after the last change of the
-    document, and at once when a job is recorded (it has started uploading, or its remote
-    task ids are known). Subscribes to the session.
+    document, and at once when a job is recorded (it has started uploading). Listens to the
+    session's one :attr:`~inpaint_studio.core.session.EditSession.modified` signal.
 
     Args:
         timer: builds the timer from a callback: an object with ``start(seconds)`` and
@@ -587,19 +601,15 @@ class Autosaver:
     def __init__(self, session: EditSession, delay: float = 1.5, timer=None) -> None:
         self.session, self.delay = session, delay
         self.timer = (timer or LoopTimer)(self._fire)
-        session.subscribe(self._on_change)
+        session.modified.connect(self._on_modified)
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind == Change.JOB and change.message == "progress":
-            return
-        if change.kind == Change.JOB and change.message in ("recorded", "remote tasks"):
-            self.timer.start(0.0)
-        elif change.kind in CONTENT:
-            self.timer.start(self.delay)
+    def _on_modified(self, urgent: bool) -> None:
+        self.timer.start(0.0 if urgent else self.delay)
 
     def _fire(self) -> None:
-        if self.session.photo is not None:
-            self.session.spawn(self.session.save_recovery())
+        s = self.session
+        if s.doc.photo is not None and s.revision != s.recovery_revision:
+            s.spawn(s.save_recovery())
 
     def cancel(self) -> None:
         self.timer.stop()

@@ -1,12 +1,13 @@
-"""The editing session: one Qt-free owner of a document and everything done to it.
+"""The editing application (Qt-free): the commands that change a document, and its events.
 
-An :class:`EditSession` owns the photo and its working image, the mask (``(H, W) bool``,
-True = edit) with its :class:`~inpaint_studio.core.undo.UndoHistory`, the accepted edits,
-every variant layer with its view state (visible, opacity, blend settings, draft→final
-link), the jobs (history), the file path and the unsaved flag. Views subscribe with
-:meth:`EditSession.subscribe` and receive :class:`Change` s; they change the document only
-through the session's commands. Saving, opening and crash recovery are functions of the
-session (:mod:`inpaint_studio.core.persist`), never of a window.
+An :class:`EditSession` holds the :class:`~inpaint_studio.core.document.Document` being
+edited (:attr:`EditSession.doc`: photo, mask, layers, history, the request) and what works on
+it: the HTTP client, the result journal, the job runner, the undo history and the recovery
+copy. Views connect to :attr:`EditSession.events` and receive typed events
+(:mod:`~inpaint_studio.core.events`); they change the document only through the session's
+commands. Only real changes emit; :attr:`EditSession.modified` fires once per change that
+alters what a save would write (the autosave listens to it). Opening a file swaps a new
+document in (:mod:`inpaint_studio.core.persist`).
 
 Pixel work runs in ``asyncio.to_thread``; the commands themselves are cheap and run on the
 loop's thread.
@@ -16,19 +17,34 @@ from __future__ import annotations
 
 import asyncio
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .composite import blend_into, build_layer
-from .document import CONTENT, Change, Listener, VariantLayer, layer_name
+from .document import Document, VariantLayer, layer_name
 from .errors import InpaintError
-from .imaging import Photo, ReferenceImage, load_image
+from .events import (
+    DocumentReplaced,
+    ErrorRaised,
+    Event,
+    ImageChanged,
+    JobAdded,
+    JobProgressed,
+    LayerChanged,
+    LayersChanged,
+    MaskChanged,
+    MaskStrengthReady,
+    ParamsChanged,
+    SelectionChanged,
+    Signal,
+    StatusChanged,
+)
+from .imaging import load_image
 from .jobs import Job, JobRunner
 from .maskedit import MaskPatch, Rect, sync_alpha
 from .protocol import Prepared, Provider, ProviderFactory, Stage
@@ -78,61 +94,46 @@ class EditSession:
             persist_tasks=self._persist_tasks,
         )
         self.undo = UndoHistory(limit=200)
-        self.listeners: list[Listener] = []
+        #: every change of the document, as a typed event
+        self.events: Signal[Event] = Signal()
+        #: fires once per change that alters what a save writes; ``True`` when the recovery
+        #: copy must be written now (a job has sent its upload or started paid work)
+        self.modified: Signal[bool] = Signal()
         self._tasks: set[asyncio.Task] = set()
         self._recovery: RecoveryStore | None = None
         self._recovery_lock = asyncio.Lock()
         self._reset()
 
-    def _reset(self) -> None:
-        self.photo: Photo | None = None
-        self.photo_path: Path | None = None
-        self.project_path: Path | None = None
-        self.mask: np.ndarray | None = None
-        #: ``(H, W) uint8`` soft mask: blend strength (0–255), > 0 exactly where :attr:`mask`
-        #: is set; made on the first soft or translucent brush stroke (``None``: a hard mask).
-        #: Providers get the two-level mask only.
-        self.mask_alpha: np.ndarray | None = None
-        self.mask_version = 0
-        self._snapshot: tuple | None = None  # (key, mask copy, soft mask copy)
-        self.accepted: list[tuple[Rect, np.ndarray]] = []
-        self.layers: list[VariantLayer] = []  # bottom to top
-        self.jobs: dict[int, Job] = {}
-        self.draft_of: dict[int, str] = {}  # final job id -> draft layer key (or a label)
-        self.results_saved: set[int] = set()  # jobs whose results reached the recovery copy
+    def _reset(self, request: dict[str, Any] | None = None) -> None:
+        #: the document being edited (swapped whole when a file is opened)
+        self.doc = Document(request)
         self.recorded: set[int] = set()  # jobs written to the recovery copy since they started
-        self.parameters: dict = {}
-        #: the request's reference images, by parameter name (``"style_references"``,
-        #: ``"character_references"``): part of the document, saved with it
-        self.references: dict[str, tuple[ReferenceImage, ...]] = {}
-        self.extra: dict = {}
-        self.selected: str | None = None
-        self.latest: list[str] = []  # the newest job's drawable layers, in key order 1–8
-        self.unsaved = False
-        self.restored = False
+        #: counts the changes a save would write; :attr:`recovery_revision` is the one the
+        #: recovery copy holds (equal: the autosave has nothing to do)
+        self.revision = 0
+        self.recovery_revision = 0
 
     # -- events -------------------------------------------------------------------------------
 
-    def subscribe(self, fn: Listener) -> Callable[[], None]:
-        """Call ``fn(change)`` after every change; returns a function that unsubscribes."""
-        self.listeners.append(fn)
-        return lambda: self.listeners.remove(fn) if fn in self.listeners else None
+    def subscribe(self, fn: Callable[[Event], object]) -> Callable[[], None]:
+        """Call ``fn(event)`` after every change; returns a function that unsubscribes."""
+        return self.events.connect(fn)
 
-    def emit(self, change: Change) -> None:
-        if change.kind in CONTENT and self.photo is not None and not self.unsaved:
-            self.unsaved = True
-            self._notify(Change(Change.STATUS))
-        self._notify(change)
-
-    def _notify(self, change: Change) -> None:
-        for fn in list(self.listeners):
-            try:
-                fn(change)
-            except Exception:  # a broken view must not break the document
-                traceback.print_exc()
+    def emit(self, event: Event) -> None:
+        """Announce ``event``; one that modifies the document sets the unsaved flag (and says
+        so once, :class:`StatusChanged`) and fires :attr:`modified`."""
+        if event.modifies and self.doc.photo is not None:
+            self.revision += 1
+            if not self.doc.unsaved:
+                self.doc.unsaved = True
+                self.events.emit(StatusChanged())
+            self.events.emit(event)
+            self.modified.emit(False)
+        else:
+            self.events.emit(event)
 
     def error(self, message: str) -> None:
-        self._notify(Change(Change.ERROR, message=message))
+        self.emit(ErrorRaised(message))
 
     def spawn(self, coro) -> asyncio.Task:
         """Run ``coro`` on the loop, owned by the session; a failure becomes an ``ERROR`` change."""
@@ -161,118 +162,60 @@ class EditSession:
         """Whether session tasks (result handling, saves) are still running."""
         return bool(self._tasks)
 
-    # -- the document -------------------------------------------------------------------------
+    # -- the request -------------------------------------------------------------------------
 
-    @property
-    def display_name(self) -> str:
-        if self.project_path is not None:
-            return self.project_path.name
-        if self.photo_path is not None:
-            return self.photo_path.name
-        return "Pasted image" if self.photo is not None else ""
+    def set_request(self, **changes: Any) -> frozenset[str]:
+        """Change the document's request (parameter names, ``provider``,
+        ``provider_options``; typed values, reference images as tuples of
+        :class:`~inpaint_studio.core.imaging.ReferenceImage`). Announces
+        :class:`ParamsChanged` with the fields that really changed; returns them.
 
-    @property
-    def title(self) -> str:
-        """The window title: document name, ``*`` while unsaved, the program's name."""
-        if self.photo is None:
-            return "Inpaint Studio"
-        return f"{self.display_name}{' *' if self.unsaved else ''} — Inpaint Studio"
+        Raises:
+            KeyError: a name that is no request field.
+        """
+        changed = self.doc.update_request(changes)
+        if changed:
+            self.emit(ParamsChanged(changed))
+        return changed
 
-    def layer(self, key: str | None) -> VariantLayer | None:
-        return next((lay for lay in self.layers if lay.key == key), None)
-
-    def set_parameters(self, params: dict, *, announce: bool = False, quiet: bool = False) -> None:
-        """Store the request parameters (the Generate panel's values, JSON-able, with
-        ``provider``). ``announce`` tells views to show them (open, replay); ``quiet`` stores
-        them without an event (a view reading back what it was just told). An announcement
-        is made even when nothing changed (Replay shows the job's request whatever the panel
-        holds)."""
-        if params == self.parameters and not announce:
-            return
-        self.parameters = dict(params)
-        if quiet:
-            return
-        if announce:
-            self.emit(Change(Change.PARAMETERS))
-        elif self.photo is not None:
-            self.emit(Change(Change.PARAMETERS, message="edited"))
-
-    def set_references(self, refs: dict, *, announce: bool = False, quiet: bool = False) -> None:
-        """Store the request's reference images (``{parameter name: tuple of
-        ReferenceImage}``; empty lists left out); ``announce`` and ``quiet`` as in
-        :meth:`set_parameters`."""
-        refs = {k: tuple(v) for k, v in refs.items() if v}
-        if refs == self.references:
-            return
-        self.references = refs
-        if quiet:
-            return
-        if announce:
-            self.emit(Change(Change.PARAMETERS))
-        elif self.photo is not None:
-            self.emit(Change(Change.PARAMETERS, message="edited"))
+    def request(self, *, snapshot: bool = True) -> EditRequest | None:
+        """The request the document would send (:meth:`Document.edit_request`)."""
+        return self.doc.edit_request(snapshot=snapshot)
 
     def mark_saved(self, path: Path | None) -> None:
-        self.project_path = path
-        self.unsaved = False
-        self._notify(Change(Change.STATUS))
+        self.doc.project_path = path
+        self.doc.unsaved = False
+        self.emit(StatusChanged())
 
     # -- mask --------------------------------------------------------------------------------
 
     def mask_changed(self, rect: Rect | None = None, *, shown: bool = False) -> None:
-        """Tell views the mask changed in ``rect`` (None = all); ``shown``: the view that
-        made the change already displays it (message ``"shown"``)."""
-        if self.mask is None:
+        """Announce that the mask changed in ``rect`` (None = all); ``shown``: the view that
+        made the change already displays it."""
+        if self.doc.mask is None:
             return
-        self.mask_version += 1
-        h, w = self.mask.shape
-        self.emit(Change(Change.MASK, rect=rect or (0, 0, w, h), message="shown" if shown else ""))
-
-    def soft_mask(self) -> np.ndarray | None:
-        """The soft mask (``(H, W) uint8`` strength, see :attr:`mask_alpha`), made now from
-        the two-level mask (full strength where it is set) if the document had none."""
-        if self.mask is None:
-            return None
-        if self.mask_alpha is None:
-            self.mask_alpha = self.mask.view(np.uint8) * np.uint8(255)
-        return self.mask_alpha
-
-    def mask_snapshot(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Read-only copies of the mask and the soft mask as they are now, shared by every
-        caller until the mask changes (a job's request and each recovery save would each copy
-        36 MB on 18 MP otherwise). Never write into them. Every change of the mask is
-        announced with :meth:`mask_changed` (which versions it), so the copies stay true."""
-        assert self.mask is not None, "open a photo first"
-        key = (id(self.mask), id(self.mask_alpha), self.mask_version)
-        if self._snapshot is None or self._snapshot[0] != key:
-            mask = self.mask.copy()
-            alpha = self.mask_alpha.copy() if self.mask_alpha is not None else None
-            for a in (mask, alpha):
-                if a is not None:
-                    a.flags.writeable = False
-            self._snapshot = (key, mask, alpha)
-        return self._snapshot[1], self._snapshot[2]
+        self.doc.mask_version += 1
+        h, w = self.doc.mask.shape
+        self.emit(MaskChanged(rect or (0, 0, w, h), shown=shown))
 
     async def prepare_soft_mask(self) -> None:
         """Make the soft mask off the loop's thread (~20 ms on 18 MP) before the first soft
         stroke needs it (the brush's hardness or opacity dropped below 100 %)."""
-        mask = self.mask
-        if mask is None or self.mask_alpha is not None:
+        mask = self.doc.mask
+        if mask is None or self.doc.mask_alpha is not None:
             return
         alpha = await asyncio.to_thread(lambda: mask.view(np.uint8) * np.uint8(255))
-        if self.mask is mask and self.mask_alpha is None:
-            self.mask_alpha = alpha
+        if self.doc.mask is mask and self.doc.mask_alpha is None:
+            self.doc.mask_alpha = alpha
             # views switch to the soft mask (it looks the same); the two-level mask, and so the
             # upload and its preview, did not change: no new mask version
             h, w = mask.shape
-            self._notify(
-                Change(Change.MASK, rect=(0, 0, w, h), message="soft")
-            )  # not an edit: nothing unsaved
+            self.emit(MaskStrengthReady((0, 0, w, h)))  # not an edit: nothing unsaved
 
     def _patch_command(self, patch: MaskPatch, text: str) -> FunctionCommand:
         def apply(undo: bool) -> None:
-            assert self.mask is not None
-            patch.apply(self.mask, undo=undo, alpha=self.mask_alpha)
+            assert self.doc.mask is not None
+            patch.apply(self.doc.mask, undo=undo, alpha=self.doc.mask_alpha)
             self.mask_changed(patch.rect)
 
         return FunctionCommand(text, lambda: apply(False), lambda: apply(True))
@@ -286,13 +229,13 @@ class EditSession:
     async def edit_mask(self, fn: Callable[[np.ndarray], Rect | None], text: str) -> bool:
         """Run ``fn(mask_copy) -> changed rect or None`` off the loop's thread, then apply the
         change as one undoable step. Returns whether the mask changed."""
-        if self.mask is None:
+        if self.doc.mask is None:
             return False
-        mask, alpha = self.mask, self.mask_alpha
+        mask, alpha = self.doc.mask, self.doc.mask_alpha
         before = mask.copy()
         after = before.copy()
         rect = await asyncio.to_thread(fn, after)
-        if rect is None or self.mask is not mask or self.mask_alpha is not alpha:
+        if rect is None or self.doc.mask is not mask or self.doc.mask_alpha is not alpha:
             return False
         x0, y0, x1, y1 = rect
 
@@ -307,7 +250,7 @@ class EditSession:
             )
 
         patch = await asyncio.to_thread(capture)
-        if not patch.changed or self.mask is not mask:
+        if not patch.changed or self.doc.mask is not mask:
             return False
         self.undo.push(self._patch_command(patch, text))
         return True
@@ -322,14 +265,6 @@ class EditSession:
         return await self.edit_mask(put, text)
 
     # -- jobs --------------------------------------------------------------------------------
-
-    def request(self, values: dict, *, snapshot: bool = True) -> EditRequest | None:
-        """An :class:`EditRequest` for the current image and mask with ``values`` (its
-        keyword arguments); the mask is copied unless ``snapshot`` is False."""
-        if self.photo is None or self.mask is None:
-            return None
-        mask, alpha = self.mask_snapshot() if snapshot else (self.mask, self.mask_alpha)
-        return EditRequest(photo=self.photo, mask=mask, mask_alpha=alpha, **values)
 
     def generate(
         self,
@@ -347,43 +282,45 @@ class EditSession:
         """
         job = self.runner.submit(request, provider, prepared)
         if draft_of:
-            self.draft_of[job.id] = draft_of
-        self.jobs[job.id] = job
-        self.emit(Change(Change.JOB, job=job))
+            self.doc.draft_of[job.id] = draft_of
+        self.doc.jobs[job.id] = job
+        self.emit(JobAdded(job))
         return job
 
     def _on_job(self, job: Job) -> None:
-        if job.id not in self.jobs:
+        if job.id not in self.doc.jobs:
             return
-        self._notify(Change(Change.JOB, job=job, message="progress"))
-        if job.stage in (Stage.UPLOADING, Stage.WAITING) and job.id not in self.recorded:
-            # the job and its region are on disk before any answer can arrive
+        # the job and its region are on disk before any answer can arrive
+        record = job.stage in (Stage.UPLOADING, Stage.WAITING) and job.id not in self.recorded
+        if record:
             self.recorded.add(job.id)
-            self.emit(Change(Change.JOB, job=job, message="recorded"))
-        elif job.stage == Stage.WAITING:
-            self.emit(Change(Change.JOB, job=job, message="remote tasks"))
+        self.emit(JobProgressed(job, recorded=record))
+        if record:
+            self.revision += 1
+            self.modified.emit(True)
         if job.stage in (Stage.DONE, Stage.FAILED) and job.variants:
             self.spawn(self.add_results(job))
 
     async def _persist_tasks(self, job: Job) -> None:
         """A provider created a remote (paid) task: the recovery copy has its id before the
         provider creates the next one (atomic write with fsync)."""
-        if job.id in self.jobs:
+        if job.id in self.doc.jobs:
             self.recorded.add(job.id)
             await self.save_recovery()
 
     async def add_results(self, job: Job) -> list[str]:
-        """Make a finished job's variants layers. The recovery copy is written with them
-        *before* any view learns of them, so a crash from then on loses none. A QUALITY
-        final hides the draft it was made from. Returns the new layers' keys."""
-        if self.photo is None or job.request.photo.size != self.photo.size:
+        """Make a finished job's variants layers, the first shown and selected. The recovery
+        copy is written with them *before* any view learns of them, so a crash from then on
+        loses none (and the autosave has nothing left to write). A QUALITY final hides the
+        draft it was made from. Returns the new layers' keys."""
+        if self.doc.photo is None or job.request.photo.size != self.doc.photo.size:
             self.error(
                 "Results of a job for the canvas before it was expanded are kept in the result "
                 "journal (File ▸ Result journal), not as layers."
             )
             return []
-        draft_key = self.draft_of.get(job.id)
-        draft = self.layer(draft_key)
+        draft_key = self.doc.draft_of.get(job.id)
+        draft = self.doc.layer(draft_key)
         label = draft.name if draft is not None else draft_key
         new = [
             VariantLayer(
@@ -391,56 +328,30 @@ class EditSession:
             )
             for v in job.variants
         ]
-        self.layers.extend(new)
-        self.results_saved.add(job.id)
-        await self.save_recovery()
-        if draft is not None and draft in self.layers:
+        doc = self.doc
+        doc.layers.extend(new)
+        doc.results_saved.add(job.id)
+        if draft is not None and draft in doc.layers:
             draft.visible = False
-        self.latest = [lay.key for lay in new if lay.drawable]
-        self.emit(Change(Change.LAYERS))
-        if self.latest:
-            self.show_variant(1)
+        doc.latest = [lay.key for lay in new if lay.drawable]
+        if doc.latest:  # saved as it will be shown: the first variant, selected
+            next(lay for lay in new if lay.key == doc.latest[0]).visible = True
+            doc.selected = doc.latest[0]
+        before = self.revision
+        await self.save_recovery()
+        if self.doc is not doc:
+            return []
+        self.emit(LayersChanged())
+        if doc.latest:
+            self.emit(SelectionChanged(doc.selected))
+        if self.revision == before + 1:  # nothing else changed meanwhile: the copy is current
+            self.recovery_revision = self.revision
         return [lay.key for lay in new]
 
     def cancel(self, job_id: int) -> None:
         job = self.runner.jobs.get(job_id)
         if job is not None:
             self.runner.cancel(job)
-
-    def job_mask(self, job_id: int) -> np.ndarray:
-        """Job ``job_id``'s mask on the current canvas (``(H, W) bool``): the mask it was sent
-        with, moved by the Expands made since (see :attr:`Job.offset`).
-
-        Raises:
-            MaskError: it cannot be placed (made on a canvas whose place is unknown, or partly
-                outside the current one after an undone Expand), with one sentence.
-        """
-        from .errors import MaskError
-
-        job = self.jobs.get(job_id)
-        if job is None or self.mask is None:
-            raise MaskError("That job is not in this document's history.")
-        src = job.request.mask
-        h, w = self.mask.shape
-        if job.offset is None:
-            raise MaskError(
-                f"Job #{job_id} was made on a {src.shape[1]}×{src.shape[0]} canvas whose place on this "
-                f"{w}×{h} one is not known, so its mask cannot be used here."
-            )
-        ox, oy = job.offset
-        if (ox, oy) == (0, 0) and src.shape == (h, w):
-            return src
-        sh, sw = src.shape
-        out = np.zeros((h, w), bool)
-        x0, y0, x1, y1 = max(0, ox), max(0, oy), min(w, ox + sw), min(h, oy + sh)
-        if x0 < x1 and y0 < y1:
-            out[y0:y1, x0:x1] = src[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        if int(out.sum()) != int(src.sum()):
-            raise MaskError(
-                f"Job #{job_id}'s mask lies partly outside this {w}×{h} canvas (it was made on the "
-                "expanded canvas); redo the Expand to use it."
-            )
-        return out
 
     def rerun(self, job_id: int, provider: Provider) -> Job | None:
         """Submit a job again with its mask (moved by any Expand since, :meth:`job_mask`) and
@@ -450,18 +361,18 @@ class EditSession:
             MaskError: its mask cannot be placed on the current canvas.
             ValidationError: the request breaks a rule (nothing is sent).
         """
-        job = self.jobs.get(job_id)
-        if job is None or self.photo is None:
+        job = self.doc.jobs.get(job_id)
+        if job is None or self.doc.photo is None:
             return None
-        mask = self.job_mask(job_id)
+        mask = self.doc.job_mask(job_id)
         alpha = job.request.mask_alpha if mask is job.request.mask else None
         return self.generate(
-            replace(job.request, photo=self.photo, mask=mask, mask_alpha=alpha), provider
+            replace(job.request, photo=self.doc.photo, mask=mask, mask_alpha=alpha), provider
         )
 
     def final_request(self, key: str | None = None) -> EditRequest | None:
         """The QUALITY request for the draft layer ``key`` (selected): same seed, one image."""
-        lay = self.layer(key or self.selected)
+        lay = self.doc.layer(key or self.doc.selected)
         if lay is None or not lay.is_draft:
             return None
         return replace(
@@ -474,82 +385,82 @@ class EditSession:
     # -- layers ------------------------------------------------------------------------------
 
     def select(self, key: str | None) -> None:
-        if key == self.selected:
+        if key == self.doc.selected:
             return
-        self.selected = key if self.layer(key) is not None else None
-        self._notify(Change(Change.SELECTION, key=self.selected))
+        self.doc.selected = key if self.doc.layer(key) is not None else None
+        self.emit(SelectionChanged(self.doc.selected))
 
     def set_visible(self, key: str, visible: bool) -> None:
-        lay = self.layer(key)
+        lay = self.doc.layer(key)
         if lay is None or lay.visible == visible or not lay.drawable:
             return
         lay.visible = visible
-        self.emit(Change(Change.LAYER, key=key))
+        self.emit(LayerChanged(key))
 
     def set_opacity(self, key: str, opacity: float) -> None:
-        lay = self.layer(key)
+        lay = self.doc.layer(key)
         opacity = min(1.0, max(0.0, float(opacity)))
         if lay is None or lay.opacity == opacity:
             return
         lay.opacity = opacity
-        self.emit(Change(Change.LAYER, key=key))
+        self.emit(LayerChanged(key))
 
     def show_variant(self, n: int) -> None:
         """Show only variant ``n`` (1-based) of the newest job and select it."""
-        if not 1 <= n <= len(self.latest):
+        if not 1 <= n <= len(self.doc.latest):
             return
-        chosen = self.latest[n - 1]
-        for key in self.latest:
+        chosen = self.doc.latest[n - 1]
+        for key in self.doc.latest:
             self.set_visible(key, key == chosen)
         self.select(chosen)
 
     def show_job(self, job_id: int) -> bool:
         """Make a job's layers the ones keys 1–8 flip through, and show its first."""
-        keys = [lay.key for lay in self.layers if lay.job.id == job_id and lay.drawable]
+        keys = [lay.key for lay in self.doc.layers if lay.job.id == job_id and lay.drawable]
         if not keys:
             return False
-        self.latest = keys
+        self.doc.latest = keys
         self.show_variant(1)
         return True
 
     def _next_selection(self) -> None:
         """After a layer left: the topmost visible layer, or none — never a hidden one."""
-        visible = [lay for lay in self.layers if lay.visible and lay.drawable]
+        visible = [lay for lay in self.doc.layers if lay.visible and lay.drawable]
         self.select(visible[-1].key if visible else None)
 
     def _remove_layers(self, keys: set[str]) -> list[tuple[int, VariantLayer]]:
-        removed = [(i, lay) for i, lay in enumerate(self.layers) if lay.key in keys]
-        self.layers = [lay for lay in self.layers if lay.key not in keys]
-        self.latest = [k for k in self.latest if k not in keys]
-        self.emit(Change(Change.LAYERS))
-        if self.selected in keys or self.selected is None:
+        removed = [(i, lay) for i, lay in enumerate(self.doc.layers) if lay.key in keys]
+        self.doc.layers = [lay for lay in self.doc.layers if lay.key not in keys]
+        self.doc.latest = [k for k in self.doc.latest if k not in keys]
+        self.emit(LayersChanged())
+        if self.doc.selected in keys or self.doc.selected is None:
             self._next_selection()
         return removed
 
     def _restore_layers(self, removed: list[tuple[int, VariantLayer]], select: str | None) -> None:
         for i, lay in removed:
-            self.layers.insert(min(i, len(self.layers)), lay)
-        self.emit(Change(Change.LAYERS))
+            self.doc.layers.insert(min(i, len(self.doc.layers)), lay)
+        self.emit(LayersChanged())
         self.select(select)
 
     def discard(self, key: str | None = None) -> bool:
         """Remove layer ``key`` (the selected one), undoably."""
-        chosen = key or self.selected
+        chosen = key or self.doc.selected
         if chosen is None:
             return False
         return self._discard({chosen}, "Discard variant", chosen)
 
     def discard_others(self, key: str | None = None) -> bool:
         """Keep layer ``key`` (the selected one) and remove every other, as one undoable step."""
-        keep = key or self.selected
-        if self.layer(keep) is None:
+        keep = key or self.doc.selected
+        if self.doc.layer(keep) is None:
             return False
         return self._discard(
-            {lay.key for lay in self.layers if lay.key != keep}, "Discard other variants", keep
+            {lay.key for lay in self.doc.layers if lay.key != keep}, "Discard other variants", keep
         )
 
     def _discard(self, keys: set[str], text: str, selected: str | None) -> bool:
-        keys = {k for k in keys if self.layer(k) is not None}
+        keys = {k for k in keys if self.doc.layer(k) is not None}
         if not keys:
             return False
         removed: list = []
@@ -566,13 +477,13 @@ class EditSession:
         Only a visible layer can be accepted: what is baked is what the user sees. Returns
         False (and says why with an ``ERROR`` change) otherwise.
         """
-        lay = self.layer(key or self.selected)
-        if lay is None or self.photo is None:
+        lay = self.doc.layer(key or self.doc.selected)
+        if lay is None or self.doc.photo is None:
             return False
         if not lay.visible or not lay.drawable:
             self.error("Show the variant before accepting it: only what is visible is baked in.")
             return False
-        layer, opacity, photo = lay.variant.layer, lay.opacity, self.photo
+        layer, opacity, photo = lay.variant.layer, lay.opacity, self.doc.photo
         assert layer is not None  # drawable
         x0, y0, x1, y1 = layer.box
         before = photo.rgb[y0:y1, x0:x1].copy()
@@ -585,7 +496,7 @@ class EditSession:
             return patch, full
 
         after, full = await asyncio.to_thread(bake)
-        if self.photo is not photo or self.layer(lay.key) is not lay:
+        if self.doc.photo is not photo or self.doc.layer(lay.key) is not lay:
             return False  # the document changed meanwhile
         removed: list = []
         box = layer.box
@@ -599,26 +510,26 @@ class EditSession:
         def step(frm: str, to: str, patch: np.ndarray, ready: np.ndarray | None) -> None:
             """Go from the image ``ends[frm]`` to ``ends[to]``: swap in ``ready`` (that end,
             while it lives) when the image is still ``frm``'s, else write ``patch`` in the box."""
-            assert self.photo is not None
-            if ready is not None and self.photo.rgb is ends[frm]():
-                self.photo = replace(self.photo, rgb=ready)
-                self.emit(Change(Change.IMAGE, rect=box))
+            assert self.doc.photo is not None
+            if ready is not None and self.doc.photo.rgb is ends[frm]():
+                self.doc.photo = replace(self.doc.photo, rgb=ready)
+                self.emit(ImageChanged(box))
             else:
                 self._write_rgb(box, patch)
-                assert self.photo is not None
-                ends[to] = weakref.ref(self.photo.rgb)
+                assert self.doc.photo is not None
+                ends[to] = weakref.ref(self.doc.photo.rgb)
 
         def redo() -> None:
             step("before", "after", after, first.pop() if first else ends["after"]())
-            self.accepted.append((box, after))
-            self.extra.setdefault("accepted_layers", []).append(summary)
+            self.doc.accepted.append((box, after))
+            self.doc.extra.setdefault("accepted_layers", []).append(summary)
             removed[:] = self._remove_layers({lay.key})
 
         def undo() -> None:
             step("after", "before", before, ends["before"]())
-            if self.accepted and self.accepted[-1][1] is after:
-                self.accepted.pop()
-            done = self.extra.get("accepted_layers")
+            if self.doc.accepted and self.doc.accepted[-1][1] is after:
+                self.doc.accepted.pop()
+            done = self.doc.extra.get("accepted_layers")
             if isinstance(done, list) and done and done[-1] is summary:
                 done.pop()
             self._restore_layers(removed, lay.key)
@@ -640,9 +551,9 @@ class EditSession:
         """
         from .expand import expand_photo
 
-        if self.photo is None or self.mask is None:
+        if self.doc.photo is None or self.doc.mask is None:
             return False
-        if self.layers:
+        if self.doc.layers:
             self.error(
                 "Accept or discard the variants before expanding the canvas: they belong to its current size."
             )
@@ -651,12 +562,12 @@ class EditSession:
             self.error("Wait for the running jobs (or cancel them) before expanding the canvas.")
             return False
         old = (
-            self.photo,
-            self.mask,
-            self.mask_alpha,
-            list(self.accepted),
-            self.photo_path,
-            dict(self.extra),
+            self.doc.photo,
+            self.doc.mask,
+            self.doc.mask_alpha,
+            list(self.doc.accepted),
+            self.doc.photo_path,
+            dict(self.doc.extra),
         )
 
         def work():
@@ -666,24 +577,33 @@ class EditSession:
             return photo, mask
 
         photo, mask = await asyncio.to_thread(work)
-        if self.photo is not old[0] or self.layers:
+        if self.doc.photo is not old[0] or self.doc.layers:
             return False  # the document changed meanwhile
         w, h = old[0].size
         path = old[4].with_name(f"{old[4].stem}-expanded.png") if old[4] else None
         extra = dict(old[5]) | {"expanded": {"from": [w, h], "pad": list(pad)}}
 
         def put(state) -> None:
-            self.photo, self.mask, self.mask_alpha, accepted, self.photo_path, extra_ = state
-            self.accepted, self.extra = list(accepted), dict(extra_)
-            self.mask_version += 1
-            self.unsaved = True
-            self._notify(Change(Change.STATUS))
-            self._notify(Change(Change.DOCUMENT, message="expanded"))
+            (
+                self.doc.photo,
+                self.doc.mask,
+                self.doc.mask_alpha,
+                accepted,
+                self.doc.photo_path,
+                extra_,
+            ) = state
+            self.doc.accepted, self.doc.extra = list(accepted), dict(extra_)
+            self.doc.mask_version += 1
+            self.emit(DocumentReplaced(expanded=True))
+            if not self.doc.unsaved:
+                self.doc.unsaved = True
+                self.emit(StatusChanged())
+            self.modified.emit(False)
 
         stash: list = []  # layers made on the expanded canvas, set aside while it is undone
 
         def shift(dx: int, dy: int) -> None:  # every earlier job's canvas now lies at another place
-            for job in self.jobs.values():
+            for job in self.doc.jobs.values():
                 if job.offset is not None:
                     job.offset = (job.offset[0] + dx, job.offset[1] + dy)
 
@@ -695,8 +615,8 @@ class EditSession:
                 stash.clear()
 
         def undo() -> None:
-            if self.layers:  # they belong to the expanded size: they come back with a redo
-                stash[:] = self._remove_layers({lay.key for lay in self.layers})
+            if self.doc.layers:  # they belong to the expanded size: they come back with a redo
+                stash[:] = self._remove_layers({lay.key for lay in self.doc.layers})
             shift(-pad[0], -pad[1])
             put(old)
 
@@ -706,17 +626,17 @@ class EditSession:
     def _write_rgb(self, box: Rect, patch: np.ndarray) -> None:
         """Replace a box of the working image with a new array (running jobs keep theirs)."""
         x0, y0, x1, y1 = box
-        assert self.photo is not None
-        rgb = self.photo.rgb.copy()
+        assert self.doc.photo is not None
+        rgb = self.doc.photo.rgb.copy()
         rgb[y0:y1, x0:x1] = patch
-        self.photo = replace(self.photo, rgb=rgb)
-        self.emit(Change(Change.IMAGE, rect=box))
+        self.doc.photo = replace(self.doc.photo, rgb=rgb)
+        self.emit(ImageChanged(box))
 
     async def reblend(
         self, key: str | None, feather: int, colour_match: bool, grain: bool | None = None
     ) -> bool:
         """Recompute a layer's edge feather (px) and colour match from its stored raw result."""
-        lay = self.layer(key or self.selected)
+        lay = self.doc.layer(key or self.doc.selected)
         if lay is None:
             return False
         job, v = lay.job, lay.variant
@@ -744,7 +664,7 @@ class EditSession:
         v.extra["feather"], v.extra["colour_match"] = feather, colour_match
         if grain is not None:
             v.extra["grain"] = bool(grain)
-        self.emit(Change(Change.LAYER, key=lay.key, message="pixels"))
+        self.emit(LayerChanged(lay.key, pixels=True))
         return True
 
     @staticmethod
@@ -759,34 +679,6 @@ class EditSession:
             "returned_prompt": lay.variant.prompt,
             "opacity": lay.opacity,
         }
-
-    def export_metadata(self) -> dict:
-        """What an exported composite embeds (JSON-able, no pixels, no keys): the source file,
-        the edits accepted into the working image (oldest first) and the visible layers
-        (bottom to top) with the parameters that made them."""
-        from .output import variant_metadata
-
-        accepted = self.extra.get("accepted_layers")
-        return {
-            "app": "Inpaint Studio",
-            "source": str(self.photo_path) if self.photo_path else None,
-            "accepted": list(accepted) if isinstance(accepted, list) else [],
-            "layers": [
-                variant_metadata(lay.job, lay.variant) | {"name": lay.name, "opacity": lay.opacity}
-                for lay in self.layers
-                if lay.visible and lay.drawable
-            ],
-        }
-
-    def composite(self) -> np.ndarray:
-        """``(H, W, 3) uint8``: the working image with the visible layers blended, bottom to
-        top, at their opacity — exactly what the canvas shows (pixel work: use a thread)."""
-        assert self.photo is not None, "open a photo first"
-        out = self.photo.rgb.copy()
-        for lay in self.layers:
-            if lay.visible and lay.variant.layer is not None:
-                blend_into(out, lay.variant.layer, lay.opacity)
-        return out
 
     # -- persistence (see persist.py) --------------------------------------------------------
 
@@ -837,7 +729,7 @@ class EditSession:
 
     def resume_remote(self) -> None:
         """Poll remote tasks (Magnific, 1min.ai) a restored job was still waiting for."""
-        for job_id, job in list(self.jobs.items()):
+        for job_id, job in list(self.doc.jobs.items()):
             if job.prepared is None:
                 continue
             tasks = job.prepared.remote_tasks
@@ -848,10 +740,12 @@ class EditSession:
             ):
                 continue
             new = self.runner.resume(job.request, job.provider, job.prepared.region, tasks)
-            self.draft_of[new.id] = self.draft_of.pop(job_id, "") or f"resumed job #{job_id}"
-            del self.jobs[job_id]
-            self.jobs[new.id] = new
-            self.emit(Change(Change.JOB, job=new))
+            self.doc.draft_of[new.id] = (
+                self.doc.draft_of.pop(job_id, "") or f"resumed job #{job_id}"
+            )
+            del self.doc.jobs[job_id]
+            self.doc.jobs[new.id] = new
+            self.emit(JobAdded(new))
 
     @property
     def has_remote_work(self) -> bool:
@@ -864,8 +758,10 @@ class EditSession:
     async def aclose(self, *, keep_recovery: bool | None = None) -> None:
         """Cancel jobs and session tasks. The recovery copy is kept when there is unsaved work
         or remote work (``keep_recovery`` overrides) and deleted otherwise."""
-        keep = (self.unsaved or self.has_remote_work) if keep_recovery is None else keep_recovery
-        if keep and self.photo is not None:
+        keep = (
+            (self.doc.unsaved or self.has_remote_work) if keep_recovery is None else keep_recovery
+        )
+        if keep and self.doc.photo is not None:
             await self.save_recovery()
         else:
             self.discard_recovery()
@@ -877,23 +773,11 @@ class EditSession:
 
     # used by persist.install ---------------------------------------------------------------------
 
-    def _install(
-        self,
-        photo: Photo,
-        mask: np.ndarray,
-        *,
-        photo_path: Path | None,
-        project_path: Path | None,
-        accepted=(),
-        parameters: dict | None = None,
-        references: dict | None = None,
-        extra: dict | None = None,
-        restored: bool = False,
-        mask_alpha: np.ndarray | None = None,
-    ) -> None:
+    def _swap(self, doc: Document) -> None:
+        """Make ``doc`` the document (persist.install): the old one's recovery copy goes, its
+        jobs stop — except those a provider is already working on (paid): they run to the end
+        and their results go to the journal."""
         self.discard_recovery()  # the previous document's copy: the user has answered by now
-        # the user chose to leave that document: its jobs stop, except those a provider is
-        # already working on (paid): they run to the end and their results go to the journal
         paid = {
             i: j
             for i, j in self.runner.jobs.items()
@@ -903,12 +787,7 @@ class EditSession:
             if job.id not in paid:
                 self.runner.cancel(job)
         self.runner.jobs = paid
-        self._reset()
-        self.photo, self.mask, self.mask_alpha = photo, mask, mask_alpha
-        self.photo_path, self.project_path = photo_path, project_path
-        self.accepted = list(accepted)
-        self.parameters = dict(parameters or {})
-        self.references = dict(references or {})
-        self.extra = dict(extra or {})
-        self.restored = restored
+        self.doc = doc
+        self.recorded = set()
+        self.revision = self.recovery_revision = 0
         self.undo.clear()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from .events import Signal
+
 
 class Command(Protocol):
     """One undoable step. ``text`` is what Edit ▸ Undo shows ("Undo Mask edit")."""
@@ -33,7 +35,8 @@ class UndoHistory:
         self.limit = limit
         self._steps: list[Command] = []
         self._index = 0  # steps[:index] are done
-        self.listeners: list[Callable[[], None]] = []
+        #: fires (with None) after every push, undo, redo and clear
+        self.changed: Signal[None] = Signal()
 
     def push(self, command: Command, *, applied: bool = False) -> None:
         """Add ``command``; run its ``redo`` unless ``applied`` (already done, e.g. a stroke)."""
@@ -94,8 +97,7 @@ class UndoHistory:
         return self._steps[self._index].text if self.can_redo else ""
 
     def _changed(self) -> None:
-        for fn in list(self.listeners):
-            fn()
+        self.changed.emit(None)
 
 
 class FunctionCommand:

@@ -45,7 +45,7 @@ class FileActions:
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Unsaved changes",
-            f"Save the changes to “{self.session.display_name}” before {action}?",
+            f"Save the changes to “{self.session.doc.display_name}” before {action}?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -72,7 +72,7 @@ class FileActions:
     async def may_leave(self, action: str) -> bool:
         """Whether the current document may be replaced or closed: asks when it has unsaved
         work; saving first when the user says so. False = leave everything as it is."""
-        if not self.session.unsaved or self.session.photo is None:
+        if not self.session.doc.unsaved or self.session.doc.photo is None:
             return True
         answer = await self.ask_unsaved(action)
         if answer == SAVE:
@@ -103,7 +103,7 @@ class FileActions:
             persist.load_recovery(folder, self.session.journal), "restoring the earlier session"
         ):
             return False
-        self.window.statusBar().showMessage(f"Restored {self.session.display_name}", 4000)
+        self.window.statusBar().showMessage(f"Restored {self.session.doc.display_name}", 4000)
         return True
 
     async def _replace(self, loading, action: str | None) -> bool:
@@ -166,19 +166,19 @@ class FileActions:
     def default_out(self, suffix: str) -> str:
         s = self.session
         folder = self.window.settings.get("output_folder") or (
-            str(s.photo_path.parent) if s.photo_path else ""
+            str(s.doc.photo_path.parent) if s.doc.photo_path else ""
         )
-        stem = s.photo_path.stem if s.photo_path else "image"
+        stem = s.doc.photo_path.stem if s.doc.photo_path else "image"
         return str(Path(folder) / f"{stem}{suffix}") if folder else f"{stem}{suffix}"
 
     def save(self, path: str | Path | None = None) -> asyncio.Task | None:
         """Save to ``path`` (or the current project file, else ask where); returns the task."""
-        if path is None and self.session.project_path is None:
+        if path is None and self.session.doc.project_path is None:
             return self.window.spawn(self.save_interactive())
-        return self.window.spawn(self._save(Path(path) if path else self.session.project_path))
+        return self.window.spawn(self._save(Path(path) if path else self.session.doc.project_path))
 
     async def _save(self, target: Path) -> bool:
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             self.window.report_error("Open a photo before saving a project.")
             return False
         try:
@@ -197,9 +197,9 @@ class FileActions:
 
     async def save_interactive(self, *, force_dialog: bool = False) -> bool:
         """Save to the project file, or ask for one first (Save As); False when cancelled."""
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return False
-        target = self.session.project_path
+        target = self.session.doc.project_path
         if target is None or force_dialog:
             start = str(target) if target else self.default_out(".inpaint")
             path = await self.ask_save_path("Save project", start, PROJECT_FILTER)
@@ -239,12 +239,12 @@ class FileActions:
         parameters (:func:`~inpaint_studio.core.output.encode_export`)."""
         path = Path(path)
         if path.suffix.lower() not in EXPORT_FORMATS:
-            path = path.with_suffix(export_suffix(self.session.photo))
+            path = path.with_suffix(export_suffix(self.session.doc.photo))
         session = self.session
-        photo, meta = session.photo, session.export_metadata()
+        photo, meta = session.doc.photo, session.doc.export_metadata()
 
         def work() -> None:
-            atomic_write(path, encode_export(session.composite(), photo, path.suffix, meta))
+            atomic_write(path, encode_export(session.doc.composite(), photo, path.suffix, meta))
 
         async def run() -> None:
             try:
@@ -257,9 +257,9 @@ class FileActions:
         return self.window.spawn(run())
 
     def export_dialog(self) -> None:
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return
-        suffix = export_suffix(self.session.photo)
+        suffix = export_suffix(self.session.doc.photo)
         filters = {".png": "PNG (*.png)", ".jpg": "JPEG (*.jpg *.jpeg)", ".webp": "WebP (*.webp)"}
         path, _ = QFileDialog.getSaveFileName(
             self.window,
@@ -281,7 +281,7 @@ class FileActions:
         if state is None:
             return None
         path = Path(path)
-        meta = self.session.export_metadata()
+        meta = self.session.doc.export_metadata()
 
         async def run() -> None:
             try:
@@ -298,7 +298,7 @@ class FileActions:
         return self.window.spawn(run())
 
     def export_layers_dialog(self) -> None:
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return
         path, _ = QFileDialog.getSaveFileName(
             self.window,
@@ -310,13 +310,13 @@ class FileActions:
             self.export_layers(path)
 
     def export_mask(self, path: str | Path) -> asyncio.Task:
-        mask = self.session.mask.copy()
+        mask = self.session.doc.mask.copy()
         return self.window.spawn(
             asyncio.to_thread(atomic_write, Path(path), encode_mask(mask, edit_is_black=True))
         )
 
     def export_mask_dialog(self) -> None:
-        if self.session.mask is None:
+        if self.session.doc.mask is None:
             return
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export mask (black = edit)", self.default_out("-mask.png"), "PNG (*.png)"
@@ -325,12 +325,12 @@ class FileActions:
             self.export_mask(path)
 
     def import_mask(self, path: str | Path) -> asyncio.Task | None:
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return None
 
         async def run() -> None:
             try:
-                new = await asyncio.to_thread(load_mask, Path(path), self.session.photo.size)
+                new = await asyncio.to_thread(load_mask, Path(path), self.session.doc.photo.size)
             except InpaintError as exc:
                 self.window.report_error(str(exc))
                 return

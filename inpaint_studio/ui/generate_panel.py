@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.params import Kind, Param, allowed, from_json, params, to_json
+from ..core.params import Kind, Param, allowed, params
 from ..core.protocol import ProviderDescription
 from ..core.request import (
     PALETTE_PRESETS,
@@ -63,7 +63,8 @@ class PromptEdit(QPlainTextEdit):
 
 class Field:
     """A parameter's control: ``widget`` (named after the parameter, marked on problems),
-    ``row`` (shown or hidden as a whole), ``get()`` / ``set(value)`` in the core's values."""
+    ``row`` (shown or hidden as a whole), ``get()`` / ``set(value)`` in the core's values and
+    the ``changed`` signals of an edit (what :func:`~inpaint_studio.ui.bind.bind` takes)."""
 
     def __init__(
         self,
@@ -127,11 +128,11 @@ class Section(QWidget):
 
 
 class GeneratePanel(QWidget):
-    """All request parameters. Emits ``changed`` on every edit and ``generate_requested``."""
+    """The controls of every request parameter: a view bound field by field to the
+    document's request (:mod:`~inpaint_studio.ui.bind`); it holds no values of its own.
+    Emits ``generate_requested``."""
 
-    changed = Signal()
     generate_requested = Signal()
-    provider_changed = Signal(str)
 
     #: Where each parameter lives: ``None`` = always visible at the top (what every edit
     #: needs), else the collapsible section's title. Sections remember whether they are open.
@@ -223,9 +224,6 @@ class GeneratePanel(QWidget):
         outer.addWidget(self.sent_label)
         outer.addWidget(scroll, 1)
         self.provider_combo.currentIndexChanged.connect(lambda _: self._provider_switched())
-        for f in self.fields.values():
-            for sig in f.changed:
-                sig.connect(lambda *_: self.changed.emit())
         self.generate_button.clicked.connect(self.generate_requested.emit)
         self.prompt_edit.submitted.connect(self.generate_requested.emit)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.generate_requested.emit)
@@ -509,12 +507,24 @@ class GeneratePanel(QWidget):
             if o.name in self.option_combos
         }
 
+    def set_provider(self, name: str) -> None:
+        """Show provider ``name`` as chosen (unknown names are ignored)."""
+        if (i := self.provider_combo.findData(name)) >= 0:
+            self.provider_combo.setCurrentIndex(i)
+
+    def set_provider_options(self, options: dict) -> None:
+        """Show the provider's own options (``{"model": "ideogram-2"}``; unknown values are
+        ignored)."""
+        for name, combo in self.option_combos.items():
+            if (i := combo.findData((options or {}).get(name))) >= 0:
+                combo.setCurrentIndex(i)
+
     def _provider_switched(self) -> None:
+        """Show the option rows of the provider chosen."""
         desc = self.description()
         names = set(desc.option_names) if desc else set()
         for name, combo in self.option_combos.items():
             self.form.setRowVisible(combo, name in names)
-        self.provider_changed.emit(self.provider_name())
 
     def apply_capabilities(self, caps: Capabilities, has_key: bool) -> None:
         """Show only the rows the provider can take."""
@@ -523,8 +533,6 @@ class GeneratePanel(QWidget):
         )
         for speed, b in self.speed_buttons.items():
             b.setVisible(speed in caps.speeds)
-        if self.speed() not in caps.speeds:
-            self.speed_buttons[next(s for s in RenderingSpeed if s in caps.speeds)].setChecked(True)
         combo = self.style_type_combo
         current = combo.currentText()
         combo.blockSignals(True)
@@ -539,7 +547,6 @@ class GeneratePanel(QWidget):
             self.form_of[name].setRowVisible(f.row, allowed(f.param, caps))
         for sec in self.sections.values():
             sec.setVisible(sec.has_rows())
-        self.changed.emit()
 
     # -- values --------------------------------------------------------------------------------
 
@@ -549,8 +556,8 @@ class GeneratePanel(QWidget):
         )
 
     def set_speed(self, speed: RenderingSpeed) -> None:
-        self.speed_buttons[speed].setChecked(True)
-        self.changed.emit()
+        """Choose ``speed`` as a click on its button would."""
+        self.speed_buttons[speed].click()
 
     def seed(self) -> int | None:
         return None if self.random_seed_check.isChecked() else self.seed_spin.value()
@@ -572,60 +579,6 @@ class GeneratePanel(QWidget):
             items = [s.strip() for s in self.palette_edit.text().split(",") if s.strip()]
             return ColorPalette(members=tuple(ColorPalette.parse_member(s) for s in items))
         return ColorPalette(name=choice)
-
-    def values(self) -> dict:
-        """The panel's values as :class:`~inpaint_studio.core.request.EditRequest` keyword arguments."""
-        return {name: f.get() for name, f in self.fields.items()}
-
-    def parameters(self) -> dict:
-        """The panel as JSON (projects, the session's parameters): the persisted parameters,
-        the provider and its options."""
-        return to_json(self.values()) | {
-            "provider": self.provider_name(),
-            "provider_options": self.provider_options(),
-        }
-
-    def references(self) -> dict:
-        """The reference images shown, by parameter name (the document's ``references``)."""
-        return {name: f.get() for name, f in self.fields.items() if f.param.kind is Kind.IMAGES}
-
-    def set_references(self, refs: dict) -> None:
-        """Show the document's reference images (every list replaced, absent ones emptied)."""
-        self.blockSignals(True)
-        try:
-            for name, f in self.fields.items():
-                if f.param.kind is Kind.IMAGES:
-                    f.set(tuple(refs.get(name, ())))
-        finally:
-            self.blockSignals(False)
-        self.changed.emit()
-
-    def set_parameters(self, data: dict) -> None:
-        """Show ``data`` (from :meth:`parameters`, a project or a history entry; untrusted).
-        Reference images are left as they are (projects keep only their names)."""
-        self.blockSignals(True)
-        try:
-            if (
-                isinstance(data.get("provider"), str)
-                and (i := self.provider_combo.findData(data["provider"])) >= 0
-            ):
-                self.provider_combo.setCurrentIndex(i)
-            opts = (
-                data.get("provider_options")
-                if isinstance(data.get("provider_options"), dict)
-                else {}
-            )
-            for name, combo in self.option_combos.items():
-                if (i := combo.findData(opts.get(name))) >= 0:
-                    combo.setCurrentIndex(i)
-            values = from_json(data)
-            for name, f in self.fields.items():
-                if f.param.kind is not Kind.IMAGES and name in data:
-                    f.set(values[name])
-        finally:
-            self.blockSignals(False)
-        self._provider_switched()
-        self.changed.emit()
 
     # -- problems ------------------------------------------------------------------------------
 

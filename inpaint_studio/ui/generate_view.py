@@ -1,6 +1,7 @@
-"""The Generate dock's behaviour: the panel's values become the session's parameters, the
-core validates them, "What will be sent" is prepared off the GUI thread, and Generate,
-Render at QUALITY, Replay and Re-run submit jobs to the session."""
+"""The Generate dock's behaviour: each of the panel's controls is bound to its field of the
+document's request, the core validates the request, "What will be sent" is prepared off
+the GUI thread, and Generate, Render at QUALITY, Replay and Re-run submit jobs to the
+session. The request is built from the document alone."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, QTimer
 
 from ..core.errors import InpaintError, Problem, ValidationError
+from ..core.events import DocumentReplaced, Event, ImageChanged, ParamsChanged
 from ..core.imaging import encode_mask
 from ..core.jobs import Job, prepare
-from ..core.params import check, to_json
-from ..core.request import EditRequest
-from ..core.session import Change, EditSession
+from ..core.params import check, params
+from ..core.request import EditRequest, RenderingSpeed
+from ..core.session import EditSession
 from ..providers import create_provider, describe, descriptions, has_key
+from .bind import Binding, bind
 from .generate_panel import GeneratePanel
 
 
@@ -26,85 +29,106 @@ class GenerateController:
         self.window, self.session, self.panel = window, session, panel
         self.preview_prepared = None  # (key, Prepared) of the last "what will be sent"
         self._preview_gen = 0
-        self._applying = False
         self.preview_timer = QTimer(
             window, singleShot=True, interval=350, timeout=self.schedule_preview
         )
-        panel.changed.connect(self._panel_changed)
-        panel.provider_changed.connect(self._provider_changed)
+        #: each control bound to its field of the document's request
+        self.bindings: dict[str, Binding] = {
+            name: bind(session, name, f.get, f.set, tuple(f.changed))
+            for name, f in panel.fields.items()
+        }
         panel.generate_requested.connect(self._generate_from_panel)
-        session.subscribe(self._on_change)
+        session.subscribe(self._on_change)  # after the bindings: the controls show the values
 
-    # -- model ↔ panel ----------------------------------------------------------------------------
+    # -- model → panel ----------------------------------------------------------------------------
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind in (Change.DOCUMENT, Change.PARAMETERS) and change.message != "edited":
-            if self.session.parameters:  # the document has a request: the panel shows it whole
-                self._applying = True
-                try:
-                    self.panel.set_parameters(self.session.parameters)
-                    self.panel.set_references(self.session.references)
-                finally:
-                    self._applying = False
-            # a new photo has none yet: it takes what the panel shows, so what Generate sends
-            # and what Save writes never differ (issue 18: the prompt typed was sent, not saved)
-            self.session.set_parameters(self.panel.parameters(), quiet=True)
-            self.session.set_references(self.panel.references(), quiet=True)
-            if (
-                change.kind == Change.PARAMETERS
-            ):  # on a new document the window validates once the mask is shown
+    def _on_change(self, event: Event) -> None:
+        match event:
+            case DocumentReplaced():
+                self._provider_changed()
+            case ParamsChanged(fields=fields):
+                if fields & {"provider", "provider_options"}:
+                    self._provider_changed()
                 self.validate()
                 self.preview_timer.start()
-        elif change.kind == Change.IMAGE:
-            self.preview_timer.start()
-
-    def _panel_changed(self) -> None:
-        if self._applying:
-            return
-        self.session.set_references(self.panel.references())
-        self.session.set_parameters(self.panel.parameters())
-        self.validate()
-        self.preview_timer.start()
+            case ImageChanged():
+                self.preview_timer.start()
 
     def refresh_providers(self) -> None:
-        """List every provider, those with a key first, the offline engine always."""
+        """List every provider, those with a key first, the offline engine always; the
+        document's provider is chosen (a new window's: the last one used)."""
         s = self.window.settings
         entries = [(d, has_key(d.name)) for d in descriptions()]
         entries.sort(key=lambda e: (not (e[1] and e[0].needs_key), e[0].name != "local"))
-        current = (
-            s.get("last_provider")
-            or s.get("default_provider")
-            or next((d.name for d, ok in entries if ok and d.needs_key), "local")
-        )
-        if current not in {d.name for d, _ in entries}:
+        names = {d.name for d, _ in entries}
+        current = self.session.doc.request.get("provider")
+        if self.session.doc.photo is None or current not in names:
+            current = (
+                s.get("last_provider")
+                or s.get("default_provider")
+                or next((d.name for d, ok in entries if ok and d.needs_key), "local")
+            )
+        if current not in names:
             current = "local"
         self.panel.set_providers(entries, current)
+        if "provider" not in self.bindings:
+            p = self.panel
+            self.bindings["provider"] = bind(
+                self.session,
+                "provider",
+                p.provider_name,
+                p.set_provider,
+                (p.provider_combo.currentIndexChanged,),
+            )
+            self.bindings["provider_options"] = bind(
+                self.session,
+                "provider_options",
+                p.provider_options,
+                p.set_provider_options,
+                tuple(c.currentIndexChanged for c in p.option_combos.values()),
+            )
+        self.session.set_request(provider=current)
+        self.bindings["provider_options"].write()
         self.panel._provider_switched()
+        self._provider_changed()
 
-    def _provider_changed(self, name: str) -> None:
-        label, caps = describe(name).resolve(self.panel.provider_options())
+    def _provider_changed(self) -> None:
+        """Show the chosen provider's controls; a value it cannot take (a speed, a style
+        type) becomes the nearest one it can, in the document."""
+        request = self.session.doc.request
+        name = request["provider"]
+        label, caps = describe(name).resolve(request["provider_options"])
         self.panel.apply_capabilities(caps, has_key(name))
+        fixes: dict = {}
+        if request["rendering_speed"] not in caps.speeds:
+            fixes["rendering_speed"] = next(s for s in RenderingSpeed if s in caps.speeds)
+        if request["style_type"] is not None and request["style_type"] not in caps.style_types:
+            fixes["style_type"] = None
+        if fixes:
+            self.session.set_request(**fixes)
         self.validate()
 
     # -- requests -----------------------------------------------------------------------------------
 
     def provider(self):
-        """A provider for the panel's choice (cheap: no network until a job runs)."""
+        """A provider for the document's choice (cheap: no network until a job runs)."""
+        request = self.session.doc.request
         return create_provider(
-            self.panel.provider_name(), self.session.client, **self.panel.provider_options()
+            request["provider"], self.session.client, **request["provider_options"]
         )
 
     def build_request(self, *, snapshot: bool = True) -> EditRequest | None:
-        return self.session.request(self.panel.values(), snapshot=snapshot)
+        """The document's request (:meth:`EditSession.request`): what Generate sends."""
+        return self.session.request(snapshot=snapshot)
 
     def validate(self) -> list[Problem]:
         """Check the panel's request with the core; show the problems at their controls."""
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             problems = [Problem("photo", "Open a photo first.")]
         else:
-            name = self.panel.provider_name()
+            name = self.session.doc.request["provider"]
             desc = describe(name)
-            label, caps = desc.resolve(self.panel.provider_options())
+            label, caps = desc.resolve(self.session.doc.request["provider_options"])
             try:
                 check(self.build_request(snapshot=False), caps, label)
                 problems = []
@@ -121,7 +145,7 @@ class GenerateController:
         """What a prepared upload depends on: mask, working image, context, and the provider's
         kind and working resolution."""
         return (
-            self.session.mask_version,
+            self.session.doc.mask_version,
             id(request.photo.rgb),
             request.context,
             caps.uploads,
@@ -130,7 +154,7 @@ class GenerateController:
 
     def schedule_preview(self) -> None:
         s = self.session
-        if s.photo is None or s.mask is None or not s.mask.any():
+        if s.doc.photo is None or s.doc.mask is None or not s.doc.mask.any():
             self.window.canvas.context_box = None
             self.panel.sent_label.setText("")
             self.window.canvas.update()
@@ -140,7 +164,7 @@ class GenerateController:
 
     async def _preview(self, gen: int) -> None:
         req = self.build_request()
-        caps = describe(self.panel.provider_name()).capabilities
+        caps = describe(self.session.doc.request["provider"]).capabilities
         uploads = caps.uploads
         key = self._prepared_key(req, caps)
 
@@ -218,15 +242,15 @@ class GenerateController:
                 "Render at QUALITY applies to a selected TURBO or FLASH draft."
             )
             return None
-        return self.generate(request=request, draft_of=self.session.selected)
+        return self.generate(request=request, draft_of=self.session.doc.selected)
 
     def replay(self, job_id: int) -> asyncio.Task | None:
         """Restore a job's mask and parameters into the editor (one undoable mask step)."""
-        job = self.session.jobs.get(job_id)
-        if job is None or self.session.mask is None:
+        job = self.session.doc.jobs.get(job_id)
+        if job is None or self.session.doc.mask is None:
             return None
         try:  # the job's mask, moved by any Expand since, or refused with a sentence
-            mask = self.session.job_mask(job_id)
+            mask = self.session.doc.job_mask(job_id)
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return None
@@ -235,23 +259,15 @@ class GenerateController:
             for k in job.provider.description.option_names
             if hasattr(job.provider, k)
         }
-        self.session.set_references(  # Replay restores the job's reference images too
-            {
-                "style_references": job.request.style_references,
-                "character_references": job.request.character_references,
-            },
-            quiet=True,
-        )
-        self.session.set_parameters(
-            to_json(job.request) | {"provider": job.provider.name, "provider_options": opts},
-            announce=True,
-        )
+        # the job's whole request, its reference images included, becomes the document's
+        values = {p.name: getattr(job.request, p.name) for p in params()}
+        self.session.set_request(**values, provider=job.provider.name, provider_options=opts)
         return self.window.spawn(self.session.replace_mask(mask, "Replay mask"))
 
     def rerun(self, job_id: int) -> Job | None:
         """Submit a job again with its mask and parameters on the current image."""
-        job = self.session.jobs.get(job_id)
-        if job is None or self.session.photo is None:
+        job = self.session.doc.jobs.get(job_id)
+        if job is None or self.session.doc.photo is None:
             return None
         try:
             return self.session.rerun(job_id, job.provider)

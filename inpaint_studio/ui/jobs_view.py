@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.events import DocumentReplaced, Event, JobAdded, JobProgressed, LayersChanged
 from ..core.jobs import Job
 from ..core.params import to_json
 from ..core.protocol import Stage
-from ..core.session import Change, EditSession
+from ..core.session import EditSession
 from .history import HistoryPanel
 
 
@@ -123,15 +124,16 @@ class JobsView:
         self.list.takeItem(self.list.row(item))
         row.deleteLater()
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind == Change.DOCUMENT:
-            self.list.clear()
-            self.rows.clear()
-            for job in self.session.jobs.values():
-                if job.is_active:
-                    self.update(job)
-        elif change.kind == Change.JOB and change.job is not None:
-            self.update(change.job)
+    def _on_change(self, event: Event) -> None:
+        match event:
+            case DocumentReplaced():
+                self.list.clear()
+                self.rows.clear()
+                for job in self.session.doc.jobs.values():
+                    if job.is_active:
+                        self.update(job)
+            case JobAdded(job=job) | JobProgressed(job=job):
+                self.update(job)
 
     def update(self, job: Job) -> None:
         entry = self.rows.get(job.id)
@@ -144,20 +146,20 @@ class JobsView:
             self.list.setItemWidget(item, row)
             entry = self.rows[job.id] = (item, row)
         item, row = entry
-        draft = self.session.draft_of.get(job.id)
-        lay = self.session.layer(draft) if draft else None
+        draft = self.session.doc.draft_of.get(job.id)
+        lay = self.session.doc.layer(draft) if draft else None
         row.show_job(job, (lay.name if lay else draft) if draft else None)
         item.setSizeHint(
             QSize(0, row.sizeHint().height())
         )  # as wide as the list, never scrolled sideways
 
     def tick(self) -> None:
-        for job in self.session.jobs.values():
+        for job in self.session.doc.jobs.values():
             if job.is_active:
                 self.update(job)
 
     def _copy_details(self, job_id: int) -> None:
-        job = self.session.jobs.get(job_id)
+        job = self.session.doc.jobs.get(job_id)
         if job is None:
             return
         err = job.error
@@ -178,44 +180,42 @@ class HistoryView:
         panel.rerun_requested.connect(actions.rerun)
         panel.show_results_requested.connect(actions.show_results)
         panel.copy_prompt_requested.connect(
-            lambda jid: QGuiApplication.clipboard().setText(self.session.jobs[jid].request.prompt)
+            lambda jid: QGuiApplication.clipboard().setText(
+                self.session.doc.jobs[jid].request.prompt
+            )
         )
         panel.copy_seed_requested.connect(self._copy_seed)
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind == Change.DOCUMENT:
-            self.panel.list.clear()
-            for job in self.session.jobs.values():
-                self.entry(job)
-        elif change.kind == Change.LAYERS:
-            for job in self.session.jobs.values():
-                if job.variants:
+    def _on_change(self, event: Event) -> None:
+        match event:
+            case DocumentReplaced():
+                self.panel.list.clear()
+                for job in self.session.doc.jobs.values():
                     self.entry(job)
-        elif (
-            change.kind == Change.JOB
-            and change.job is not None
-            and change.job.id in self.session.jobs
-        ):
-            job = change.job
-            if (
-                job.stage
-                in (Stage.QUEUED, Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING)
-                or self.panel._find(job.id) is None
-            ):
-                self.entry(job)
+            case LayersChanged():
+                for job in self.session.doc.jobs.values():
+                    if job.variants:
+                        self.entry(job)
+            case JobAdded(job=job) | JobProgressed(job=job) if job.id in self.session.doc.jobs:
+                if (
+                    job.stage
+                    in (Stage.QUEUED, Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.WAITING)
+                    or self.panel._find(job.id) is None
+                ):
+                    self.entry(job)
 
     def entry(self, job: Job) -> None:
         state = job.stage if job.stage != Stage.INTERRUPTED else "interrupted — re-run to resubmit"
         icon = next(
             (
                 self.icon_for(lay.key)
-                for lay in self.session.layers
+                for lay in self.session.doc.layers
                 if lay.job.id == job.id and self.icon_for(lay.key) is not None
             ),
             None,
         )
-        draft = self.session.draft_of.get(job.id)
-        lay = self.session.layer(draft)
+        draft = self.session.doc.draft_of.get(job.id)
+        lay = self.session.doc.layer(draft)
         self.panel.set_entry(
             job.id,
             prompt=job.request.prompt,
@@ -229,5 +229,5 @@ class HistoryView:
         )
 
     def _copy_seed(self, job_id: int) -> None:
-        seed = seed_of(self.session.jobs[job_id])
+        seed = seed_of(self.session.doc.jobs[job_id])
         QGuiApplication.clipboard().setText("" if seed is None else str(seed))

@@ -24,7 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.session import Change, EditSession
+from ..core.events import (
+    DocumentReplaced,
+    Event,
+    LayerChanged,
+    LayersChanged,
+    SelectionChanged,
+)
+from ..core.session import EditSession
 from .canvas import Canvas, LayerView
 from .pyramid import layer_rgba, variant_thumbnail
 
@@ -139,27 +146,30 @@ class LayersView:
         panel.list.currentItemChanged.connect(self._current_changed)
         panel.list.itemChanged.connect(self._item_changed)
         panel.opacity_changed.connect(
-            lambda v: self.session.selected and self.session.set_opacity(self.session.selected, v)
+            lambda v: (
+                self.session.doc.selected and self.session.set_opacity(self.session.doc.selected, v)
+            )
         )
         self._sync()
 
     # -- model → view ---------------------------------------------------------------------------
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind in (Change.DOCUMENT, Change.LAYERS):
-            if change.kind == Change.DOCUMENT:
+    def _on_change(self, event: Event) -> None:
+        match event:
+            case DocumentReplaced():
                 self._views.clear()
                 self._thumbs.clear()
-            self._sync()
-        elif change.kind == Change.LAYER:
-            if change.message == "pixels":
-                self._views.pop(change.key, None)
-                self._thumbs.pop(change.key, None)
                 self._sync()
-            else:
-                self._refresh(change.key)
-        elif change.kind == Change.SELECTION:
-            self._select(change.key)
+            case LayersChanged():
+                self._sync()
+            case LayerChanged(key=key, pixels=True):
+                self._views.pop(key, None)
+                self._thumbs.pop(key, None)
+                self._sync()
+            case LayerChanged(key=key):
+                self._refresh(key)
+            case SelectionChanged(key=key):
+                self._select(key)
 
     def _sync(self) -> None:
         """Rebuild the list and the canvas's layers from the session (cheap: buffers are shared)."""
@@ -169,7 +179,7 @@ class LayersView:
         lst.clear()
         self.items = {}
         views, missing = [], []
-        for lay in reversed(s.layers):  # newest on top
+        for lay in reversed(s.doc.layers):  # newest on top
             item = QListWidgetItem()
             item.setData(KEY, lay.key)
             if not lay.drawable:
@@ -191,7 +201,7 @@ class LayersView:
                     missing.append(lay)
             lst.addItem(item)
             self.items[lay.key] = item
-        for lay in s.layers:
+        for lay in s.doc.layers:
             if not lay.drawable:
                 continue
             view = self._views.get(lay.key)
@@ -204,7 +214,7 @@ class LayersView:
         self._views = {v.key: v for v in views}
         self.canvas.layers = views
         self._updating = False
-        self._select(s.selected)
+        self._select(s.doc.selected)
         self.canvas.update()
         if missing:
             self.spawn(self._make_thumbnails(missing))
@@ -212,13 +222,13 @@ class LayersView:
     def caption(self, lay) -> str:
         """``"2 · prompt · seed · speed"`` (the number is the key that shows it, for the newest
         job's variants) and a second line with visibility and the draft/final badge."""
-        latest = list(self.session.latest)
+        latest = list(self.session.doc.latest)
         number = f"{latest.index(lay.key) + 1} · " if lay.key in latest[:8] else ""
         badge = "FINAL · " if lay.final_of else "DRAFT · " if lay.is_draft else ""
         return f"{number}{lay.name}\n{badge}{'shown' if lay.visible else 'hidden'}"
 
     async def _make_thumbnails(self, layers) -> None:
-        photo = self.session.photo
+        photo = self.session.doc.photo
         if photo is None:
             return
         dpr = self.panel.list.devicePixelRatioF()
@@ -250,7 +260,7 @@ class LayersView:
         return self._thumbs.get(key)
 
     def _refresh(self, key: str | None) -> None:
-        lay = self.session.layer(key)
+        lay = self.session.doc.layer(key)
         view, item = self._views.get(key), self.items.get(key)
         if lay is None or view is None:
             return
@@ -260,7 +270,7 @@ class LayersView:
             item.setCheckState(Qt.CheckState.Checked if lay.visible else Qt.CheckState.Unchecked)
             item.setText(self.caption(lay))
             self._updating = False
-        if key == self.session.selected:
+        if key == self.session.doc.selected:
             self._show_selected_controls()
         self.canvas.update()
 
@@ -276,7 +286,7 @@ class LayersView:
         self._show_selected_controls()
 
     def _show_selected_controls(self) -> None:
-        lay = self.session.layer(self.session.selected)
+        lay = self.session.doc.layer(self.session.doc.selected)
         p = self.panel
         for b in (p.accept_button, p.discard_button, p.discard_others_button, p.reblend_button):
             b.setEnabled(lay is not None)

@@ -30,11 +30,23 @@ from PySide6.QtWidgets import (
 
 from ..core import persist
 from ..core import settings as cfg
+from ..core.events import (
+    DocumentReplaced,
+    ErrorRaised,
+    Event,
+    ImageChanged,
+    JobAdded,
+    JobProgressed,
+    LayersChanged,
+    MaskChanged,
+    MaskStrengthReady,
+    StatusChanged,
+)
 from ..core.imaging import mask_bbox
 from ..core.jobs import Job
 from ..core.maskedit import grow, magic_wand
 from ..core.project import recovery_root
-from ..core.session import Change, EditSession
+from ..core.session import EditSession
 from ..providers import make_provider
 from ..providers.base import make_client
 from . import gc_guard
@@ -131,7 +143,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(w)
         self.brush = BrushControls(self.canvas)
         self.brush.restore(self.settings.get("brush"))
-        self.canvas.soft_source = lambda: self.session.soft_mask()
+        self.canvas.soft_source = lambda: self.session.doc.soft_mask()
         for spin in (
             self.brush.hardness,
             self.brush.opacity,
@@ -149,10 +161,12 @@ class MainWindow(QMainWindow):
             self.session, self.history_panel, self.generator, self.layers_view.icon
         )
         self.layers_view.on_thumbnails.append(
-            lambda: [self.history_view.entry(j) for j in self.session.jobs.values() if j.variants]
+            lambda: [
+                self.history_view.entry(j) for j in self.session.doc.jobs.values() if j.variants
+            ]
         )
         self.session.subscribe(self._on_change)
-        self.session.undo.listeners.append(self._undo_changed)
+        self.session.undo.changed.connect(lambda _: self._undo_changed())
         self._mask_timer = QTimer(self, singleShot=True, interval=120, timeout=self._mask_settled)
         self._elapsed_timer = QTimer(self, interval=500, timeout=self.jobs_view.tick)
         build_menus(self)
@@ -191,52 +205,57 @@ class MainWindow(QMainWindow):
 
     # -- the session's changes -------------------------------------------------------------------
 
-    def _on_change(self, change: Change) -> None:
+    def _on_change(self, event: Event) -> None:
         s = self.session
-        k = change.kind
-        if k == Change.DOCUMENT:
-            pending = self.files.pending_pyramid
-            overlay = s.mask_alpha if s.mask_alpha is not None else s.mask
-            pyramid = (
-                pending[1]
-                if pending and pending[0] is s.photo.rgb
-                else build_pyramid(s.photo.rgb, overlay)
-            )
-            self.files.pending_pyramid = None
-            self.canvas.set_photo(s.photo.rgb, s.mask, pyramid, s.mask_alpha)
-            w, h = s.photo.size
-            self.size_label.setText(f"{w} × {h}")
-            self._mask_settled()
-        elif k == Change.MASK:
-            if s.mask_alpha is not None and self.canvas.alpha is not s.mask_alpha:
-                self.canvas.use_soft_mask(s.mask_alpha)  # every stroke from now on keeps it in step
-            if change.message == "soft":
-                return  # only the soft mask appeared: nothing to repaint or re-validate
-            if (
-                change.message != "shown"
-            ):  # a stroke's pyramid was brought up to date as it was painted
-                self.canvas.refresh_mask(change.rect)
-            self._mask_timer.start()  # whole-mask work once a stroke pauses, not per segment
-        elif k == Change.IMAGE:
-            self.canvas.set_rgb(s.photo.rgb, change.rect)
-        elif k == Change.STATUS:
-            self._update_title()
-        elif k == Change.ERROR:
-            self.report_error(change.message)
-        elif k == Change.JOB and change.job is not None:
-            job = change.job
-            if job.stage == "failed" and job.error is not None and change.message == "progress":
+        match event:
+            case DocumentReplaced():
+                assert s.doc.photo is not None
+                pending = self.files.pending_pyramid
+                overlay = s.doc.mask_alpha if s.doc.mask_alpha is not None else s.doc.mask
+                pyramid = (
+                    pending[1]
+                    if pending and pending[0] is s.doc.photo.rgb
+                    else build_pyramid(s.doc.photo.rgb, overlay)
+                )
+                self.files.pending_pyramid = None
+                self.canvas.set_photo(s.doc.photo.rgb, s.doc.mask, pyramid, s.doc.mask_alpha)
+                w, h = s.doc.photo.size
+                self.size_label.setText(f"{w} × {h}")
+                self._mask_settled()
+            case MaskStrengthReady():  # only the soft mask appeared: nothing to repaint
+                self._follow_soft_mask()
+            case MaskChanged(rect=rect, shown=shown):
+                self._follow_soft_mask()
+                if not shown:  # a stroke's pyramid was brought up to date as it was painted
+                    self.canvas.refresh_mask(rect)
+                self._mask_timer.start()  # whole-mask work once a stroke pauses, not per segment
+            case ImageChanged(rect=rect):
+                assert s.doc.photo is not None
+                self.canvas.set_rgb(s.doc.photo.rgb, rect)
+            case StatusChanged():
+                self._update_title()
+            case ErrorRaised(message=message):
+                self.report_error(message)
+            case JobAdded():
+                self.layout_.bring("jobsDock")
+            case JobProgressed(job=job, recorded=False) if (
+                job.stage == "failed" and job.error is not None
+            ):
                 self.report_error(str(job.error))
                 self.layout_.bring("jobsDock")
-            elif job.stage == "queued":
-                self.layout_.bring("jobsDock")
-        elif k == Change.LAYERS and s.latest:
-            seeds = [s.layer(key).variant.seed for key in s.latest if s.layer(key) is not None]
-            self.panel.show_last_seed(next((x for x in seeds if x is not None), None))
-            self.layout_.bring("layersDock")
+            case LayersChanged() if s.doc.latest:
+                shown = [s.doc.layer(key) for key in s.doc.latest]
+                seeds = [lay.variant.seed for lay in shown if lay is not None]
+                self.panel.show_last_seed(next((x for x in seeds if x is not None), None))
+                self.layout_.bring("layersDock")
+
+    def _follow_soft_mask(self) -> None:
+        alpha = self.session.doc.mask_alpha
+        if alpha is not None and self.canvas.alpha is not alpha:
+            self.canvas.use_soft_mask(alpha)  # every stroke from now on keeps it in step
 
     def _update_title(self) -> None:
-        self.setWindowTitle(self.session.title)
+        self.setWindowTitle(self.session.doc.title)
 
     def _undo_changed(self) -> None:
         u = self.session.undo
@@ -246,7 +265,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setText(f"&Redo {u.redo_text}".strip())
 
     def _mask_settled(self) -> None:
-        m = self.session.mask
+        m = self.session.doc.mask
         if m is not None:  # a count over the whole mask is ~2 ms on 20 MP; once per change
             self.coverage_label.setText(f"mask {np.count_nonzero(m) * 100 / m.size:.1f} %")
         self.generator.validate()
@@ -271,11 +290,11 @@ class MainWindow(QMainWindow):
 
     @property
     def photo(self):
-        return self.session.photo
+        return self.session.doc.photo
 
     @property
     def history(self) -> dict[int, Job]:
-        return self.session.jobs
+        return self.session.doc.jobs
 
     @property
     def runner(self):
@@ -283,7 +302,7 @@ class MainWindow(QMainWindow):
 
     @property
     def unsaved(self) -> bool:
-        return self.session.unsaved
+        return self.session.doc.unsaved
 
     def open_image(self, path: str | Path) -> asyncio.Task:
         """Open a photo or an ``.inpaint`` project (asking first about unsaved work); returns the task."""
@@ -306,7 +325,7 @@ class MainWindow(QMainWindow):
 
     def composite(self) -> np.ndarray:
         """``(H, W, 3) uint8``: what is visible (call off the GUI thread for large photos)."""
-        return self.session.composite()
+        return self.session.doc.composite()
 
     def restore_recovery(self, folder: Path) -> asyncio.Task:
         async def run() -> None:
@@ -338,7 +357,7 @@ class MainWindow(QMainWindow):
         return self.generator.rerun(job_id)
 
     def selected_key(self) -> str | None:
-        return self.session.selected
+        return self.session.doc.selected
 
     def show_variant(self, n: int) -> None:
         self.session.show_variant(n)
@@ -411,14 +430,14 @@ class MainWindow(QMainWindow):
             self.grow_mask(sign * n)
 
     def _wand(self, x: int, y: int, add: bool) -> None:
-        rgb, tol = self.session.photo.rgb, self.wand_tolerance
+        rgb, tol = self.session.doc.photo.rgb, self.wand_tolerance
         self.spawn(
             self.session.edit_mask(lambda m: magic_wand(rgb, m, (x, y), tol, add), "Magic wand")
         )
 
     def zoom_to_mask(self) -> asyncio.Task | None:
         """View ▸ Zoom to mask: fit the mask's bounding box (found off the GUI thread)."""
-        mask = self.session.mask
+        mask = self.session.doc.mask
         if mask is None:
             return None
 
@@ -426,7 +445,7 @@ class MainWindow(QMainWindow):
             box = await asyncio.to_thread(mask_bbox, mask)
             if box is None:
                 self.report_error("The mask is empty: paint the area to change first.")
-            elif self.session.mask is mask:
+            elif self.session.doc.mask is mask:
                 self.canvas.zoom_to_rect(box)
 
         return self.spawn(run())
@@ -435,9 +454,9 @@ class MainWindow(QMainWindow):
         """Image ▸ Expand canvas…: the frame and its handles on the canvas, presets, sizes."""
         from .expand_dialog import ExpandDialog
 
-        if self.session.photo is None:
+        if self.session.doc.photo is None:
             return None
-        if self.session.layers:
+        if self.session.doc.layers:
             self.report_error(
                 "Accept or discard the variants before expanding the canvas: they belong to its current size."
             )
@@ -461,7 +480,7 @@ class MainWindow(QMainWindow):
         async def run() -> None:
             try:
                 if await self.session.expand(tuple(pad), prepare):
-                    w, h = self.session.photo.size
+                    w, h = self.session.doc.photo.size
                     self.statusBar().showMessage(
                         f"Canvas expanded to {w} × {h}: describe what to add and Generate.", 8000
                     )
@@ -592,8 +611,8 @@ class MainWindow(QMainWindow):
         if (
             self.ask_before_closing
             and not self._closing_ok
-            and self.session.unsaved
-            and self.session.photo is not None
+            and self.session.doc.unsaved
+            and self.session.doc.photo is not None
         ):
             event.ignore()  # ask first; close again once the user has answered
 
@@ -632,6 +651,6 @@ class MainWindow(QMainWindow):
         if self._closing_ok and getattr(self, "_discard_on_close", False):
             keep = self.session.has_remote_work
         await self.session.aclose(keep_recovery=keep)
-        self.session.listeners.clear()  # the views go with the window; nothing may call them later
-        self.session.undo.listeners.clear()
+        self.session.events.disconnect()  # the views go with the window; nothing may call them later
+        self.session.undo.changed.disconnect()
         await self.client.aclose()

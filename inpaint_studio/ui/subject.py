@@ -38,21 +38,21 @@ class SubjectTool:
 
     def select(self, box: Rect, add: bool):
         s = self.session
-        if s.photo is None:
+        if s.doc.photo is None:
             return None
-        base, _ = s.mask_snapshot()
+        base, _ = s.doc.mask_snapshot()
         self.state = SubjectState(box, add, base)
         return self._run("Select subject")
 
     def refine(self, points: list, include: bool):
         st, s = self.state, self.session
-        if st is None or s.mask_version != st.version:
+        if st is None or s.doc.mask_version != st.version:
             self.state = None
             self.window.report_error(
                 "Drag a rectangle around the subject first; Shift-strokes then refine that selection."
             )
             return None
-        h, w = s.mask.shape
+        h, w = s.doc.mask.shape
         attr = "include" if include else "exclude"
         if getattr(st, attr) is None:
             setattr(st, attr, np.zeros((h, w), bool))
@@ -65,8 +65,8 @@ class SubjectTool:
 
     def _run(self, text: str):
         st, s = self.state, self.session
-        rgb = s.photo.rgb
-        rect = clip_rect(union(st.box, st.marks), s.mask.shape)
+        rgb = s.doc.photo.rgb
+        rect = clip_rect(union(st.box, st.marks), s.doc.mask.shape)
         if rect is None:
             return None
         x0, y0, x1, y1 = rect
@@ -86,6 +86,6 @@ class SubjectTool:
                 self.window.report_error(str(exc))
                 return
             if self.state is st:
-                st.version = s.mask_version
+                st.version = s.doc.mask_version
 
         return self.window.spawn(run())

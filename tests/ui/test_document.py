@@ -38,16 +38,16 @@ async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_di
     await s.replace_mask(ellipse_mask(400, 600, 200, 300, 40, 40), "Mask")
     assert window.windowTitle() == "coffee.png * — Inpaint Studio"
     await s.save_recovery()
-    mask = s.mask.copy()
+    mask = s.doc.mask.copy()
     manifest = s.recovery_folder / "manifest.json"
     # Open → Cancel: everything stays, the recovery copy too
     task = window.open_image(data_dir / "chelsea.png")
     assert "coffee.png" in await answer(window, QMessageBox.StandardButton.Cancel)
     assert await task is False
     assert (
-        s.photo_path.name == "coffee.png"
-        and np.array_equal(s.mask, mask)
-        and s.unsaved
+        s.doc.photo_path.name == "coffee.png"
+        and np.array_equal(s.doc.mask, mask)
+        and s.doc.unsaved
         and manifest.exists()
     )
     # Paste and drop ask too
@@ -67,7 +67,7 @@ async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_di
     )
     await answer(window, QMessageBox.StandardButton.Cancel)
     await until(lambda: not window.busy)
-    assert s.photo_path.name == "coffee.png" and np.array_equal(s.mask, mask)
+    assert s.doc.photo_path.name == "coffee.png" and np.array_equal(s.doc.mask, mask)
     # Save: with a project file, it is saved first, then the other photo opens
     target = tmp_path / "coffee.inpaint"
     await window.save_project(target)
@@ -75,22 +75,22 @@ async def test_unsaved_work_is_asked_about_before_it_is_replaced(window, data_di
     task = window.open_image(data_dir / "chelsea.png")
     await answer(window, QMessageBox.StandardButton.Save)
     assert await task is True
-    assert s.photo_path.name == "chelsea.png" and not s.unsaved
+    assert s.doc.photo_path.name == "chelsea.png" and not s.doc.unsaved
     reopened = EditSession()
     await reopened.open(target)
-    assert reopened.mask[100, 100]  # the second change was saved before leaving
+    assert reopened.doc.mask[100, 100]  # the second change was saved before leaving
     # Don't Save: the change is dropped, the other file opens
     await s.replace_mask(ellipse_mask(300, 451, 100, 100, 30, 30), "Mask")
     task = window.open_image(data_dir / "coffee.png")
     await answer(window, QMessageBox.StandardButton.Discard)
-    assert await task is True and s.photo_path.name == "coffee.png" and not s.mask.any()
+    assert await task is True and s.doc.photo_path.name == "coffee.png" and not s.doc.mask.any()
     # Quit: Cancel keeps the window open
     await s.replace_mask(ellipse_mask(400, 600, 100, 100, 30, 30), "Mask")
     window.ask_before_closing = True
     try:
         window.close()
         await answer(window, QMessageBox.StandardButton.Cancel)
-        assert window.isVisible() and s.unsaved
+        assert window.isVisible() and s.doc.unsaved
     finally:
         window.ask_before_closing = False
 
@@ -109,25 +109,25 @@ async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
     s, p = await masked(window, data_dir, "ideogram")
     p.prompt_edit.setPlainText("a silver spoon")
     QTest.mouseClick(p.generate_button, Qt.MouseButton.LeftButton)
-    await until(lambda: len(s.layers) == 2 and not window.busy)
+    await until(lambda: len(s.doc.layers) == 2 and not window.busy)
     lst = window.layers_panel.list
-    hidden = next(lay.key for lay in s.layers if not lay.visible)
+    hidden = next(lay.key for lay in s.doc.layers if not lay.visible)
     lst.setCurrentItem(window.layers_view.items[hidden])
-    assert s.selected == hidden and not window.layers_panel.accept_button.isEnabled()
-    before = s.photo.rgb.copy()
+    assert s.doc.selected == hidden and not window.layers_panel.accept_button.isEnabled()
+    before = s.doc.photo.rgb.copy()
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_Return)
     rect = lst.visualItemRect(window.layers_view.items[hidden])
     QTest.mouseDClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     await until(lambda: not window.busy)
-    assert np.array_equal(s.photo.rgb, before) and len(s.layers) == 2
+    assert np.array_equal(s.doc.photo.rgb, before) and len(s.doc.layers) == 2
     assert "only what is visible" in window.last_error
-    visible = next(lay.key for lay in s.layers if lay.visible)
+    visible = next(lay.key for lay in s.doc.layers if lay.visible)
     lst.setCurrentItem(window.layers_view.items[visible])
     QTest.mouseClick(window.layers_panel.accept_button, Qt.MouseButton.LeftButton)
-    await until(lambda: len(s.layers) == 1 and not window.busy)
-    assert not np.array_equal(s.photo.rgb, before)
-    assert s.selected is None  # the one left is hidden: nothing is selected
+    await until(lambda: len(s.doc.layers) == 1 and not window.busy)
+    assert not np.array_equal(s.doc.photo.rgb, before)
+    assert s.doc.selected is None  # the one left is hidden: nothing is selected
     assert not window.layers_panel.accept_button.isEnabled()
 
 
@@ -139,9 +139,9 @@ async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data
     for name, photo in (("run-a", "coffee.png"), ("run-b", "chelsea.png")):
         old = EditSession(session_id=name, recovery_folder=recovery_root() / name)
         await old.open(data_dir / photo)
-        await old.replace_mask(ellipse_mask(*old.mask.shape, 50, 50, 20, 20), "Mask")
+        await old.replace_mask(ellipse_mask(*old.doc.mask.shape, 50, 50, 20, 20), "Mask")
         if name == "run-a":
-            old.project_path = tmp_path / "poster.inpaint"
+            old.doc.project_path = tmp_path / "poster.inpaint"
         await old.save_recovery()
         (old.recovery_folder / "pid").write_text("999999999")  # that run has ended
         folders.append(old.recovery_folder)
@@ -179,11 +179,11 @@ async def test_after_generate_the_keys_act_on_the_canvas_not_the_prompt(window, 
     QTest.keyClicks(p.prompt_edit, "no spoon")
     QTest.keyClick(p.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert window.canvas.hasFocus()
-    await until(lambda: len(s.layers) == 2 and not window.busy, 60)
+    await until(lambda: len(s.doc.layers) == 2 and not window.busy, 60)
     QTest.keyClick(window.canvas, Qt.Key.Key_2)
     QTest.keyClick(window.canvas, Qt.Key.Key_Tab)
     assert p.prompt_edit.toPlainText() == "no spoon"  # neither "2" nor a tab was typed into it
-    assert s.selected == s.latest[1] and s.layer(s.latest[1]).visible
+    assert s.doc.selected == s.doc.latest[1] and s.doc.layer(s.doc.latest[1]).visible
     QTest.keyPress(window.canvas, Qt.Key.Key_Tab)
     assert window.canvas.show_original
     QTest.keyRelease(window.canvas, Qt.Key.Key_Tab)
@@ -208,8 +208,8 @@ async def test_the_click_that_focuses_the_canvas_does_not_paint(window, data_dir
     QTest.mouseClick(
         c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center()
     )
-    assert not window.session.mask.any()
+    assert not window.session.doc.mask.any()
     QTest.mouseClick(
         c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c.rect().center()
     )
-    assert window.session.mask.any()
+    assert window.session.doc.mask.any()

@@ -54,20 +54,20 @@ async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(
     window.brush.opacity.setValue(60)
     assert c.brush_radius == 40 and c.brush_hardness == 0.5 and c.brush_opacity == 0.6
     stroke(c, [(250, 200), (350, 200)])
-    assert s.mask_alpha is not None and c.alpha is s.mask_alpha
-    centre = s.mask_alpha[200, 300]
-    assert centre == round(255 * 0.6) and 0 < s.mask_alpha[200 + 30, 300] < centre
-    assert np.array_equal(s.mask, s.mask_alpha > 0)
-    soft = s.mask_alpha.copy()
+    assert s.doc.mask_alpha is not None and c.alpha is s.doc.mask_alpha
+    centre = s.doc.mask_alpha[200, 300]
+    assert centre == round(255 * 0.6) and 0 < s.doc.mask_alpha[200 + 30, 300] < centre
+    assert np.array_equal(s.doc.mask, s.doc.mask_alpha > 0)
+    soft = s.doc.mask_alpha.copy()
     window.undo_stack.undo()
-    assert not s.mask.any() and not s.mask_alpha.any()
+    assert not s.doc.mask.any() and not s.doc.mask_alpha.any()
     window.undo_stack.redo()
-    assert np.array_equal(s.mask_alpha, soft)
+    assert np.array_equal(s.doc.mask_alpha, soft)
     # a rectangle (two-level tool) adds full strength beside the soft stroke
     window.set_tool("rect")
     stroke(c, [(40, 40), (90, 90)])
-    assert (s.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(
-        s.mask_alpha[150:260], soft[150:260]
+    assert (s.doc.mask_alpha[50:80, 50:80] == 255).all() and np.array_equal(
+        s.doc.mask_alpha[150:260], soft[150:260]
     )
     # generate: the upload's mask is strictly two-level; the blend follows the strength
     job = await generate_with_ideogram(window, 1)
@@ -76,16 +76,16 @@ async def test_soft_brush_soft_mask_two_level_upload_and_soft_blend(
         Image.open(io.BytesIO(server.edit_requests[-1].get("mask")[0].data)).convert("L")
     )
     assert set(np.unique(sent)) <= {0, 255}
-    layer = s.layer(s.latest[0]).variant.layer
+    layer = s.doc.layer(s.doc.latest[0]).variant.layer
     x0, y0, _, _ = layer.box
     a_centre = int(layer.alpha[200 - y0, 300 - x0])
     assert abs(a_centre - round(255 * 0.6)) <= 2  # the blend's strength is the brush's opacity
     # the soft mask is saved in the project and comes back
     path = tmp_path / "soft.inpaint"
     await window.save_project(path)
-    s.mask_alpha[...] = 0
+    s.doc.mask_alpha[...] = 0
     await window.open_image(path)
-    assert s.mask_alpha is not None and s.mask_alpha[200, 300] == centre
+    assert s.doc.mask_alpha is not None and s.doc.mask_alpha[200, 300] == centre
 
 
 async def test_overlay_steps_aside_while_a_variant_is_shown(window, data_dir, server):
@@ -213,13 +213,13 @@ async def test_soft_mask_prepared_early_stays_in_step_with_hard_strokes(window, 
     c, s = window.canvas, window.session
     window.set_tool("brush")
     window.brush.hardness.setValue(50)
-    await until(lambda: s.mask_alpha is not None and c.alpha is s.mask_alpha)
+    await until(lambda: s.doc.mask_alpha is not None and c.alpha is s.doc.mask_alpha)
     window.brush.hardness.setValue(100)
     stroke(c, [(100, 100), (200, 100)])
-    assert s.mask[100, 150] and s.mask_alpha[100, 150] == 255
-    assert np.array_equal(s.mask, s.mask_alpha > 0)
+    assert s.doc.mask[100, 150] and s.doc.mask_alpha[100, 150] == 255
+    assert np.array_equal(s.doc.mask, s.doc.mask_alpha > 0)
     window.undo_stack.undo()
-    assert not s.mask.any() and not s.mask_alpha.any()
+    assert not s.doc.mask.any() and not s.doc.mask_alpha.any()
 
 
 async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tmp_path):
@@ -240,8 +240,8 @@ async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tm
     QTest.keyClick(c, Qt.Key.Key_S)
     assert c.tool == "subject"
     stroke(c, [(210, 80), (390, 320)])
-    await until(lambda: s.mask.any() and not s.busy)
-    assert (s.mask & truth).sum() / (s.mask | truth).sum() > 0.9
+    await until(lambda: s.doc.mask.any() and not s.busy)
+    assert (s.doc.mask & truth).sum() / (s.doc.mask | truth).sum() > 0.9
     assert window.undo_stack.count() == 1
     window.brush.size_spin.setValue(20)
     stroke(
@@ -250,11 +250,11 @@ async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tm
         Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier,
     )
     await until(lambda: window.undo_stack.count() == 2 and not s.busy)
-    assert not s.mask[200, 300] and s.mask[150, 300]  # the band is excluded, the rest stays
+    assert not s.doc.mask[200, 300] and s.doc.mask[150, 300]  # the band is excluded, the rest stays
     window.undo_stack.undo()
-    assert s.mask[200, 300]
+    assert s.doc.mask[200, 300]
     window.undo_stack.undo()
-    assert not s.mask.any()
+    assert not s.doc.mask.any()
 
 
 async def test_expand_canvas_dialog_with_handles(window, data_dir):
@@ -262,7 +262,7 @@ async def test_expand_canvas_dialog_with_handles(window, data_dir):
     makes the margin the mask; Generate fills it; the original stays exact."""
     await opened(window, data_dir / "coffee.png")
     c, s = window.canvas, window.session
-    original = s.photo.rgb.copy()
+    original = s.doc.photo.rgb.copy()
     dlg = window.expand_dialog()
     assert dlg.isVisible() and c.expand_frame == (150, 100, 150, 100)  # +25 % each side by default
     dlg.preset.setCurrentText("16:9")
@@ -278,13 +278,13 @@ async def test_expand_canvas_dialog_with_handles(window, data_dir):
         and dlg.spins["right"].value() == right
         and dlg.preset.currentText() == "Custom"
     )
-    assert not s.mask.any()  # dragging a handle paints nothing
+    assert not s.doc.mask.any()  # dragging a handle paints nothing
     dlg.expand_button.click()
-    await until(lambda: s.photo.size == (600 + 55 + right, 400) and not s.busy)
-    assert c.expand_frame is None and c.image_size == s.photo.size
-    assert s.mask[:, :55].all() and not s.mask[:, 55:655].any()
-    assert np.array_equal(s.photo.rgb[:, 55:655], original)
+    await until(lambda: s.doc.photo.size == (600 + 55 + right, 400) and not s.busy)
+    assert c.expand_frame is None and c.image_size == s.doc.photo.size
+    assert s.doc.mask[:, :55].all() and not s.doc.mask[:, 55:655].any()
+    assert np.array_equal(s.doc.photo.rgb[:, 55:655], original)
     await generate_with_ideogram(window, 1, "more table")
-    assert np.array_equal(s.composite()[:, 55:655], original)
+    assert np.array_equal(s.doc.composite()[:, 55:655], original)
     window.undo_stack.undo()
-    assert s.photo.size == (600, 400) and c.image_size == (600, 400) and not c.layers
+    assert s.doc.photo.size == (600, 400) and c.image_size == (600, 400) and not c.layers

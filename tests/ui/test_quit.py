@@ -57,14 +57,14 @@ async def test_the_save_dialog_never_stalls_a_running_job(window, server, data_d
     inside it ("Cannot enter into task …") and that job never went on."""
     from PySide6.QtWidgets import QFileDialog
 
-    from ..conftest import ellipse_mask
+    from ..conftest import document_request, ellipse_mask
     from .test_window import opened, until
 
     s = window.session
     await opened(window, data_dir / "coffee.png")
     await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
     server.answer_delay = 1.0
-    job = window.generate(request=s.request({"prompt": "a spoon", "num_images": 1}))
+    job = window.generate(request=document_request(s, {"prompt": "a spoon", "num_images": 1}))
     task = window.save_project()  # no project file yet: the Save dialog opens
     await until(lambda: window.findChild(QFileDialog, "saveDialog") is not None, 5)
     await asyncio.sleep(1.5)  # the job's answer arrives while the dialog is open
@@ -75,8 +75,10 @@ async def test_the_save_dialog_never_stalls_a_running_job(window, server, data_d
     name = next(e for e in dialog.findChildren(QLineEdit) if e.objectName() == "fileNameEdit")
     name.setText("saved.inpaint")  # as a user types the name
     dialog.accept()
-    assert await task is True, s.project_path
-    assert s.project_path == tmp_path / "saved.inpaint" and s.project_path.exists(), s.project_path
+    assert await task is True, s.doc.project_path
+    assert s.doc.project_path == tmp_path / "saved.inpaint" and s.doc.project_path.exists(), (
+        s.doc.project_path
+    )
     await until(lambda: not job.is_active and not window.busy, 30)
     assert job.finished_ok, job.error
     crash = isolated_crash_reports()

@@ -35,12 +35,12 @@ async def make_two_variants(window, data_dir):
 async def test_project_round_trip_through_the_editor(window, data_dir, tmp_path, qapp):
     job = await make_two_variants(window, data_dir)
     s = window.session
-    shown = s.selected  # the first variant is shown and selected
+    shown = s.doc.selected  # the first variant is shown and selected
     s.set_opacity(shown, 0.4)
     await window.accept_variant()
-    assert s.layer(shown) is None and len(s.layers) == 1
-    s.set_visible(s.layers[0].key, True)
-    s.set_opacity(s.layers[0].key, 0.6)
+    assert s.doc.layer(shown) is None and len(s.doc.layers) == 1
+    s.set_visible(s.doc.layers[0].key, True)
+    s.set_opacity(s.doc.layers[0].key, 0.6)
     target = tmp_path / "coffee.inpaint"
     await window.save_project(target)
     assert target.exists() and not window.unsaved
@@ -249,8 +249,8 @@ async def test_journal_dialog_shows_size_and_clears(window, data_dir):
 async def test_export_layers_from_the_editor(window, data_dir, tmp_path):
     """File ▸ Export layers writes a PSD with the original and both variants, as shown."""
     await make_two_variants(window, data_dir)
-    names = [lay.name for lay in window.session.layers]
-    shown = [lay.visible for lay in window.session.layers]
+    names = [lay.name for lay in window.session.doc.layers]
+    shown = [lay.visible for lay in window.session.doc.layers]
     await window.files.export_layers(tmp_path / "two.psd")
     from psd_tools import PSDImage
 

@@ -38,7 +38,8 @@ async def generate_with_ideogram(window, n: int, prompt: str = "a silver spoon")
     await window.runner.wait(job)
     await until(
         lambda: (
-            sum(lay.job is job for lay in window.session.layers) == n and not window.session.busy
+            sum(lay.job is job for lay in window.session.doc.layers) == n
+            and not window.session.busy
         )
     )
     return job
@@ -221,7 +222,7 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert "Last seed" in panel.last_seed_label.text()
     QTest.keyClick(window, Qt.Key.Key_2)
     visible = [lv.key for lv in c.layers if lv.visible]
-    assert visible == [window.session.latest[1]]
+    assert visible == [window.session.doc.latest[1]]
     # the exported composite keeps every pixel outside the mask
     out = tmp_path / "export.png"
     await window.export_composite(out)
@@ -233,13 +234,13 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     # a JPEG export embeds the shown layer's parameters, and gets the user's normal permissions
     await window.export_composite(tmp_path / "export.jpg")
     meta = json.loads(Image.open(tmp_path / "export.jpg").info["comment"])
-    shown = window.session.layer(window.session.latest[1])
+    shown = window.session.doc.layer(window.session.doc.latest[1])
     assert [lay["seed"] for lay in meta["layers"]] == [shown.variant.seed]
     assert meta["layers"][0]["parameters"]["prompt"] == shown.job.request.prompt
     assert (tmp_path / "export.jpg").stat().st_mode & 0o044 == 0o044
     # draft → final: Render at QUALITY with the variant's seed
     draft_key = window.selected_key()
-    variant = window.session.layer(draft_key).variant
+    variant = window.session.doc.layer(draft_key).variant
     final = window.render_at_quality()
     assert final is not None and final.request.rendering_speed is RenderingSpeed.QUALITY
     assert final.request.seed == variant.seed
@@ -247,8 +248,12 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     assert "final of" in window.layers_panel.list.item(0).text()
     assert server.edit_requests[-1].value("rendering_speed") == "QUALITY"
     # the final takes the draft's place: the draft is hidden, the final shown and selected
-    fin = window.session.layer(window.selected_key())
-    assert fin.final_of == draft_key and fin.visible and not window.session.layer(draft_key).visible
+    fin = window.session.doc.layer(window.selected_key())
+    assert (
+        fin.final_of == draft_key
+        and fin.visible
+        and not window.session.doc.layer(draft_key).visible
+    )
     assert [lv.key for lv in c.layers if lv.visible] == [fin.key]
     assert "None" not in window.layers_panel.list.item(0).text()
     # accept bakes it in, undoably
