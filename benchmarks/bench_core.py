@@ -24,11 +24,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inpaint_studio.core.composite import apply_layer, build_layer  # noqa: E402
-from inpaint_studio.core.context import extract  # noqa: E402
-from inpaint_studio.core.imaging import load_image  # noqa: E402
-from inpaint_studio.core.jobs import prepare  # noqa: E402
-from inpaint_studio.core.request import ContextMode, EditRequest  # noqa: E402
+from inpaint_studio.core.pipeline.composite import apply_layer, build_layer  # noqa: E402
+from inpaint_studio.core.pipeline.context import extract  # noqa: E402
+from inpaint_studio.core.pipeline.jobs import prepare  # noqa: E402
+from inpaint_studio.core.pipeline.request import ContextMode, EditRequest  # noqa: E402
+from inpaint_studio.core.pixels.imaging import load_image  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "fixtures" / "large" / "elephants.jpg"
 

@@ -21,9 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inpaint_studio.core.composite import blend_into, build_layer, noise_level  # noqa: E402
-from inpaint_studio.core.context import plan_region  # noqa: E402
-from inpaint_studio.core.imaging import load_image  # noqa: E402
+from inpaint_studio.core.pipeline.composite import blend_into, build_layer, noise_level  # noqa: E402
+from inpaint_studio.core.pipeline.context import plan_region  # noqa: E402
+from inpaint_studio.core.pixels.imaging import load_image  # noqa: E402
 
 
 def main() -> None:

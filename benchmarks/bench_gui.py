@@ -48,7 +48,7 @@ def rss_mb() -> float:
 
 
 async def main(path: Path) -> None:
-    from inpaint_studio.core.request import ContextMode
+    from inpaint_studio.core.pipeline.request import ContextMode
     from inpaint_studio.ui import MainWindow
 
     t = time.perf_counter()

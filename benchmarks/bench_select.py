@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inpaint_studio.core.imaging import load_image  # noqa: E402
-from inpaint_studio.core.select import select_subject  # noqa: E402
+from inpaint_studio.core.pixels.imaging import load_image  # noqa: E402
+from inpaint_studio.core.pixels.select import select_subject  # noqa: E402
 
 
 def known_object(

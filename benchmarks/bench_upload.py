@@ -24,11 +24,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inpaint_studio.core.composite import build_layer  # noqa: E402
-from inpaint_studio.core.context import extract, plan_region  # noqa: E402
-from inpaint_studio.core.imaging import encode_for_upload, load_image  # noqa: E402
-from inpaint_studio.core.jobs import answer_size, prepare  # noqa: E402
-from inpaint_studio.core.request import IDEOGRAM_ANSWER_SIZES, EditRequest  # noqa: E402
+from inpaint_studio.core.pipeline.composite import build_layer  # noqa: E402
+from inpaint_studio.core.pipeline.context import extract, plan_region  # noqa: E402
+from inpaint_studio.core.pipeline.jobs import answer_size, prepare  # noqa: E402
+from inpaint_studio.core.pipeline.request import IDEOGRAM_ANSWER_SIZES, EditRequest  # noqa: E402
+from inpaint_studio.core.pixels.imaging import encode_for_upload, load_image  # noqa: E402
 
 
 def emulated_answer(encoded: bytes, width: int, height: int) -> np.ndarray:

@@ -40,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _edit_parser(sub, command: str = "edit") -> None:
-    from .core.params import add_arguments
+    from .core.pipeline.params import add_arguments
     from .providers import descriptions, provider_names
 
     if command == "batch":
@@ -217,8 +217,8 @@ class _ProgressBar:
 
 def _build_request(args):
     from .core.errors import MaskError
-    from .core.imaging import header_size, load_image, load_mask
-    from .core.params import make_request, values_from_args
+    from .core.pipeline.params import make_request, values_from_args
+    from .core.pixels.imaging import header_size, load_image, load_mask
 
     if args.command != "expand":  # sizes from the headers first: nothing is decoded for a mismatch
         size, mask_size = header_size(args.image), header_size(args.mask)
@@ -229,7 +229,7 @@ def _build_request(args):
             )
     photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
     if args.command == "expand":
-        from .core.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
+        from .core.document.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
 
         pad = (
             parse_pad(args.pad)
@@ -296,9 +296,9 @@ def paid_work(job) -> list[str]:
 
 async def _run_edit(args, request) -> int:
     from .core.errors import InpaintError
-    from .core.jobs import JobRunner
-    from .core.journal import default_journal
-    from .core.output import next_index, write_variant
+    from .core.formats.journal import default_journal
+    from .core.formats.output import next_index, write_variant
+    from .core.pipeline.jobs import JobRunner
     from .providers import create_provider, default_provider
     from .providers.base import make_client
 
@@ -342,8 +342,8 @@ async def _run_edit(args, request) -> int:
     withheld = sum(1 for v in job.variants if not v.safe)
     project = None
     if args.project is not None and job.variants:
-        from .core.persist import job_project
-        from .core.project import save_project
+        from .core.document.persist import job_project
+        from .core.formats.project import save_project
 
         project = (
             args.project
@@ -456,9 +456,10 @@ def _provider_options(args, name: str) -> dict:
 
 def cmd_resume(args) -> int:
     """Download the images of a finished remote task (raw provider files, no composite)."""
+    from .core.atomic import atomic_write
     from .core.errors import InpaintError
-    from .core.net import download_image, is_loopback
-    from .core.output import atomic_write, file_extension
+    from .core.formats.output import file_extension
+    from .core.pipeline.net import download_image, is_loopback
     from .providers import create_provider
     from .providers.answers import valid_id
     from .providers.base import make_client
@@ -625,7 +626,7 @@ def cmd_project(args) -> int:
     """``project info FILE``: validate a project (no pixels decoded, nothing written, no Qt);
     exit 0 with a summary, 2 with one line on stderr."""
     from .core.errors import InpaintError
-    from .core.project import inspect_project
+    from .core.formats.project import inspect_project
 
     if args.action == "export":
         return cmd_project_export(args)
@@ -674,14 +675,14 @@ def cmd_batch(args) -> int:
 
 
 async def _run_batch(args) -> int:
-    from .core.batch import BatchItem, InflightWindow, done_before, run_batch
     from .core.errors import InvalidInput
-    from .core.imaging import load_image, load_mask
-    from .core.jobs import JobRunner
-    from .core.journal import default_journal
-    from .core.output import next_index, write_variant
-    from .core.params import make_request, to_json, values_from_args
-    from .core.request import EditRequest
+    from .core.formats.journal import default_journal
+    from .core.formats.output import next_index, write_variant
+    from .core.pipeline.batch import BatchItem, InflightWindow, done_before, run_batch
+    from .core.pipeline.jobs import JobRunner
+    from .core.pipeline.params import make_request, to_json, values_from_args
+    from .core.pipeline.request import EditRequest
+    from .core.pixels.imaging import load_image, load_mask
     from .providers import create_provider, default_provider
     from .providers.base import make_client
 
@@ -720,7 +721,7 @@ async def _run_batch(args) -> int:
             sys.stderr.flush()
 
     async with make_client() as client:
-        from .core.net import RetryPolicy
+        from .core.pipeline.net import RetryPolicy
 
         # a 429 inflight_limit is not retried blindly: the window shrinks and the photo waits its turn
         provider = create_provider(
@@ -735,7 +736,7 @@ async def _run_batch(args) -> int:
         # the window, not a per-provider job count, bounds the batch; results reach the journal first
         runner = JobRunner(client, journal=journal, concurrency=max(1, window.limit // images) + 1)
 
-        from .core.batch import ANSWERED
+        from .core.pipeline.batch import ANSWERED
 
         async def make_job(item: BatchItem, answered):
             def load() -> EditRequest:
@@ -808,10 +809,10 @@ async def _run_batch(args) -> int:
 
 def cmd_select(args) -> int:
     """``select IMAGE --box X0,Y0,X1,Y1 --out MASK.png``: exit 0, or 2 with one line on stderr."""
+    from .core.atomic import atomic_write
     from .core.errors import InpaintError
-    from .core.imaging import encode_mask, load_image
-    from .core.output import atomic_write
-    from .core.select import select_subject
+    from .core.pixels.imaging import encode_mask, load_image
+    from .core.pixels.select import select_subject
 
     try:
         box = tuple(int(v) for v in args.box.split(","))
@@ -857,8 +858,8 @@ def cmd_project_export(args) -> int:
     """``project export FILE --out X.psd|X.ora|X.png``: the original, the accepted edits and
     every variant as named layers (hidden ones hidden); exit 0, or 2 with one line on stderr."""
     from .core.errors import InpaintError
-    from .core.layered import LAYERED_FORMATS, export_layers, stack_from_project
-    from .core.project import read_project
+    from .core.formats.layered import LAYERED_FORMATS, export_layers, stack_from_project
+    from .core.formats.project import read_project
 
     out = args.out
     if out is None or out.suffix.lower() not in LAYERED_FORMATS:

@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from inpaint_studio.core.request import style_presets  # noqa: E402
+from inpaint_studio.core.pipeline.request import style_presets  # noqa: E402
 
 from .servers import IdeogramServer  # noqa: E402
 

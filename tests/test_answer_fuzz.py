@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inpaint_studio.core.errors import InpaintError
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.jobs import JobRunner
-from inpaint_studio.core.protocol import Stage
-from inpaint_studio.core.request import EditRequest, RenderingSpeed
+from inpaint_studio.core.pipeline.jobs import JobRunner
+from inpaint_studio.core.pipeline.protocol import Stage
+from inpaint_studio.core.pipeline.request import EditRequest, RenderingSpeed
+from inpaint_studio.core.pixels.imaging import load_image
 from inpaint_studio.providers import (
     CometApiProvider,
     IdeogramProvider,

@@ -162,3 +162,33 @@ def test_no_import_cycles():
         if m in reach(m):
             cycles.append(m)
     assert cycles == []
+
+
+#: the core's layers, bottom to top: a module imports only from its own layer or below
+CORE_LAYERS = ("", "pixels", "pipeline", "formats", "document")
+
+
+def test_the_core_subpackages_import_only_downwards_and_say_what_they_are():
+    """Issue 18: ``core/`` shows its architecture — root services, pixels, the pipeline, file
+    formats, the document — each subpackage with a one-line docstring, importing (at run
+    time) only its own layer and those below."""
+    core = PKG / "core"
+    for sub in CORE_LAYERS[1:]:
+        doc = ast.get_docstring(ast.parse((core / sub / "__init__.py").read_text("utf-8")))
+        assert doc and "\n" not in doc.strip(), sub
+    assert not [
+        p for p in core.iterdir() if p.is_dir() and p.name not in CORE_LAYERS + ("__pycache__",)
+    ]
+
+    def layer(module: str) -> int:
+        parts = module.split(".")
+        return CORE_LAYERS.index(parts[2]) if len(parts) > 3 and parts[2] in CORE_LAYERS else 0
+
+    upward = [
+        f"{m} → {d}"
+        for m, deps in _runtime_graph().items()
+        if m.startswith("inpaint_studio.core.")
+        for d in deps
+        if d.startswith("inpaint_studio.core.") and layer(d) > layer(m)
+    ]
+    assert upward == []

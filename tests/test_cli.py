@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.output import PNG_TEXT_KEY
+from inpaint_studio.core.formats.output import PNG_TEXT_KEY
+from inpaint_studio.core.pixels.imaging import load_image
 
 from .conftest import ellipse_mask
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_studio.core.composite import apply_layer, build_layer, feather_alpha
-from inpaint_studio.core.context import extract, plan_region
 from inpaint_studio.core.errors import MaskError
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.request import ContextMode
+from inpaint_studio.core.pipeline.composite import apply_layer, build_layer, feather_alpha
+from inpaint_studio.core.pipeline.context import extract, plan_region
+from inpaint_studio.core.pipeline.request import ContextMode
+from inpaint_studio.core.pixels.imaging import load_image
 
 from .conftest import ellipse_mask
 

@@ -11,7 +11,8 @@ import httpx
 import numpy as np
 import pytest
 
-from inpaint_studio.core import persist
+from inpaint_studio.core.document import persist
+from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.events import (
     DocumentReplaced,
     ErrorRaised,
@@ -25,9 +26,8 @@ from inpaint_studio.core.events import (
     Signal,
     StatusChanged,
 )
-from inpaint_studio.core.journal import Journal
-from inpaint_studio.core.request import RenderingSpeed
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.formats.journal import Journal
+from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider, make_provider
 
 from .conftest import ellipse_mask

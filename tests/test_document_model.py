@@ -35,11 +35,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.errors import InpaintError
-from inpaint_studio.core.journal import Journal
-from inpaint_studio.core.project import inspect_project
-from inpaint_studio.core.request import RenderingSpeed
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.formats.journal import Journal
+from inpaint_studio.core.formats.project import inspect_project
+from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider
 from inpaint_studio.providers.base import PollPolicy
 

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_studio.core.errors import InvalidInput
-from inpaint_studio.core.expand import (
+from inpaint_studio.core.document.expand import (
     expand_photo,
     pad_by_fraction,
     pad_for_aspect,
     parse_aspect,
     parse_pad,
 )
-from inpaint_studio.core.imaging import load_image
+from inpaint_studio.core.errors import InvalidInput
+from inpaint_studio.core.pixels.imaging import load_image
 
 from .test_cli import cli
 from .test_session import env, results  # noqa: F401  (env is a fixture)
@@ -99,7 +99,7 @@ async def test_only_what_the_model_needs_is_sent_for_a_large_canvas(env, data_di
     make, provider = env
     s = make()
     big = np.tile(load_image(data_dir / "coffee.png").rgb, (4, 4, 1))  # 2400 × 1600
-    from inpaint_studio.core.output import encode_png
+    from inpaint_studio.core.formats.output import encode_png
 
     await s.open(None, encode_png(big))
     assert await s.expand((0, 0, 600, 0))

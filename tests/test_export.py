@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.output import atomic_write, encode_export, export_suffix
+from inpaint_studio.core.atomic import atomic_write
+from inpaint_studio.core.formats.output import encode_export, export_suffix
+from inpaint_studio.core.pixels.imaging import load_image
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from inpaint_studio.core.composite import blend_into, build_layer, noise_level
-from inpaint_studio.core.context import plan_region
-from inpaint_studio.core.imaging import load_image
+from inpaint_studio.core.pipeline.composite import blend_into, build_layer, noise_level
+from inpaint_studio.core.pipeline.context import plan_region
+from inpaint_studio.core.pixels.imaging import load_image
 
 from .conftest import ellipse_mask
 
@@ -84,7 +84,7 @@ def test_no_grain_when_the_result_was_not_upscaled(grainy):
 
 
 def test_grain_flag_on_the_command_line():
-    from inpaint_studio.core.params import params
+    from inpaint_studio.core.pipeline.params import params
 
     grain = next(p for p in params() if p.name == "grain")
     assert grain.cli == "--grain" and [c.value for c in grain.choices] == ["auto", "off"]

@@ -14,9 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inpaint_studio.core import persist
-from inpaint_studio.core.project import ProjectError, inspect_project, read_project, save_project
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.document import persist
+from inpaint_studio.core.document.session import EditSession
+from inpaint_studio.core.formats.project import (
+    ProjectError,
+    inspect_project,
+    read_project,
+    save_project,
+)
 
 from .support.waiting import until
 from .test_project import state  # noqa: F401 (the fixture: a real project from a real offline job)

@@ -24,11 +24,10 @@ from inpaint_studio.core.errors import (
     ServerError,
     ValidationError,
 )
-from inpaint_studio.core.imaging import load_image, load_reference
-from inpaint_studio.core.jobs import JobRunner
-from inpaint_studio.core.net import RetryPolicy, check_url
-from inpaint_studio.core.protocol import Stage
-from inpaint_studio.core.request import (
+from inpaint_studio.core.pipeline.jobs import JobRunner
+from inpaint_studio.core.pipeline.net import RetryPolicy, check_url
+from inpaint_studio.core.pipeline.protocol import Stage
+from inpaint_studio.core.pipeline.request import (
     ColorPalette,
     EditRequest,
     MagicPrompt,
@@ -36,6 +35,7 @@ from inpaint_studio.core.request import (
     RenderingSpeed,
     StyleType,
 )
+from inpaint_studio.core.pixels.imaging import load_image, load_reference
 from inpaint_studio.providers import IdeogramProvider
 
 from .conftest import ellipse_mask
@@ -112,7 +112,7 @@ async def test_every_field_reaches_the_server(server, req, data_dir):
     )
     # composited: outside the mask untouched, inside the server's colour
     for v in job.variants:
-        from inpaint_studio.core.composite import apply_layer
+        from inpaint_studio.core.pipeline.composite import apply_layer
 
         out = apply_layer(req.photo.rgb, v.layer)
         assert np.array_equal(out[~req.mask], req.photo.rgb[~req.mask])
@@ -368,7 +368,7 @@ async def test_large_photo_uploads_at_the_answer_size_and_the_result_is_exact_ou
 ):
     """Issue 13 end to end: a 5 % mask on an 8.6 MP photo sends ~1 MP (lossless WebP or PNG
     within 1.5 MB, or JPEG); the server takes it; outside the mask the result is the photo."""
-    from inpaint_studio.core.imaging import Photo
+    from inpaint_studio.core.pixels.imaging import Photo
 
     big = np.ascontiguousarray(np.tile(load_image(data_dir / "coffee.png").rgb, (6, 6, 1)))
     mask = ellipse_mask(2400, 3600, 1200, 1800, 330, 470)
@@ -382,7 +382,7 @@ async def test_large_photo_uploads_at_the_answer_size_and_the_result_is_exact_ou
     assert img.format == job.sent["image"]["format"]
     layer = job.variants[0].layer
     out = big.copy()
-    from inpaint_studio.core.composite import blend_into
+    from inpaint_studio.core.pipeline.composite import blend_into
 
     blend_into(out, layer)
     assert np.array_equal(out[~mask], big[~mask])

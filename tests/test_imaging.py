@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from inpaint_studio.core.errors import ImageLoadError, MaskError
-from inpaint_studio.core.imaging import (
+from inpaint_studio.core.pixels.imaging import (
     UPLOAD_LIMIT,
     encode_for_upload,
     encode_mask,
@@ -182,9 +182,9 @@ def test_uploads_are_sent_at_the_models_resolution_as_jpeg_q95(data_dir):
     """Issue 13: a 5 % mask on a large photo uploads exactly the size the model answers with
     for that aspect ratio (~1 MP), lossless within 1.5 MB; the offline engine still gets the
     photo's own pixels."""
-    from inpaint_studio.core.imaging import Photo
-    from inpaint_studio.core.jobs import prepare
-    from inpaint_studio.core.request import IDEOGRAM_ANSWER_SIZES, EditRequest
+    from inpaint_studio.core.pipeline.jobs import prepare
+    from inpaint_studio.core.pipeline.request import IDEOGRAM_ANSWER_SIZES, EditRequest
+    from inpaint_studio.core.pixels.imaging import Photo
 
     from .conftest import ellipse_mask
 
@@ -218,7 +218,7 @@ def test_lossless_when_it_fits_the_budget_else_jpeg_q98(data_dir):
     """Lossless (PNG, else lossless WebP) when it fits 1.5 MB, else a q98 JPEG."""
     from pathlib import Path
 
-    from inpaint_studio.core.imaging import encode_for_upload
+    from inpaint_studio.core.pixels.imaging import encode_for_upload
 
     shot = load_image(Path(__file__).resolve().parent.parent / "docs" / "screenshot.png").rgb
     enc = encode_for_upload(

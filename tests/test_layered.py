@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.project import read_project
+from inpaint_studio.core.formats.project import read_project
+from inpaint_studio.core.pixels.imaging import load_image
 
 from .test_cli import cli
 from .test_session import edited, env, results  # noqa: F401  (env is a fixture)
@@ -119,7 +119,7 @@ def test_export_refuses_unknown_formats_and_missing_folders(tmp_path, data_dir):
 @pytest.mark.asyncio
 async def test_edit_with_project_opens_in_the_editor_and_exports(env, data_dir, tmp_path):  # noqa: F811
     """`edit … --project OUT.inpaint` saves the photo, mask and variants as layers."""
-    from inpaint_studio.core.imaging import load_mask
+    from inpaint_studio.core.pixels.imaging import load_mask
 
     from .conftest import ellipse_mask
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inpaint_studio.core.composite import apply_layer
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.jobs import JobRunner
-from inpaint_studio.core.protocol import Stage
-from inpaint_studio.core.request import EditRequest
+from inpaint_studio.core.pipeline.composite import apply_layer
+from inpaint_studio.core.pipeline.jobs import JobRunner
+from inpaint_studio.core.pipeline.protocol import Stage
+from inpaint_studio.core.pipeline.request import EditRequest
+from inpaint_studio.core.pixels.imaging import load_image
 from inpaint_studio.providers import LocalProvider
 from inpaint_studio.providers.local import choose_method, fill
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inpaint_studio.core.maskedit import MaskPatch, fill_polygon, grow, stamp_segment
+from inpaint_studio.core.pixels.maskedit import MaskPatch, fill_polygon, grow, stamp_segment
 
 
 def test_mask_patch_is_bounded():
@@ -33,8 +33,8 @@ def test_polygon_and_grow():
 
 
 def test_magic_wand_on_a_read_only_photo(data_dir):
-    from inpaint_studio.core.imaging import load_image
-    from inpaint_studio.core.maskedit import magic_wand
+    from inpaint_studio.core.pixels.imaging import load_image
+    from inpaint_studio.core.pixels.maskedit import magic_wand
 
     photo = load_image(data_dir / "coffee.png")
     assert not photo.rgb.flags.writeable  # photos are shared, never edited in place
@@ -47,7 +47,7 @@ def test_magic_wand_on_a_read_only_photo(data_dir):
 
 
 def test_soft_brush_profile_and_region():
-    from inpaint_studio.core.maskedit import stamp_soft
+    from inpaint_studio.core.pixels.maskedit import stamp_soft
 
     alpha = np.zeros((100, 100), np.uint8)
     mask = np.zeros((100, 100), bool)
@@ -70,7 +70,7 @@ def test_soft_brush_profile_and_region():
 
 
 def test_soft_patch_undo_redo_and_two_level_edits_keep_softness():
-    from inpaint_studio.core.maskedit import MaskPatch, stamp_soft, sync_alpha
+    from inpaint_studio.core.pixels.maskedit import MaskPatch, stamp_soft, sync_alpha
 
     alpha = np.zeros((60, 80), np.uint8)
     mask = np.zeros((60, 80), bool)
@@ -90,10 +90,10 @@ def test_soft_patch_undo_redo_and_two_level_edits_keep_softness():
 
 
 def test_build_layer_uses_strength_and_provider_mask_stays_two_level(data_dir):
-    from inpaint_studio.core.composite import build_layer
-    from inpaint_studio.core.context import plan_region
-    from inpaint_studio.core.imaging import encode_mask, load_image
-    from inpaint_studio.core.maskedit import stamp_soft
+    from inpaint_studio.core.pipeline.composite import build_layer
+    from inpaint_studio.core.pipeline.context import plan_region
+    from inpaint_studio.core.pixels.imaging import encode_mask, load_image
+    from inpaint_studio.core.pixels.maskedit import stamp_soft
 
     photo = load_image(data_dir / "coffee.png")
     H, W = photo.rgb.shape[:2]

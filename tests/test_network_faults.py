@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from inpaint_studio.core.errors import DownloadError, ProviderError, RateLimitedError
-from inpaint_studio.core.net import download_image
-from inpaint_studio.core.request import EditRequest
+from inpaint_studio.core.pipeline.net import download_image
+from inpaint_studio.core.pipeline.request import EditRequest
 from inpaint_studio.providers import create_provider
 from inpaint_studio.providers.base import HttpTransport
 
@@ -185,7 +185,7 @@ async def test_json_answers_are_capped_after_decompression(faults):
 
 @pytest.fixture
 def request_(data_dir):
-    from inpaint_studio.core.imaging import load_image
+    from inpaint_studio.core.pixels.imaging import load_image
 
     photo = load_image(data_dir / "coffee.png")
     return EditRequest(prompt="a spoon", photo=photo, mask=ellipse_mask(400, 600, 200, 300, 40, 40))
@@ -193,7 +193,7 @@ def request_(data_dir):
 
 @pytest.mark.asyncio
 async def test_long_retry_after_ends_the_job_with_a_sentence(server, request_):
-    from inpaint_studio.core.jobs import JobRunner
+    from inpaint_studio.core.pipeline.jobs import JobRunner
 
     async with httpx.AsyncClient() as client:
         provider = create_provider(
@@ -211,7 +211,7 @@ async def test_long_retry_after_ends_the_job_with_a_sentence(server, request_):
 
 @pytest.mark.asyncio
 async def test_server_text_is_redacted_of_the_key(server, request_):
-    from inpaint_studio.core.jobs import JobRunner
+    from inpaint_studio.core.pipeline.jobs import JobRunner
 
     async with httpx.AsyncClient() as client:
         provider = create_provider(
@@ -326,7 +326,7 @@ async def test_magnific_task_ids_are_on_disk_before_the_next_task_and_named_on_f
     task 1's id, and the sentence says how to fetch it."""
     import json
 
-    from inpaint_studio.core.session import EditSession
+    from inpaint_studio.core.document.session import EditSession
 
     from .servers import MagnificServer
 
@@ -372,7 +372,7 @@ async def test_magnific_task_ids_are_on_disk_before_the_next_task_and_named_on_f
 async def test_a_bug_in_a_provider_becomes_a_sentence_and_a_crash_report(
     request_, tmp_path, monkeypatch
 ):
-    from inpaint_studio.core.jobs import JobRunner
+    from inpaint_studio.core.pipeline.jobs import JobRunner
     from inpaint_studio.providers import LocalProvider
 
     monkeypatch.setenv("INPAINT_STUDIO_CONFIG_DIR", str(tmp_path / "cfg"))

@@ -9,11 +9,8 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.jobs import JobRunner
-from inpaint_studio.core.journal import Journal
-from inpaint_studio.core.params import to_json
-from inpaint_studio.core.project import (
+from inpaint_studio.core.formats.journal import Journal
+from inpaint_studio.core.formats.project import (
     FORMAT,
     JobRecord,
     ProjectError,
@@ -24,7 +21,10 @@ from inpaint_studio.core.project import (
     read_project,
     save_project,
 )
-from inpaint_studio.core.request import EditRequest
+from inpaint_studio.core.pipeline.jobs import JobRunner
+from inpaint_studio.core.pipeline.params import to_json
+from inpaint_studio.core.pipeline.request import EditRequest
+from inpaint_studio.core.pixels.imaging import load_image
 from inpaint_studio.providers import LocalProvider
 
 from .conftest import ellipse_mask
@@ -47,7 +47,7 @@ async def state(data_dir, tmp_path):
     accepted_box = v0.layer.box
     patch = photo.rgb[accepted_box[1] : accepted_box[3], accepted_box[0] : accepted_box[2]].copy()
     patch[::2] = 255 - patch[::2]
-    from inpaint_studio.core.imaging import load_reference
+    from inpaint_studio.core.pixels.imaging import load_reference
 
     jr = JobRecord(
         id=job.id,
@@ -162,7 +162,7 @@ async def test_failed_save_keeps_the_last_good_one(state, tmp_path, monkeypatch)
     target = tmp_path / "p.inpaint"
     save_project(target, st)
     before = target.read_bytes()
-    import inpaint_studio.core.project as project
+    import inpaint_studio.core.formats.project as project
 
     def broken(*a, **k):
         yield "manifest-part", b"x"
@@ -247,7 +247,7 @@ async def test_reference_images_are_stored_once_and_hidden_pixels_cost_nothing(s
     import copy
     import zipfile
 
-    from inpaint_studio.core.project import read_project, save_project
+    from inpaint_studio.core.formats.project import read_project, save_project
 
     st, _, _ = state
     twin = copy.copy(st.jobs[0])

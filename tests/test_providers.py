@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_studio.core.composite import apply_layer
 from inpaint_studio.core.errors import (
     AuthenticationError,
     DownloadError,
@@ -21,11 +20,11 @@ from inpaint_studio.core.errors import (
     ServerError,
     ValidationError,
 )
-from inpaint_studio.core.imaging import load_image, load_reference
-from inpaint_studio.core.jobs import JobRunner
-from inpaint_studio.core.net import RetryPolicy
-from inpaint_studio.core.protocol import Stage
-from inpaint_studio.core.request import (
+from inpaint_studio.core.pipeline.composite import apply_layer
+from inpaint_studio.core.pipeline.jobs import JobRunner
+from inpaint_studio.core.pipeline.net import RetryPolicy
+from inpaint_studio.core.pipeline.protocol import Stage
+from inpaint_studio.core.pipeline.request import (
     ColorPalette,
     EditRequest,
     MagicPrompt,
@@ -33,6 +32,7 @@ from inpaint_studio.core.request import (
     StyleType,
     style_presets,
 )
+from inpaint_studio.core.pixels.imaging import load_image, load_reference
 from inpaint_studio.providers import (
     CometApiProvider,
     IdeogramV2Provider,
@@ -478,7 +478,7 @@ def test_every_provider_is_registered_with_the_cli():
 
 @pytest.mark.asyncio
 async def test_remaining_fields_reach_each_server(magnific, onemin, req, data_dir):
-    from inpaint_studio.core.request import PaletteMember
+    from inpaint_studio.core.pipeline.request import PaletteMember
 
     ref = load_reference(data_dir / "rocket.jpg")
     r = replace(

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from inpaint_studio.core.errors import ValidationError
-from inpaint_studio.core.imaging import ReferenceImage, load_image, load_reference
-from inpaint_studio.core.params import check
-from inpaint_studio.core.request import (
+from inpaint_studio.core.pipeline.params import check
+from inpaint_studio.core.pipeline.request import (
     ColorPalette,
     EditRequest,
     PaletteMember,
@@ -15,6 +14,7 @@ from inpaint_studio.core.request import (
     style_presets,
     validate,
 )
+from inpaint_studio.core.pixels.imaging import ReferenceImage, load_image, load_reference
 from inpaint_studio.providers import IdeogramProvider, LocalProvider
 
 from .conftest import ellipse_mask

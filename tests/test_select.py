@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from inpaint_studio.core.errors import MaskError
-from inpaint_studio.core.imaging import load_image, load_mask
-from inpaint_studio.core.select import select_subject
+from inpaint_studio.core.pixels.imaging import load_image, load_mask
+from inpaint_studio.core.pixels.select import select_subject
 
 from .conftest import ellipse_mask
 from .test_cli import cli

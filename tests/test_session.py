@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from inpaint_studio.core import persist
+from inpaint_studio.core.document import persist
+from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.errors import InpaintError
 from inpaint_studio.core.events import ErrorRaised, StatusChanged
-from inpaint_studio.core.journal import Journal
-from inpaint_studio.core.params import from_json, to_json
-from inpaint_studio.core.request import RenderingSpeed
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.formats.journal import Journal
+from inpaint_studio.core.pipeline.params import from_json, to_json
+from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider, describe
 
 from .conftest import document_request, ellipse_mask

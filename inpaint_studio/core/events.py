@@ -5,7 +5,7 @@ type (``match event: case MaskChanged(rect=r): ...``), never by strings. Each ev
 the part of the document that changed and carries only what a view needs to redraw it.
 :attr:`Event.modifies` says whether the change alters what a save would write: those set
 the document's unsaved flag and start the autosave (see
-:class:`~inpaint_studio.core.session.EditSession`).
+:class:`~inpaint_studio.core.document.session.EditSession`).
 
 Modelled on napari's ``EventedModel`` and krita-ai-diffusion's ``Property`` signals, without
 Qt: the core never imports it.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from .jobs import Job
-    from .maskedit import Rect
+    from .pipeline.jobs import Job
+    from .pixels.maskedit import Rect
 
 T = TypeVar("T")
 
@@ -145,7 +145,7 @@ class JobProgressed(Event):
 @dataclass(frozen=True)
 class ParamsChanged(Event):
     """The request's values changed: ``fields`` names them (parameter names of
-    :mod:`~inpaint_studio.core.params`, ``"provider"``, ``"provider_options"``)."""
+    :mod:`~inpaint_studio.core.pipeline.params`, ``"provider"``, ``"provider_options"``)."""
 
     modifies: ClassVar[bool] = True
     fields: frozenset[str]

@@ -54,7 +54,7 @@ def load_settings() -> dict[str, Any]:
 
 def save_settings(settings: dict[str, Any]) -> None:
     """Write the settings atomically (temporary file, flush, rename)."""
-    from .output import atomic_write
+    from .atomic import atomic_write
 
     atomic_write(_settings_file(), json.dumps(settings, indent=2, sort_keys=True).encode("utf-8"))
 

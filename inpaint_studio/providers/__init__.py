@@ -6,8 +6,15 @@ from typing import Any
 
 import httpx
 
-from ..core.net import RetryPolicy
-from ..core.protocol import Prepared, Provider, ProviderDescription, RawVariant, Reporter, Stage
+from ..core.pipeline.net import RetryPolicy
+from ..core.pipeline.protocol import (
+    Prepared,
+    Provider,
+    ProviderDescription,
+    RawVariant,
+    Reporter,
+    Stage,
+)
 from .base import find_key
 from .cometapi import CometApiProvider
 from .ideogram import IdeogramProvider
@@ -104,7 +111,7 @@ def create_provider(
 
 def make_provider(name: str, client: httpx.AsyncClient | None, options: dict) -> Provider | None:
     """The provider a history record names, built without touching the network (the
-    :data:`~inpaint_studio.core.protocol.ProviderFactory` the editor and the command line
+    :data:`~inpaint_studio.core.pipeline.protocol.ProviderFactory` the editor and the command line
     inject into a session). Options it does not know are dropped; None for an unknown name."""
     cls = PROVIDER_CLASSES.get(name)
     if cls is None:

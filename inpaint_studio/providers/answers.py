@@ -21,8 +21,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from ..core.errors import ProviderError
-from ..core.protocol import RawVariant
-from ..core.request import MAX_SEED
+from ..core.pipeline.protocol import RawVariant
+from ..core.pipeline.request import MAX_SEED
 from ..core.textsafe import clean
 
 #: Ids that go into a URL (Magnific task ids, 1min.ai record uuids): letters, digits, ``-``

@@ -37,9 +37,15 @@ from ..core.errors import (
     SafetyRefusalError,
     ServerError,
 )
-from ..core.net import RetryPolicy, check_url
-from ..core.protocol import ProviderBase, ProviderDescription, ProviderOption, Reporter, Stage
-from ..core.request import Capabilities
+from ..core.pipeline.net import RetryPolicy, check_url
+from ..core.pipeline.protocol import (
+    ProviderBase,
+    ProviderDescription,
+    ProviderOption,
+    Reporter,
+    Stage,
+)
+from ..core.pipeline.request import Capabilities
 from ..core.settings import get_api_key, resolve_base_url
 
 USER_AGENT = "InpaintStudio"

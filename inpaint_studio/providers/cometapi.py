@@ -14,8 +14,8 @@ import asyncio
 
 import httpx
 
-from ..core.protocol import Prepared, ProviderOption, RawVariant, Reporter
-from ..core.request import EditRequest
+from ..core.pipeline.protocol import Prepared, ProviderOption, RawVariant, Reporter
+from ..core.pipeline.request import EditRequest
 from .base import NetworkProvider, parse_json
 from .ideogram import IdeogramProvider, parse_generation, v3_parts
 from .ideogram_v2 import V2_CAPABILITIES, v2_parts

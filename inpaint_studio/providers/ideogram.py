@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ..core.imaging import encode_mask
-from ..core.params import wire_values
-from ..core.protocol import Prepared, RawVariant, Reporter
-from ..core.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.pipeline.params import wire_values
+from ..core.pipeline.protocol import Prepared, RawVariant, Reporter
+from ..core.pipeline.request import Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.pixels.imaging import encode_mask
 from .answers import ideogram_variants
 from .base import NetworkProvider, json_part, parse_json, set_fields
 

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..core.errors import MaskError, ProviderError
-from ..core.protocol import (
+from ..core.pipeline.protocol import (
     Prepared,
     ProviderBase,
     ProviderDescription,
@@ -31,7 +31,7 @@ from ..core.protocol import (
     Reporter,
     Stage,
 )
-from ..core.request import Capabilities, EditRequest, RenderingSpeed, random_seed
+from ..core.pipeline.request import Capabilities, EditRequest, RenderingSpeed, random_seed
 
 TELEA_MAX_RADIUS = 6.0  # px
 PATCHMATCH_PIXELS = 400_000

@@ -22,10 +22,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
-from ..core.imaging import encode_mask
-from ..core.params import wire_values
-from ..core.protocol import Prepared, ProviderOption, RawVariant, Reporter, Stage
-from ..core.request import (
+from ..core.pipeline.params import wire_values
+from ..core.pipeline.protocol import Prepared, ProviderOption, RawVariant, Reporter, Stage
+from ..core.pipeline.request import (
     MAX_SEED,
     Capabilities,
     EditRequest,
@@ -33,6 +32,7 @@ from ..core.request import (
     StyleType,
     random_seed,
 )
+from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
 from .answers import checked_id, magnific_task
 from .base import NetworkProvider, PollPolicy, set_fields

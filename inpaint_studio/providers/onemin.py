@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 
 from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
-from ..core.imaging import encode_mask
-from ..core.params import wire_values
-from ..core.protocol import Prepared, RawVariant, Reporter, Stage
-from ..core.request import MAX_SEED, Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.pipeline.params import wire_values
+from ..core.pipeline.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.pipeline.request import MAX_SEED, Capabilities, EditRequest, RenderingSpeed, StyleType
+from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
 from .answers import OneMinRecord, checked_id, onemin_record, valid_id
 from .base import NetworkProvider, PollPolicy, set_fields

@@ -55,7 +55,7 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from ..core.request import resource_path
+    from ..core.pipeline.request import resource_path
     from . import aio
 
     smoke = "--smoke-quit" in argv

@@ -2,7 +2,7 @@
 
 :func:`bind` is the whole protocol (after krita-ai-diffusion's ``bind`` and napari's evented
 models): an edit of the control writes its field through the session's command
-(:meth:`~inpaint_studio.core.session.EditSession.set_request`), and a change of the field
+(:meth:`~inpaint_studio.core.document.session.EditSession.set_request`), and a change of the field
 (:class:`~inpaint_studio.core.events.ParamsChanged` naming it, or a new document) shows the
 field's value in the control. The control's own echo is never written back, so typing is
 never disturbed; a control holds no value the document does not have.
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..core.document.session import EditSession
 from ..core.events import DocumentReplaced, Event, ParamsChanged
-from ..core.session import EditSession
 
 
 class Binding:
@@ -76,7 +76,7 @@ def bind(
     signals: tuple = (),
 ) -> Binding:
     """Keep the control read by ``get()`` and written by ``put(value)`` in step with the
-    document's request field ``name`` (a parameter of :mod:`~inpaint_studio.core.params`,
+    document's request field ``name`` (a parameter of :mod:`~inpaint_studio.core.pipeline.params`,
     ``provider`` or ``provider_options``); ``signals`` are the control's change signals. The
     control shows the document's value at once."""
     binding = Binding(session, name, get, put, signals)

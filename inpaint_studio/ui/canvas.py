@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPen, qRgba
 from PySide6.QtWidgets import QWidget
 
-from ..core.maskedit import (
+from ..core.pixels.maskedit import (
     Rect,
 )
 from .canvas_edit import CanvasEditing

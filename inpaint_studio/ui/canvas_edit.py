@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.maskedit import (
+from ..core.pixels.maskedit import (
     MaskPatch,
     Rect,
     clip_rect,

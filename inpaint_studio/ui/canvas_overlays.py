@@ -41,7 +41,7 @@ class CanvasOverlays:
         self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float
     ) -> None:
         """Fill the band inside the mask edge where the blend fades in (``feather_preview``
-        px wide, as :func:`~inpaint_studio.core.composite.feather_alpha` uses it)."""
+        px wide, as :func:`~inpaint_studio.core.pipeline.composite.feather_alpha` uses it)."""
         import cv2
 
         m = self._level_mask(f)

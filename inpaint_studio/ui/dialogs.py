@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import settings as cfg
-from ..core.request import RenderingSpeed
+from ..core.pipeline.request import RenderingSpeed
 from ..providers import PROVIDER_CLASSES, create_provider, default_provider, forget_keys
 from ..providers.base import find_key, key_source
 

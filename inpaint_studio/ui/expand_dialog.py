@@ -1,6 +1,6 @@
 """Image ▸ Expand canvas: presets (aspect ratios, +25 % each side), a number per side, and
 the frame on the canvas with a drag handle on each side; Expand makes the new margin the mask
-(:meth:`~inpaint_studio.core.session.EditSession.expand`)."""
+(:meth:`~inpaint_studio.core.document.session.EditSession.expand`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from ..core.expand import PRESETS, pad_by_fraction, pad_for_aspect
+from ..core.document.expand import PRESETS, pad_by_fraction, pad_for_aspect
 
 CUSTOM = "Custom"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from ..core import persist
+from ..core.atomic import atomic_write
+from ..core.document import persist
+from ..core.document.session import EditSession
 from ..core.errors import InpaintError
-from ..core.imaging import encode_mask, load_mask
-from ..core.output import EXPORT_FORMATS, atomic_write, encode_export, export_suffix
-from ..core.session import EditSession
+from ..core.formats.output import EXPORT_FORMATS, encode_export, export_suffix
+from ..core.pixels.imaging import encode_mask, load_mask
 from .pyramid import build_pyramid
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic);;All files (*)"
@@ -236,7 +237,7 @@ class FileActions:
     def export_composite(self, path: str | Path) -> asyncio.Task:
         """Write what is visible at full resolution, in the format of the suffix (PNG, JPEG,
         WebP, TIFF), keeping the source's EXIF, ICC profile and DPI and embedding the edit's
-        parameters (:func:`~inpaint_studio.core.output.encode_export`)."""
+        parameters (:func:`~inpaint_studio.core.formats.output.encode_export`)."""
         path = Path(path)
         if path.suffix.lower() not in EXPORT_FORMATS:
             path = path.with_suffix(export_suffix(self.session.doc.photo))
@@ -274,8 +275,8 @@ class FileActions:
     def export_layers(self, path: str | Path) -> asyncio.Task | None:
         """File ▸ Export layers: the original, the accepted edits and every variant as named
         layers (PSD, OpenRaster) or the visible composite (PNG) by the suffix
-        (:mod:`~inpaint_studio.core.layered`)."""
-        from ..core.layered import export_layers, stack_from_project
+        (:mod:`~inpaint_studio.core.formats.layered`)."""
+        from ..core.formats.layered import export_layers, stack_from_project
 
         state = persist.project_state(self.session)
         if state is None:

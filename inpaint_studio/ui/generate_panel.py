@@ -1,7 +1,7 @@
 """The Generate dock's panel: one row per request parameter of ``core/params.py``.
 
 The rows, their order, labels, ``objectName`` s, which a provider shows, and reading and
-writing the values all come from :func:`~inpaint_studio.core.params.params`; this module only
+writing the values all come from :func:`~inpaint_studio.core.pipeline.params.params`; this module only
 chooses how each kind of parameter looks (a few get a richer control: the segmented speed
 selector, the seed with Random and Dice, reference lists, the palette). Validation is the
 core's: the panel shows its sentences at the controls.
@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.params import Kind, Param, allowed, params
-from ..core.protocol import ProviderDescription
-from ..core.request import (
+from ..core.pipeline.params import Kind, Param, allowed, params
+from ..core.pipeline.protocol import ProviderDescription
+from ..core.pipeline.request import (
     PALETTE_PRESETS,
     Capabilities,
     ColorPalette,
@@ -563,7 +563,7 @@ class GeneratePanel(QWidget):
         return None if self.random_seed_check.isChecked() else self.seed_spin.value()
 
     def _dice(self) -> None:
-        from ..core.request import random_seed
+        from ..core.pipeline.request import random_seed
 
         self.random_seed_check.setChecked(False)
         self.seed_spin.setValue(random_seed())

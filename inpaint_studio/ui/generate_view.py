@@ -10,13 +10,13 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer
 
+from ..core.document.session import EditSession
 from ..core.errors import InpaintError, Problem, ValidationError
 from ..core.events import DocumentReplaced, Event, ImageChanged, ParamsChanged
-from ..core.imaging import encode_mask
-from ..core.jobs import Job, prepare
-from ..core.params import check, params
-from ..core.request import EditRequest, RenderingSpeed
-from ..core.session import EditSession
+from ..core.pipeline.jobs import Job, prepare
+from ..core.pipeline.params import check, params
+from ..core.pipeline.request import EditRequest, RenderingSpeed
+from ..core.pixels.imaging import encode_mask
 from ..providers import create_provider, describe, descriptions, has_key
 from .bind import Binding, bind
 from .generate_panel import GeneratePanel

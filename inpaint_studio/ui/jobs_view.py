@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.document.session import EditSession
 from ..core.events import DocumentReplaced, Event, JobAdded, JobProgressed, LayersChanged
-from ..core.jobs import Job
-from ..core.params import to_json
-from ..core.protocol import Stage
-from ..core.session import EditSession
+from ..core.pipeline.jobs import Job
+from ..core.pipeline.params import to_json
+from ..core.pipeline.protocol import Stage
 from .history import HistoryPanel
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.document.session import EditSession
 from ..core.events import (
     DocumentReplaced,
     Event,
@@ -31,7 +32,6 @@ from ..core.events import (
     LayersChanged,
     SelectionChanged,
 )
-from ..core.session import EditSession
 from .canvas import Canvas, LayerView
 from .pyramid import layer_rgba, variant_thumbnail
 

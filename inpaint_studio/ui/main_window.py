@@ -1,4 +1,4 @@
-"""The main window: a view of one :class:`~inpaint_studio.core.session.EditSession`.
+"""The main window: a view of one :class:`~inpaint_studio.core.document.session.EditSession`.
 
 The document (photo, mask and its undo history, layers, jobs, path, unsaved flag) lives in
 the session; the canvas, the Generate, Layers, Jobs and History docks and the title render
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import persist
 from ..core import settings as cfg
+from ..core.document import persist
+from ..core.document.session import EditSession
 from ..core.events import (
     DocumentReplaced,
     ErrorRaised,
@@ -42,11 +43,10 @@ from ..core.events import (
     MaskStrengthReady,
     StatusChanged,
 )
-from ..core.imaging import mask_bbox
-from ..core.jobs import Job
-from ..core.maskedit import grow, magic_wand
-from ..core.project import recovery_root
-from ..core.session import EditSession
+from ..core.formats.project import recovery_root
+from ..core.pipeline.jobs import Job
+from ..core.pixels.imaging import mask_bbox
+from ..core.pixels.maskedit import grow, magic_wand
 from ..providers import make_provider
 from ..providers.base import make_client
 from . import gc_guard
@@ -67,7 +67,7 @@ from .subject import SubjectTool
 
 
 class QtTimer:
-    """The :class:`~inpaint_studio.core.persist.Autosaver` 's timer as a single-shot ``QTimer``."""
+    """The :class:`~inpaint_studio.core.document.persist.Autosaver` 's timer as a single-shot ``QTimer``."""
 
     def __init__(self, parent, callback) -> None:
         self.timer = QTimer(parent, singleShot=True, timeout=callback)
@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.settings = cfg.load_settings()
         self.client = make_client()
-        from ..core.journal import default_journal
+        from ..core.formats.journal import default_journal
 
         session_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{id(self) & 0xFFFF:04x}"
         self.session = EditSession(
@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
             self.report_error(f"Settings could not be saved: {exc.strerror or exc}.")
 
     def apply_defaults(self) -> None:
-        from ..core.request import RenderingSpeed
+        from ..core.pipeline.request import RenderingSpeed
 
         speed = self.settings.get("default_speed")
         if speed in RenderingSpeed.__members__ and self.panel.speed_buttons[

@@ -30,7 +30,7 @@ def thumbnail(rgba: np.ndarray, size: int) -> np.ndarray:
 def variant_thumbnail(photo_rgb: np.ndarray, layer, size: int) -> np.ndarray:
     """``(h, w, 3) uint8``: the variant's region with a margin of its surroundings (a quarter
     of its size each side), blended over the photo, fitted inside ``size`` px (thread work)."""
-    from ..core.composite import blend_into
+    from ..core.pipeline.composite import blend_into
 
     x0, y0, x1, y1 = layer.box
     H, W = photo_rgb.shape[:2]

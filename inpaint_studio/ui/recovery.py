@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ..core.document import RecoverySummary
+from ..core.document.model import RecoverySummary
 
 
 def describe(s: RecoverySummary) -> str:

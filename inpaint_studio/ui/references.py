@@ -7,7 +7,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from ..core.errors import ImageLoadError
-from ..core.imaging import ReferenceImage, load_reference
+from ..core.pixels.imaging import ReferenceImage, load_reference
 
 
 class ReferenceList(QListWidget):

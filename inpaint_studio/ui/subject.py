@@ -1,7 +1,7 @@
 """The Select subject tool's controller: a rectangle selects the object inside it (added to
 the mask, or subtracted with Alt); Shift-strokes then refine that selection (include, or
 exclude with Alt), each an undoable step that replaces the previous result
-(:func:`~inpaint_studio.core.select.select_subject`, run off the GUI thread)."""
+(:func:`~inpaint_studio.core.pixels.select.select_subject`, run off the GUI thread)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import InpaintError
-from ..core.maskedit import Rect, clip_rect, stamp_segment, union
+from ..core.pixels.maskedit import Rect, clip_rect, stamp_segment, union
 
 
 @dataclass(eq=False)
@@ -72,7 +72,7 @@ class SubjectTool:
         x0, y0, x1, y1 = rect
 
         def fn(m: np.ndarray) -> Rect:
-            from ..core.select import select_subject
+            from ..core.pixels.select import select_subject
 
             sel = select_subject(rgb, st.box, include=st.include, exclude=st.exclude)[y0:y1, x0:x1]
             base = st.base[y0:y1, x0:x1]

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from inpaint_studio.core.request import RenderingSpeed
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.document.session import EditSession
+from inpaint_studio.core.pipeline.request import RenderingSpeed
 
 from ..conftest import DATA
 from .test_window import opened

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
     from PySide6.QtWidgets import QApplication
-    from inpaint_studio.core.imaging import load_image
+    from inpaint_studio.core.pixels.imaging import load_image
     from inpaint_studio.ui.canvas import Canvas
     from inpaint_studio.ui.pyramid import build_pyramid
 

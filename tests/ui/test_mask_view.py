@@ -225,7 +225,7 @@ async def test_soft_mask_prepared_early_stays_in_step_with_hard_strokes(window, 
 async def test_select_subject_tool_with_refinement_and_undo(window, data_dir, tmp_path):
     """S, drag a rectangle round an object: it is added to the mask; a Shift+Alt stroke
     excludes part of it; each is one undo step."""
-    from inpaint_studio.core.imaging import load_image
+    from inpaint_studio.core.pixels.imaging import load_image
 
     from ..conftest import ellipse_mask
 

@@ -112,9 +112,9 @@ async def test_refused_key_points_to_where_it_comes_from(server, monkeypatch, da
     import httpx
 
     from inpaint_studio.core.errors import AuthenticationError
-    from inpaint_studio.core.imaging import load_image
-    from inpaint_studio.core.jobs import JobRunner
-    from inpaint_studio.core.request import EditRequest
+    from inpaint_studio.core.pipeline.jobs import JobRunner
+    from inpaint_studio.core.pipeline.request import EditRequest
+    from inpaint_studio.core.pixels.imaging import load_image
     from inpaint_studio.providers import IdeogramProvider
 
     monkeypatch.setenv("IDEOGRAM_API_KEY", "not-the-key")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inpaint_studio.core.maskedit import fill_polygon
+from inpaint_studio.core.pixels.maskedit import fill_polygon
 
 from .conftest import dispose
 from .test_window import generate_with_ideogram, opened, until

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inpaint_studio.core.session import EditSession
+from inpaint_studio.core.document.session import EditSession
 
 from ..conftest import ellipse_mask
 from .test_window import generate_with_ideogram, opened, until

@@ -11,8 +11,8 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from inpaint_studio.core.imaging import load_image
-from inpaint_studio.core.maskedit import fill_polygon, magic_wand, stamp_segment
+from inpaint_studio.core.pixels.imaging import load_image
+from inpaint_studio.core.pixels.maskedit import fill_polygon, magic_wand, stamp_segment
 
 from ..support.waiting import until
 
@@ -170,7 +170,9 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     panel.prompt_edit.setPlainText("a cat")
     assert panel.generate_button.isEnabled(), panel.generate_button.toolTip()
     panel.set_speed(
-        __import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.FLASH
+        __import__(
+            "inpaint_studio.core.pipeline.request", fromlist=["RenderingSpeed"]
+        ).RenderingSpeed.FLASH
     )
     assert panel.char_ref.add_path(str(data_dir / "astronaut.png")) is None
     assert not panel.generate_button.isEnabled()
@@ -182,7 +184,9 @@ async def test_invalid_combination_disables_generate(window, data_dir):
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("local"))
     assert not panel.offers("style_preset")
     assert not panel.speed_buttons[
-        __import__("inpaint_studio.core.request", fromlist=["RenderingSpeed"]).RenderingSpeed.TURBO
+        __import__(
+            "inpaint_studio.core.pipeline.request", fromlist=["RenderingSpeed"]
+        ).RenderingSpeed.TURBO
     ].isVisibleTo(panel)
 
 
@@ -202,7 +206,7 @@ async def test_generate_two_variants_end_to_end(window, data_dir, tmp_path, serv
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     panel.prompt_edit.setPlainText("a silver spoon")
     panel.num_images_spin.setValue(2)
-    from inpaint_studio.core.request import RenderingSpeed
+    from inpaint_studio.core.pipeline.request import RenderingSpeed
 
     panel.set_speed(RenderingSpeed.TURBO)
     await until(lambda: "What will be sent" in panel.sent_label.text())
@@ -309,7 +313,7 @@ async def test_typing_in_the_prompt_is_not_taken_by_shortcuts(window, data_dir):
 
 async def test_preferences_defaults_and_drop(window, data_dir, tmp_path):
     from inpaint_studio.core import settings as cfg
-    from inpaint_studio.core.request import RenderingSpeed
+    from inpaint_studio.core.pipeline.request import RenderingSpeed
 
     s = cfg.load_settings()
     s.update({"default_speed": "TURBO", "default_num_images": 4, "default_provider": "ideogram"})
@@ -336,7 +340,7 @@ async def test_every_provider_listed_and_capabilities_follow_model(window, data_
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("ideogram-2"))
     styles = [panel.style_type_combo.itemText(i) for i in range(panel.style_type_combo.count())]
     assert "ANIME" in styles and "FICTION" not in styles
-    from inpaint_studio.core.request import RenderingSpeed
+    from inpaint_studio.core.pipeline.request import RenderingSpeed
 
     assert not panel.speed_buttons[RenderingSpeed.QUALITY].isVisibleTo(panel)
     panel.provider_combo.setCurrentIndex(names.index("1min"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import MaskError
+from ..errors import MaskError
 
 #: Pixels GrabCut works on (the photo is downscaled to about this many).
 WORK_PIXELS = 400_000

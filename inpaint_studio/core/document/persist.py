@@ -1,4 +1,4 @@
-"""Opening, saving and recovering an :class:`~inpaint_studio.core.session.EditSession`.
+"""Opening, saving and recovering an :class:`~inpaint_studio.core.document.session.EditSession`.
 
 - :func:`load` reads a photo or a ``.inpaint`` project completely (thread work) before
   anything of the session changes; :func:`install` then replaces the document in one step.
@@ -24,22 +24,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .composite import build_layer
-from .context import Region
-from .document import (
-    Document,
-    RecoverySummary,
-    VariantLayer,
-    layer_name,
-    request_from_json,
-    request_to_json,
-)
-from .errors import InpaintError
-from .events import DocumentReplaced, StatusChanged
-from .imaging import Photo, load_image
-from .jobs import Job, Variant, reserve_ids
-from .params import request_from_parameters, to_json
-from .project import (
+from ..errors import InpaintError
+from ..events import DocumentReplaced, StatusChanged
+from ..formats.project import (
     JobRecord,
     ProjectState,
     RecoveryStore,
@@ -49,8 +36,21 @@ from .project import (
     recovery_root,
     save_project,
 )
-from .protocol import Prepared, Provider, ProviderFactory, RecordedProvider, Stage
-from .request import ContextMode
+from ..pipeline.composite import build_layer
+from ..pipeline.context import Region
+from ..pipeline.jobs import Job, Variant, reserve_ids
+from ..pipeline.params import request_from_parameters, to_json
+from ..pipeline.protocol import Prepared, Provider, ProviderFactory, RecordedProvider, Stage
+from ..pipeline.request import ContextMode
+from ..pixels.imaging import Photo, load_image
+from .model import (
+    Document,
+    RecoverySummary,
+    VariantLayer,
+    layer_name,
+    request_from_json,
+    request_to_json,
+)
 
 if TYPE_CHECKING:
     from .session import EditSession
@@ -122,7 +122,7 @@ async def load_recovery(folder: Path, journal=None) -> Loaded:
     Raises:
         InpaintError: the copy cannot be read (it is left where it is).
     """
-    from .journal import default_journal
+    from ..formats.journal import default_journal
 
     state = await asyncio.to_thread(read_project, folder)
     photo = await asyncio.to_thread(state.working_photo)
@@ -215,7 +215,7 @@ def restored_job(
 ) -> Job:
     """A :class:`Job` from its record, its provider built by ``providers`` (the registry the
     program injected; nothing touches the network) or, when that cannot, a
-    :class:`~inpaint_studio.core.protocol.RecordedProvider` keeping its name and options."""
+    :class:`~inpaint_studio.core.pipeline.protocol.RecordedProvider` keeping its name and options."""
     mask = rec.mask if rec.mask is not None else np.zeros(photo.rgb.shape[:2], bool)
     request = _replace(
         request_from_parameters(rec.parameters, photo, mask),
@@ -591,7 +591,7 @@ class LoopTimer:
 class Autosaver:
     """Keeps the recovery copy current: ``delay`` s (1.5) after the last change of the
     document, and at once when a job is recorded (it has started uploading). Listens to the
-    session's one :attr:`~inpaint_studio.core.session.EditSession.modified` signal.
+    session's one :attr:`~inpaint_studio.core.document.session.EditSession.modified` signal.
 
     Args:
         timer: builds the timer from a callback: an object with ``start(seconds)`` and

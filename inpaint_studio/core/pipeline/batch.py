@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InpaintError, RateLimitedError
+from ..errors import InpaintError, RateLimitedError
 
 
 class InflightWindow:
@@ -110,7 +110,7 @@ async def run_batch(
     max_attempts: int = 6,
 ) -> None:
     """Run every pending item: ``make_job(item, answered)`` → an awaitable finished
-    :class:`~inpaint_studio.core.jobs.Job`, calling ``answered()`` as soon as the provider has
+    :class:`~inpaint_studio.core.pipeline.jobs.Job`, calling ``answered()`` as soon as the provider has
     answered (its stage reaches one of :data:`ANSWERED`: downloads and compositing need no
     slot); ``write(item, job)`` writes its outputs. At most ``window`` images are in flight; a
     429 ``inflight_limit`` shrinks the window and queues the photo again (up to

@@ -1,13 +1,13 @@
 """The editing application (Qt-free): the commands that change a document, and its events.
 
-An :class:`EditSession` holds the :class:`~inpaint_studio.core.document.Document` being
+An :class:`EditSession` holds the :class:`~inpaint_studio.core.document.model.Document` being
 edited (:attr:`EditSession.doc`: photo, mask, layers, history, the request) and what works on
 it: the HTTP client, the result journal, the job runner, the undo history and the recovery
 copy. Views connect to :attr:`EditSession.events` and receive typed events
 (:mod:`~inpaint_studio.core.events`); they change the document only through the session's
 commands. Only real changes emit; :attr:`EditSession.modified` fires once per change that
 alters what a save would write (the autosave listens to it). Opening a file swaps a new
-document in (:mod:`inpaint_studio.core.persist`).
+document in (:mod:`inpaint_studio.core.document.persist`).
 
 Pixel work runs in ``asyncio.to_thread``; the commands themselves are cheap and run on the
 loop's thread.
@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .composite import blend_into, build_layer
-from .document import Document, VariantLayer, layer_name
-from .errors import InpaintError
-from .events import (
+from ..errors import InpaintError
+from ..events import (
     DocumentReplaced,
     ErrorRaised,
     Event,
@@ -44,15 +42,17 @@ from .events import (
     Signal,
     StatusChanged,
 )
-from .imaging import load_image
-from .jobs import Job, JobRunner
-from .maskedit import MaskPatch, Rect, sync_alpha
-from .protocol import Prepared, Provider, ProviderFactory, Stage
-from .request import EditRequest, RenderingSpeed
-from .undo import FunctionCommand, UndoHistory
+from ..pipeline.composite import blend_into, build_layer
+from ..pipeline.jobs import Job, JobRunner
+from ..pipeline.protocol import Prepared, Provider, ProviderFactory, Stage
+from ..pipeline.request import EditRequest, RenderingSpeed
+from ..pixels.imaging import load_image
+from ..pixels.maskedit import MaskPatch, Rect, sync_alpha
+from ..undo import FunctionCommand, UndoHistory
+from .model import Document, VariantLayer, layer_name
 
 if TYPE_CHECKING:
-    from .project import RecoveryStore
+    from ..formats.project import RecoveryStore
 
 
 class EditSession:
@@ -61,7 +61,7 @@ class EditSession:
     Args:
         client: the shared ``httpx.AsyncClient`` (providers and result downloads), or None
             for the offline engine only.
-        journal: the result :class:`~inpaint_studio.core.journal.Journal`, or None.
+        journal: the result :class:`~inpaint_studio.core.formats.journal.Journal`, or None.
         session_id: names this program run in the journal and the recovery folder.
         recovery_folder: where the recovery copy is written, or None for no recovery copy.
         concurrency: jobs at once per provider.
@@ -151,7 +151,7 @@ class EditSession:
         if isinstance(exc, InpaintError):
             self.error(str(exc))
         else:
-            from .crash import write_crash_report
+            from ..crash import write_crash_report
 
             self.error(
                 f"Something went wrong inside Inpaint Studio; a report was written to {write_crash_report(exc)}."
@@ -167,7 +167,7 @@ class EditSession:
     def set_request(self, **changes: Any) -> frozenset[str]:
         """Change the document's request (parameter names, ``provider``,
         ``provider_options``; typed values, reference images as tuples of
-        :class:`~inpaint_studio.core.imaging.ReferenceImage`). Announces
+        :class:`~inpaint_studio.core.pixels.imaging.ReferenceImage`). Announces
         :class:`ParamsChanged` with the fields that really changed; returns them.
 
         Raises:
@@ -540,7 +540,7 @@ class EditSession:
     async def expand(self, pad: tuple[int, int, int, int], prepare: Callable | None = None) -> bool:
         """Expand the canvas by ``pad`` (left, top, right, bottom, pixels), undoably: the
         working image at its offset, bit-identical, a pre-filled margin, and the margin as the
-        mask (:mod:`~inpaint_studio.core.expand`). Generate then outpaints it like any edit.
+        mask (:mod:`~inpaint_studio.core.document.expand`). Generate then outpaints it like any edit.
 
         Refused, with an ``ERROR`` change, while variants are shown as layers (they belong to
         the current size) or jobs run. ``prepare(photo, mask)`` runs in the same worker thread

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import Problem
-from .imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
+from ..errors import Problem
+from ..pixels.imaging import UPLOAD_FORMATS, UPLOAD_LIMIT, Photo, ReferenceImage
 
 MAX_SEED = 2_147_483_647
 MAX_IMAGES = 8
@@ -68,14 +68,14 @@ class StyleType(StrEnum):
 
 class GrainMode(StrEnum):
     """Whether an upscaled result gets the photo's grain: see
-    :func:`inpaint_studio.core.composite.match_grain`."""
+    :func:`inpaint_studio.core.pipeline.composite.match_grain`."""
 
     AUTO = "auto"
     OFF = "off"
 
 
 class ContextMode(StrEnum):
-    """Which part of the photo is sent: see :mod:`inpaint_studio.core.context`."""
+    """Which part of the photo is sent: see :mod:`inpaint_studio.core.pipeline.context`."""
 
     AUTO = "auto"
     FULL = "full"
@@ -88,7 +88,7 @@ _STYLE_CODE_RE = re.compile(r"^[0-9a-fA-F]{8}$")
 
 
 def _resources() -> Path:
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]  # the inpaint_studio package
     for cand in (here / "resources", here.parent / "resources"):
         if cand.is_dir():
             return cand
@@ -151,7 +151,7 @@ class EditRequest:
 
     Attributes:
         prompt: what to paint in the masked area.
-        photo: the decoded photo (:class:`~inpaint_studio.core.imaging.Photo`).
+        photo: the decoded photo (:class:`~inpaint_studio.core.pixels.imaging.Photo`).
         mask: ``(H, W) bool``, ``True`` = edit, same size as the photo.
         rendering_speed: FLASH, TURBO, DEFAULT (default) or QUALITY.
         magic_prompt, style_type, style_preset, negative_prompt, color_palette: ``None`` =
@@ -164,7 +164,7 @@ class EditRequest:
         feather: width in px of the soft transition band inside the mask edge; 0 = hard.
         colour_match: shift the edited region's mean colour to match the ring around it.
         grain: ``auto`` adds grain matching the photo's to a result upscaled by more than
-            :data:`~inpaint_studio.core.composite.GRAIN_UPSCALE` (``off``: never).
+            :data:`~inpaint_studio.core.pipeline.composite.GRAIN_UPSCALE` (``off``: never).
         mask_alpha: ``(H, W) uint8`` soft mask (blend strength 0–255, > 0 exactly where
             ``mask`` is set) painted with a soft or translucent brush, or ``None`` (hard).
             Providers never see it: they get the two-level ``mask``; the blend uses it.

@@ -16,8 +16,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from .errors import InvalidInput
-from .imaging import MAX_PIXELS, Photo
+from ..errors import InvalidInput
+from ..pixels.imaging import MAX_PIXELS, Photo
 
 #: Pad = (left, top, right, bottom) in pixels.
 Pad = tuple[int, int, int, int]
@@ -142,7 +142,7 @@ def expand_photo(photo: Photo, pad: Pad) -> tuple[Photo, np.ndarray]:
     Raises:
         InvalidInput: a negative side, nothing to add, or a result over the size limit.
     """
-    from .output import encode_png
+    from ..formats.output import encode_png
 
     if any(p < 0 for p in pad) or not any(pad):
         raise InvalidInput("Expanding needs at least one side to grow by 1 pixel or more.")

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import MaskError
-from .imaging import mask_bbox
+from ..errors import MaskError
+from ..pixels.imaging import mask_bbox
 from .request import ContextMode
 
 TARGET_PIXELS = 1024 * 1024

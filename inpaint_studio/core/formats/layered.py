@@ -26,9 +26,10 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 from PIL import Image
 
-from .composite import blend_into
-from .imaging import Photo, load_image
-from .output import atomic_write, encode_export, encode_png
+from ..atomic import atomic_write
+from ..pipeline.composite import blend_into
+from ..pixels.imaging import Photo, load_image
+from .output import encode_export, encode_png
 
 #: Output formats by suffix.
 LAYERED_FORMATS = (".psd", ".ora", ".png")
@@ -60,14 +61,14 @@ def _opaque(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
 
 
 def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
-    """The layer stack of a :class:`~inpaint_studio.core.project.ProjectState`, bottom first:
+    """The layer stack of a :class:`~inpaint_studio.core.formats.project.ProjectState`, bottom first:
     the original, each accepted edit (its box, opaque: outside the mask it equals the photo
     below) and each variant with its blend alpha (pixel work: run in a thread).
 
     Raises:
         ImageLoadError: the project's photo cannot be decoded.
     """
-    from .errors import InvalidInput
+    from ..errors import InvalidInput
     from .project import MAX_LAYER_PIXELS
 
     photo = load_image(state.original, keep_source=True, name=state.original_name)
@@ -97,7 +98,7 @@ def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
 
 def flatten(size: tuple[int, int], layers: list[StackLayer]) -> np.ndarray:
     """``(H, W, 3) uint8``: the visible layers blended bottom to top (the first is the base)."""
-    from .composite import Layer
+    from ..pipeline.composite import Layer
 
     w, h = size
     out = np.ascontiguousarray(layers[0].rgba[..., :3]).copy()

@@ -1,6 +1,6 @@
 """The request parameters, described once.
 
-:data:`PARAMS` lists every parameter of an :class:`~inpaint_studio.core.request.EditRequest`
+:data:`PARAMS` lists every parameter of an :class:`~inpaint_studio.core.pipeline.request.EditRequest`
 the user chooses: its type, range, default, which :class:`Capabilities` flag allows it, its
 ``edit`` command-line flag, the Generate panel's widget (``objectName``), whether projects and
 history keep it. From it come:
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError
-from .imaging import Photo
+from ..errors import ValidationError
+from ..pixels.imaging import Photo
 from .request import Capabilities, EditRequest, validate
 
 
@@ -374,7 +374,7 @@ def from_json(data: Any) -> dict:
 def refused(request, capabilities, provider: str) -> list:
     """One :class:`~inpaint_studio.core.errors.Problem` per set parameter whose capability
     flag ``capabilities`` lacks."""
-    from .errors import Problem
+    from ..errors import Problem
 
     out = []
     for p in params():
@@ -397,7 +397,7 @@ def allowed(p: Param, capabilities) -> bool:
 def wire_values(request, wire: Mapping[str, str]) -> dict[str, Any]:
     """``{wire name: value}`` of the plain fields a provider sends: ``wire`` is its
     description's map of parameter name → field name on its wire
-    (:attr:`~inpaint_studio.core.protocol.ProviderDescription.wire`). Only fields that are
+    (:attr:`~inpaint_studio.core.pipeline.protocol.ProviderDescription.wire`). Only fields that are
     set; enums and palettes as they go on the wire (use ``set_fields`` for multipart text)."""
     out = {}
     for p in params():
@@ -468,7 +468,7 @@ def values_from_args(args) -> dict:
     Raises:
         ImageLoadError: a reference image cannot be read.
     """
-    from .imaging import load_reference
+    from ..pixels.imaging import load_reference
     from .request import ColorPalette
 
     out: dict = {}

@@ -2,7 +2,7 @@
 request being edited, with the queries every view and file format reads.
 
 A :class:`Document` is pure state: the application
-(:class:`~inpaint_studio.core.session.EditSession`) changes it through its commands and
+(:class:`~inpaint_studio.core.document.session.EditSession`) changes it through its commands and
 announces each change as a typed event (:mod:`~inpaint_studio.core.events`). Persistence
 reads and writes a document through its public attributes, and opening a file swaps a new
 document in. :class:`VariantLayer` is a variant shown as a layer; :class:`RecoverySummary` is
@@ -18,15 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .composite import blend_into
-from .events import Event
-from .imaging import Photo, ReferenceImage
-from .jobs import Job, Variant
-from .maskedit import Rect
-from .params import Kind, from_json, params, to_json
-from .request import EditRequest, RenderingSpeed
+from ..events import Event
+from ..pipeline.composite import blend_into
+from ..pipeline.jobs import Job, Variant
+from ..pipeline.params import Kind, from_json, params, to_json
+from ..pipeline.request import EditRequest, RenderingSpeed
+from ..pixels.imaging import Photo, ReferenceImage
+from ..pixels.maskedit import Rect
 
-#: request fields that are not :class:`~inpaint_studio.core.request.EditRequest` arguments
+#: request fields that are not :class:`~inpaint_studio.core.pipeline.request.EditRequest` arguments
 PROVIDER_FIELDS = ("provider", "provider_options")
 #: the editor's defaults where they differ from a parameter's own (two variants to compare)
 EDITOR_DEFAULTS: dict[str, Any] = {"num_images": 2}
@@ -105,7 +105,7 @@ class VariantLayer:
     @property
     def grain(self) -> bool:
         """Whether the blend adds the photo's grain (when the result was upscaled)."""
-        from .request import GrainMode
+        from ..pipeline.request import GrainMode
 
         return bool(self.variant.extra.get("grain", self.job.request.grain is GrainMode.AUTO))
 
@@ -155,7 +155,7 @@ class Document:
         draft_of: final job id → the key of the draft layer it replaces (or a label).
         results_saved: jobs whose results reached the recovery copy.
         request: the request being edited: every parameter of
-            :mod:`~inpaint_studio.core.params` by name (typed values, reference images
+            :mod:`~inpaint_studio.core.pipeline.params` by name (typed values, reference images
             included), ``provider`` and ``provider_options``.
         extra: other JSON-able facts kept with the project (accepted layers, expansion).
         selected: the selected layer's key, or None.
@@ -235,8 +235,8 @@ class Document:
         """The :class:`EditRequest` this document would send: its working image, its mask
         (read-only copies unless ``snapshot`` is False) and its request's values; None
         before a photo is open. The one way the editor, Replay and a project's reopened
-        request are built (see :func:`~inpaint_studio.core.params.make_request`)."""
-        from .params import make_request
+        request are built (see :func:`~inpaint_studio.core.pipeline.params.make_request`)."""
+        from ..pipeline.params import make_request
 
         if self.photo is None or self.mask is None:
             return None
@@ -278,7 +278,7 @@ class Document:
             MaskError: it cannot be placed (made on a canvas whose place is unknown, or partly
                 outside the current one after an undone Expand), with one sentence.
         """
-        from .errors import MaskError
+        from ..errors import MaskError
 
         job = self.jobs.get(job_id)
         if job is None or self.mask is None:
@@ -324,7 +324,7 @@ class Document:
         """What an exported composite embeds (JSON-able, no pixels, no keys): the source file,
         the edits accepted into the working image (oldest first) and the visible layers
         (bottom to top) with the parameters that made them."""
-        from .output import variant_metadata
+        from ..formats.output import variant_metadata
 
         accepted = self.extra.get("accepted_layers")
         return {

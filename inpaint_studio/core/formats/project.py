@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .composite import Layer
-from .errors import ImageLoadError, InvalidInput
-from .imaging import (
+from ..atomic import atomic_write
+from ..errors import ImageLoadError, InvalidInput
+from ..pipeline.composite import Layer
+from ..pixels.imaging import (
     MAX_PIXELS,
     Photo,
     ReferenceImage,
@@ -44,8 +45,8 @@ from .imaging import (
     load_image,
     load_mask,
 )
-from .maskedit import sync_alpha
-from .output import atomic_write, encode_png, file_extension
+from ..pixels.maskedit import sync_alpha
+from .output import encode_png, file_extension
 
 FORMAT = 1
 KNOWN_KEYS = {
@@ -200,7 +201,7 @@ class ProjectState:
         return rec.reference_files()
 
     def manifest(self) -> dict:
-        from .. import __version__
+        from ... import __version__
 
         ext = safe_extension(self.original_name)
         m = dict(self.extra)
@@ -319,7 +320,7 @@ class RecoveryStore:
 
     Files that never change (original, accepted edits, job masks, layers, raw results) are
     written once; the mask files when the mask changed (a new snapshot array, see
-    :meth:`~inpaint_studio.core.session.EditSession.mask_snapshot`), the manifest every time
+    :meth:`~inpaint_studio.core.document.session.EditSession.mask_snapshot`), the manifest every time
     and last, each atomically. A ``kill -9`` at any moment leaves the last complete manifest pointing at
     files that exist.
     """
@@ -393,7 +394,7 @@ class RecoveryStore:
 
 
 def recovery_root() -> Path:
-    from .settings import data_dir
+    from ..settings import data_dir
 
     root = data_dir() / "recovery"
     root.mkdir(parents=True, exist_ok=True)
@@ -453,7 +454,7 @@ def orphaned_recoveries(root: Path | None = None) -> list[Path]:
 
 class _Source:
     """A project zip or a recovery folder, read member by member within the limits of
-    :mod:`inpaint_studio.core.manifest`."""
+    :mod:`inpaint_studio.core.formats.manifest`."""
 
     def __init__(self, path: Path) -> None:
         from .manifest import check_zip_entries
@@ -637,7 +638,7 @@ def inspect_project(path: str | Path) -> dict:
     """Validate a project without decoding its pixels or writing anything; a summary.
 
     Returns ``{"format", "photo": {"name", "width", "height"}, "layers", "jobs", "accepted",
-    "bytes"}``. Memory stays bounded by :data:`~inpaint_studio.core.manifest.MAX_TOTAL_BYTES`.
+    "bytes"}``. Memory stays bounded by :data:`~inpaint_studio.core.formats.manifest.MAX_TOTAL_BYTES`.
 
     Raises:
         ProjectError: one sentence naming the file and what is wrong.
@@ -673,7 +674,7 @@ def inspect_project(path: str | Path) -> dict:
 def read_project(path: str | Path) -> ProjectState:
     """Read a ``.inpaint`` file or a recovery folder completely (pixel work: run in a thread).
 
-    The manifest is validated against :mod:`~inpaint_studio.core.manifest` and every image's
+    The manifest is validated against :mod:`~inpaint_studio.core.formats.manifest` and every image's
     pixel size checked from its header before it is decoded. All or nothing.
 
     Raises:

@@ -15,9 +15,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .output import atomic_write, encode_png, file_extension
-from .params import to_json
-from .textsafe import clean_json
+from ..atomic import atomic_write
+from ..pipeline.params import to_json
+from ..textsafe import clean_json
+from .output import encode_png, file_extension
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,6 @@ class Journal:
 
 
 def default_journal(session: str | None = None) -> Journal:
-    from .settings import data_dir
+    from ..settings import data_dir
 
     return Journal(data_dir() / "journal", session)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from .errors import ImageLoadError, MaskError
+from ..errors import ImageLoadError, MaskError
 
 #: Largest photo we decode, in pixels (200 MP). Larger files are refused as a possible
 #: decompression bomb instead of exhausting memory.

@@ -1,6 +1,6 @@
 """Compositing a provider's result back into the original photo.
 
-A result covers the :class:`~inpaint_studio.core.context.Region` that was sent, at the
+A result covers the :class:`~inpaint_studio.core.pipeline.context.Region` that was sent, at the
 provider's own resolution (Ideogram snaps to sizes near 1 MP and may shift the aspect
 ratio; shared/docs/providers.md). It is mapped back onto that region and blended into the
 photo only inside the mask:
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..errors import MaskError
+from ..pixels.imaging import mask_bbox
 from .context import Region
-from .errors import MaskError
-from .imaging import mask_bbox
 
 #: Width in px of the ring outside the mask used for colour matching (at least).
 RING_WIDTH = 8

@@ -11,59 +11,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from .composite import apply_layer
-from .imaging import Photo
-from .params import to_json
+from ..atomic import FILE_MODE, finished_temp
+from ..pipeline.composite import apply_layer
+from ..pipeline.params import to_json
+from ..pixels.imaging import Photo
 
 PNG_TEXT_KEY = "inpaint-studio"
-
-
-def _umask() -> int:
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-
-#: Permission bits of files we write: what the user's umask gives a new file (typically
-#: 0644), not the private 0600 of a temporary file.
-FILE_MODE = 0o666 & ~_umask()
-
-
-def _finished_temp(path: Path, data: bytes, mode: int) -> str:
-    """A temporary file beside ``path`` holding ``data``, flushed, synced and given ``mode``
-    (not on Windows, where the ACL of the folder applies); its name. Nothing is left behind
-    when this fails."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename; the old file survives failures.
-
-    The file gets ``mode`` (default: the user's normal permissions for a new file)."""
-    tmp = _finished_temp(path, data, mode)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode_png(
@@ -204,7 +163,7 @@ def _write_new(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
         FileExistsError: ``target`` exists (nothing was changed).
         OSError: it could not be written (nothing is left behind).
     """
-    tmp = _finished_temp(target, data, mode)
+    tmp = finished_temp(target, data, mode)
     try:
         try:
             os.link(tmp, target)
@@ -291,7 +250,7 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     Raises:
         OSError: it could not be written (nothing of the set is left behind).
     """
-    from .textsafe import clean_json
+    from ..textsafe import clean_json
 
     photo: Photo = job.request.photo
     meta = clean_json(variant_metadata(job, variant))

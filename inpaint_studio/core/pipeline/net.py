@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from .errors import DownloadError, ImageLoadError, InsecureURLError
-from .imaging import header_size, load_image
+from ..errors import DownloadError, ImageLoadError, InsecureURLError
+from ..pixels.imaging import header_size, load_image
 
 #: Largest result file accepted, bytes.
 MAX_RESULT_BYTES = 64 * 1024 * 1024
@@ -109,7 +109,7 @@ def usable_link(url: str, *, allow_loopback: bool = False) -> str:
             host, ``file:``, ``data:``, a private or link-local host…): a provider failure,
             not the user's input. Nothing is connected to.
     """
-    from .textsafe import clean
+    from ..textsafe import clean
 
     try:
         check_url(url, "The result link")

@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
+from ..errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
+from ..events import Signal
+from ..pixels.imaging import encode_for_upload, header_size, load_image
 from .composite import Layer, build_layer
 from .context import Region, extract, plan_region, resize_mask
-from .errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
-from .events import Signal
-from .imaging import encode_for_upload, header_size, load_image
 from .net import download_image, is_loopback
 from .params import check
 from .protocol import Prepared, Provider, RawVariant, Stage
@@ -112,7 +112,7 @@ class Job:
     """A submitted edit and everything known about it so far.
 
     Attributes:
-        stage: a :class:`~inpaint_studio.core.protocol.Stage` value.
+        stage: a :class:`~inpaint_studio.core.pipeline.protocol.Stage` value.
         done, total: progress within the stage (bytes while uploading, images otherwise).
         variants: the results, withheld ones included.
         sent: what was sent (region, file format, size, bytes).
@@ -179,7 +179,7 @@ class JobRunner:
         client: the shared ``httpx.AsyncClient`` used for result downloads.
         concurrency: jobs at once per provider.
         listener: called (on the loop's thread) after every change of a job.
-        journal: a :class:`~inpaint_studio.core.journal.Journal`; every result is written to
+        journal: a :class:`~inpaint_studio.core.formats.journal.Journal`; every result is written to
             it as soon as it is downloaded, before it is composited or shown.
         persist_tasks: ``await persist_tasks(job)`` writes a job's remote task ids durably;
             providers call it after each task they create (paid work survives a kill -9).
@@ -314,7 +314,7 @@ class JobRunner:
         except (
             Exception
         ) as exc:  # a bug: reported on the job with a crash report, never lost in the loop
-            from .crash import write_crash_report
+            from ..crash import write_crash_report
 
             report = write_crash_report(exc)
             job.error = InpaintError(
@@ -506,7 +506,7 @@ class JobRunner:
     def _pixel_cap(job: Job) -> int:
         """Most pixels one answer may have: 4× what was sent (at least 16.7 MP; models answer at
         about the sent size or near 1 MP), never over the photo limit."""
-        from .imaging import MAX_PIXELS
+        from ..pixels.imaging import MAX_PIXELS
 
         sent = job.prepared.encoded if job.prepared is not None else None
         sent_px = sent.width * sent.height if sent is not None else 0

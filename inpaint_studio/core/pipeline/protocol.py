@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..pixels.imaging import EncodedImage
 from .context import Region
-from .imaging import EncodedImage
 from .request import Capabilities, EditRequest
 
 
@@ -22,7 +22,7 @@ class Prepared:
     """What the runner prepared for a provider.
 
     Attributes:
-        region: the part of the photo sent (:class:`~inpaint_studio.core.context.Region`).
+        region: the part of the photo sent (:class:`~inpaint_studio.core.pipeline.context.Region`).
         image: ``(h, w, 3) uint8`` the region at send size.
         mask: ``(h, w) bool`` the mask at send size (True = edit).
         encoded: the image file to upload, or ``None`` for offline engines.
@@ -178,7 +178,7 @@ class ProviderBase:
         Raises:
             ProviderError: this provider has no remote work to resume.
         """
-        from .errors import ProviderError
+        from ..errors import ProviderError
 
         raise ProviderError(f"{self.description.label} has no running tasks to resume.")
 
@@ -190,7 +190,7 @@ class ProviderBase:
         Raises:
             ProviderError: this provider has no remote tasks (or the task failed).
         """
-        from .errors import ProviderError
+        from ..errors import ProviderError
 
         raise ProviderError(f"{self.description.label} has no remote tasks to fetch.")
 
@@ -276,7 +276,7 @@ class RecordedProvider(ProviderBase):
     async def generate(
         self, request: EditRequest, prepared: Prepared, report: Reporter
     ) -> list[RawVariant]:
-        from .errors import ProviderError
+        from ..errors import ProviderError
 
         raise ProviderError(
             f"{self.label} is not available in this program, so this job cannot run again."

@@ -1,0 +1,1 @@
+"""The document, the editing session that changes it, and opening, saving and crash recovery."""

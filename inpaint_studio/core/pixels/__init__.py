@@ -1,0 +1,1 @@
+"""Pixels in and out: decoding and validating photos and masks, and the mask's editing tools."""
