@@ -21,11 +21,10 @@ from PySide6.QtWidgets import QWidget
 from ..core.pixels.maskedit import (
     Rect,
 )
+from ..core.pixels.tools import Tool, ToolResult, make_tool
 from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
 from .pyramid import block_max
-
-TOOLS = ("brush", "eraser", "rect", "lasso", "wand", "subject")
 
 
 def rgb_qimage(arr: np.ndarray) -> QImage:
@@ -91,18 +90,17 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.feather_preview: int | None = None  # px: the blend's band drawn inside the mask edge
         self.split: float | None = None  # before/after divider at this fraction of the width
         self._split_drag = False
-        self._marking = False  # the subject tool's Shift-stroke (refinement), not its rectangle
         self.expand_frame: tuple[int, int, int, int] | None = (
             None  # Expand canvas preview (L, T, R, B)
         )
         self._frame_drag: str | None = None
-        self._stroking = False
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
-        self.tool = "brush"
+        #: the mask tool in use (a Qt-free class of ``core/pixels/tools``, driven in photo px)
+        self.active_tool: Tool = make_tool("brush")
         self.brush_radius = 20.0
         self.overlay_visible = True
         self.overlay_color = QColor(255, 40, 90, 130)
@@ -111,11 +109,6 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.context_box: Rect | None = None
         self._space = False
         self._pan_from: QPointF | None = None
-        self._stroke_last: tuple[float, float] | None = None
-        self._stroke_value = True
-        self._atoms: list[tuple[Rect, np.ndarray]] = []
-        self._shape_points: list[tuple[float, float]] = []
-        self._shape_drag = False
         self._mouse = QPointF(-1000, -1000)
         self._focus_click = False
 
@@ -409,18 +402,54 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
 
     # -- input ------------------------------------------------------------------------------
 
+    @property
+    def tool(self) -> str:
+        """The name of the tool in use (its ``ToolSpec.name``)."""
+        return self.active_tool.spec.name
+
+    @property
+    def _stroking(self) -> bool:
+        return self.active_tool.spec.cursor == "brush" and self.active_tool.busy
+
     def set_tool(self, tool: str) -> None:
-        assert tool in TOOLS
-        self._shape_points = []
-        self.tool = tool
-        self.setCursor(
-            QCursor(
-                Qt.CursorShape.BlankCursor
-                if tool in ("brush", "eraser")
-                else Qt.CursorShape.CrossCursor
-            )
-        )
+        """Use the tool called ``tool`` (a shape in progress is dropped).
+
+        Raises:
+            KeyError: no tool has that name.
+        """
+        self.active_tool = make_tool(tool)
+        self._set_tool_cursor()
         self.update()
+
+    def _set_tool_cursor(self) -> None:
+        brush = self.active_tool.spec.cursor == "brush"
+        self.setCursor(QCursor(Qt.CursorShape.BlankCursor if brush else Qt.CursorShape.CrossCursor))
+
+    def ensure_soft(self) -> np.ndarray:
+        """The document's soft mask, made now if it had none (a tool's first soft stroke)."""
+        if self.alpha is None and self.soft_source is not None:
+            self.use_soft_mask(self.soft_source())
+        assert self.alpha is not None
+        return self.alpha
+
+    def _apply(self, result: ToolResult | None) -> None:
+        """Show what a tool did, record its edit, pass on what it asked for."""
+        if result is None:
+            return
+        for rect in result.changed:
+            self.refresh_mask(rect)
+        if result.patch is not None:
+            self.mask_edited.emit(result.patch)
+        if result.request is not None:
+            kind, *args = result.request
+            if kind == "wand":
+                self.wand_requested.emit(*args)
+            elif kind == "subject":
+                self.subject_requested.emit(*args)
+            elif kind == "subject marks":
+                self.subject_marked.emit(*args)
+        if result.redraw:
+            self.update()
 
     def set_brush_radius(self, radius: float) -> None:
         self.brush_radius = max(0.5, min(2000.0, radius))
@@ -436,15 +465,12 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._space = True
             self.setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
             return
-        if (
-            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and self.tool == "lasso"
-            and len(self._shape_points) >= 3
-        ):
-            self._commit_shape(self._stroke_value)
-            return
-        if event.key() == Qt.Key.Key_Escape and self._shape_points:
-            self._shape_points = []
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.mask is not None:
+            done = self.active_tool.enter(self)  # an open polygon closes before Enter accepts
+            if done is not None:
+                self._apply(done)
+                return
+        if event.key() == Qt.Key.Key_Escape and self.active_tool.cancel():
             self.update()
             return
         super().keyPressEvent(event)
@@ -452,13 +478,14 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
-            self.set_tool(self.tool)
+            self._set_tool_cursor()
             return
         super().keyReleaseEvent(event)
 
-    def _value_for(self, event) -> bool:
-        subtract = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
-        return False if (subtract or self.tool == "eraser") else True
+    @staticmethod
+    def _value_for(event) -> bool:
+        """Add to the mask, or (Alt) subtract from it."""
+        return not event.modifiers() & Qt.KeyboardModifier.AltModifier
 
     def set_expand_frame(self, pad: tuple[int, int, int, int] | None, *, fit: bool = False) -> None:
         """Show the expanded canvas's outline with a drag handle on each side (None: hide)."""
@@ -516,34 +543,11 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self._focus_click = False
             return
         x, y = self.to_photo(pos)
-        value = self._value_for(event)
-        if self.tool in ("brush", "eraser"):
-            self._stroke_value = value
-            self._atoms = []
-            self._stroke_last = (x, y)
-            self._stroking = True
-            if self.variant_shown():
-                self.update()  # the mask's tint comes back while painting
-            self._stamp((x, y), (x, y))
-        elif self.tool == "rect" or (
-            self.tool == "subject" and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        ):
-            self._stroke_value = value
-            self._shape_points = [(x, y), (x, y)]
-            self._marking = False
-        elif self.tool == "subject":  # Shift: a stroke that refines the last selection
-            self._stroke_value = value
-            self._shape_points = [(x, y)]
-            self._marking = True
-        elif self.tool == "lasso":
-            self._stroke_value = value
-            if not self._shape_points:
-                self._shape_points = [(x, y)]
-                self._shape_drag = True
-            else:  # polygon mode: add a vertex
-                self._shape_points.append((x, y))
-        elif self.tool == "wand":
-            self.wand_requested.emit(int(x), int(y), value)
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        result = self.active_tool.press(self, x, y, self._value_for(event), shift)
+        if self._stroking and self.variant_shown():
+            self.update()  # the mask's tint comes back while painting
+        self._apply(result)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
@@ -569,7 +573,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             self.expand_frame_changed.emit(self.expand_frame)
             self.update()
             return
-        if self.split is not None and self.tool in ("brush", "eraser"):
+        brush = self.active_tool.spec.cursor == "brush"
+        if self.split is not None and brush:
             self.setCursor(
                 QCursor(
                     Qt.CursorShape.SplitHCursor
@@ -587,29 +592,10 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         x, y = self.to_photo(pos)
         w, h = self.image_size
         self.cursor_moved.emit(int(x) if 0 <= x < w else -1, int(y) if 0 <= y < h else -1)
-        if self._stroke_last is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            self._stamp(self._stroke_last, (x, y))
-            self._stroke_last = (x, y)
-        elif (
-            self.tool == "subject"
-            and self._marking
-            and self._shape_points
-            and event.buttons() & Qt.MouseButton.LeftButton
-        ):
-            self._shape_points.append((x, y))
-            self.update()
-        elif (
-            self.tool in ("rect", "subject")
-            and self._shape_points
-            and event.buttons() & Qt.MouseButton.LeftButton
-        ):
-            self._shape_points[1] = (x, y)
-            self.update()
-        elif self.tool == "lasso" and self._shape_points:
-            if self._shape_drag and event.buttons() & Qt.MouseButton.LeftButton:
-                self._shape_points.append((x, y))
-            self.update()
-        if self.tool in ("brush", "eraser"):
+        if self.mask is not None:
+            held = bool(event.buttons() & Qt.MouseButton.LeftButton)
+            self._apply(self.active_tool.move(self, x, y, held))
+        if brush:
             self.update(self._cursor_dirty(old))
             self.update(self._cursor_dirty(pos))
 
@@ -626,47 +612,26 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             Qt.MouseButton.LeftButton,
         ):
             self._pan_from = None
-            self.set_tool(self.tool) if not self._space else self.setCursor(
+            self._set_tool_cursor() if not self._space else self.setCursor(
                 QCursor(Qt.CursorShape.OpenHandCursor)
             )
             return
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        if self._stroke_last is not None:
-            self._stroke_last = None
-            self._stroking = False
-            self._finish_stroke()
-            if self.variant_shown():
-                self.update()
-        elif self.tool == "rect" and len(self._shape_points) == 2:
-            self._commit_shape(self._stroke_value)
-        elif self.tool == "subject" and self._shape_points:
-            points, self._shape_points = self._shape_points, []
-            if self._marking:
-                self.subject_marked.emit(points, self._stroke_value)
-            else:
-                (ax, ay), (bx, by) = points
-                self.subject_requested.emit(
-                    (
-                        int(min(ax, bx)),
-                        int(min(ay, by)),
-                        int(max(ax, bx)) + 1,
-                        int(max(ay, by)) + 1,
-                    ),
-                    self._stroke_value,
-                )
+        if self.mask is None:
+            return
+        stroke = self._stroking
+        self._apply(self.active_tool.release(self))
+        if stroke and self.variant_shown():
             self.update()
-        elif self.tool == "lasso" and self._shape_drag:
-            self._shape_drag = False
-            if len(self._shape_points) >= 8:  # a dragged lasso closes on release
-                self._commit_shape(self._stroke_value)
-            # else: polygon mode, vertices by clicks, closed by double-click or Enter
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
-        if self.tool == "lasso" and len(self._shape_points) >= 3:
-            self._commit_shape(self._stroke_value)
-        elif self.tool != "lasso":
+        tool = self.active_tool
+        if type(tool).double_click is Tool.double_click or self.mask is None:
             self.mousePressEvent(event)  # a quick second dab is a press like any other, not lost
+            return
+        x, y = self.to_photo(event.position())
+        self._apply(tool.double_click(self, x, y, self._value_for(event)))
 
     def focusInEvent(self, event) -> None:  # noqa: N802
         self._focus_click = event.reason() == Qt.FocusReason.MouseFocusReason

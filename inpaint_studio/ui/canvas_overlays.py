@@ -11,6 +11,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, qRgba
 
+from ..core.pixels.tools import BrushOutline, Outline
+
 
 class CanvasOverlays:
     """Overlay painting for :class:`~inpaint_studio.ui.canvas.Canvas`."""
@@ -99,33 +101,26 @@ class CanvasOverlays:
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_tool(self, p: QPainter) -> None:
-        if (
-            self.tool in ("brush", "eraser")
-            and self.rect().contains(self._mouse.toPoint())
-            and not self._split_drag
-        ):
-            r = self.brush_radius * self.zoom
+        """Draw what the tool in use shows: the brush's circle at the pointer, or the dashed
+        outline of a shape being drawn."""
+        shape = self.active_tool.outline(self)
+        if isinstance(shape, BrushOutline):
+            if not self.rect().contains(self._mouse.toPoint()) or self._split_drag:
+                return
+            r = shape.radius * self.zoom
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 200), 2.5))
             p.drawEllipse(self._mouse, r, r)
             p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
             p.drawEllipse(self._mouse, r, r)
-            if (
-                self.brush_hardness < 1.0 and r * self.brush_hardness > 2
-            ):  # where full strength ends
+            if shape.hardness < 1.0 and r * shape.hardness > 2:  # where full strength ends
                 p.setPen(QPen(QColor(255, 255, 255, 170), 1.0, Qt.PenStyle.DashLine))
-                p.drawEllipse(self._mouse, r * self.brush_hardness, r * self.brush_hardness)
-        if self._shape_points:
-            path = QPainterPath(self.to_screen(*self._shape_points[0]))
-            pts = self._shape_points
-            if (self.tool == "rect" or (self.tool == "subject" and not self._marking)) and len(
-                pts
-            ) == 2:
-                (ax, ay), (bx, by) = pts
-                pts = [(ax, ay), (bx, ay), (bx, by), (ax, by), (ax, ay)]
-            for pt in pts[1:]:
+                p.drawEllipse(self._mouse, r * shape.hardness, r * shape.hardness)
+        elif isinstance(shape, Outline) and shape.points:
+            path = QPainterPath(self.to_screen(*shape.points[0]))
+            for pt in shape.points[1:]:
                 path.lineTo(self.to_screen(*pt))
-            if self.tool == "lasso" and not self._shape_drag:
+            if shape.to_cursor:
                 path.lineTo(self._mouse)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(255, 255, 255), 1.2, Qt.PenStyle.DashLine))

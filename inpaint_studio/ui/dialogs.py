@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..core import settings as cfg
 from ..core.pipeline.request import RenderingSpeed
+from ..core.pixels.tools import tool_specs
 from ..providers import PROVIDER_CLASSES, create_provider, default_provider, forget_keys
 from ..providers.base import find_key, key_source
 
@@ -312,15 +313,7 @@ SHORTCUTS = (
     (
         "Tools",
         (
-            ("B", "Brush"),
-            ("E", "Eraser"),
-            ("R", "Rectangle"),
-            ("L", "Lasso (drag) / polygon (click, Enter)"),
-            ("W", "Magic wand"),
-            (
-                "S",
-                "Select subject: drag a rectangle; Shift-stroke to include, Shift+Alt to exclude",
-            ),
+            *((spec.key, spec.help) for spec in tool_specs()),  # the tool table's rows
             ("Alt + any tool", "Subtract from the mask"),
             ("[  /  ]", "Smaller / larger brush"),
             ("Shift + [  /  ]", "Brush size ×10"),

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-TOOLS = (
-    ("brush", "&Brush", "B"),
-    ("eraser", "&Eraser", "E"),
-    ("rect", "&Rectangle", "R"),
-    ("lasso", "&Lasso / polygon", "L"),
-    ("wand", "Magic &wand", "W"),
-    ("subject", "Select &subject", "S"),
-)
+from ..core.pixels.tools import tool_specs
 
 
 def act(w, text: str, slot, shortcut=None, menu=None, checkable=False, name=None) -> QAction:
@@ -76,18 +69,19 @@ def build_menus(w) -> None:
     t = mb.addMenu("&Tools")
     w.tool_group = QActionGroup(w)
     w.tool_actions = {}
-    for tool, label, key in TOOLS:
+    for spec in tool_specs():  # the tool table: one row a tool
         a = act(
             w,
-            label,
-            lambda _=False, tl=tool: w.set_tool(tl),
-            key,
+            spec.label,
+            lambda _=False, tl=spec.name: w.set_tool(tl),
+            spec.key,
             t,
             checkable=True,
-            name=f"tool_{tool}",
+            name=f"tool_{spec.name}",
         )
+        a.setToolTip(f"{spec.help} ({spec.key})")
         w.tool_group.addAction(a)
-        w.tool_actions[tool] = a
+        w.tool_actions[spec.name] = a
     w.tool_actions["brush"].setChecked(True)
     t.addSeparator()
     act(w, "Smaller brush", lambda: w.brush_step(-1, 1), "[", t)

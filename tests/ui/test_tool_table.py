@@ -1,0 +1,33 @@
+"""Issue 18: the tool table feeds the Tools menu, the canvas and the F1 sheet."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
+
+from inpaint_studio.core.pixels.tools import tool_specs
+from inpaint_studio.ui.dialogs import shortcut_sheet
+
+from ..conftest import DATA
+from .test_window import opened
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_every_tool_of_the_table_has_its_action_key_and_help(window):
+    await opened(window, DATA / "coffee.png")
+    sheet = shortcut_sheet(window)
+    text = " ".join(label.text() for label in sheet.findChildren(QLabel))
+    for spec in tool_specs():
+        action = window.findChild(QAction, f"tool_{spec.name}")
+        assert action is not None and action.text() == spec.label
+        assert action.shortcut().toString() == spec.key
+        assert spec.help.split(":")[0].split(" (")[0] in text
+        window.canvas.setFocus()
+        QTest.keyClick(window, getattr(Qt.Key, f"Key_{spec.key}"))
+        assert window.canvas.tool == spec.name and action.isChecked()
+    sheet.deleteLater()
+    window.set_tool("brush")
