@@ -279,14 +279,11 @@ def paid_work(job) -> list[str]:
     ):
         return []  # results arrived, or the provider said the task failed: nothing runs on
     lines = []
-    for t in job.prepared.remote_tasks:
-        if not isinstance(t, dict):
-            continue
-        provider = t.get("provider")
-        ident = t.get("task_id") or t.get("uuid")
-        from .providers.answers import valid_id
+    from .providers.answers import valid_id
 
-        if isinstance(provider, str) and valid_id(ident) and valid_id(provider):
+    for t in job.prepared.remote_tasks:
+        provider, ident = t.provider, t.task_id
+        if valid_id(ident) and valid_id(provider):
             lines.append(
                 f"{provider} task {ident} was paid for and may still finish: "
                 f"inpaint-studio resume {ident} --provider {provider}"
@@ -574,7 +571,7 @@ def cmd_auth(args) -> int:
         _say(f"inpaint-studio: name a provider that takes a key: {', '.join(needing)}.\n")
         return EXIT_INPUT
     if args.action == "delete":
-        removed = delete_api_key(args.provider)
+        removed = delete_api_key(PROVIDER_CLASSES[args.provider].description.account)
         print(f"{args.provider}: key {'removed' if removed else 'was not stored'}.")
         return EXIT_OK
     try:
@@ -586,7 +583,8 @@ def cmd_auth(args) -> int:
         _say("inpaint-studio: no key entered.\n")
         return EXIT_INPUT
     try:
-        set_api_key(args.provider, key, PROVIDER_CLASSES[args.provider].key_env)
+        desc = PROVIDER_CLASSES[args.provider].description
+        set_api_key(desc.account, key, desc.key_env)
     except RuntimeError as exc:
         _say(f"inpaint-studio: {exc}\n")
         return EXIT_INPUT

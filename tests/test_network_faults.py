@@ -356,7 +356,7 @@ async def test_magnific_task_ids_are_on_disk_before_the_next_task_and_named_on_f
             job = await s.runner.wait(
                 s.generate(document_request(s, {"prompt": "a spoon", "num_images": 2}), provider)
             )
-            first = job.prepared.remote_tasks[0]["task_id"]
+            first = job.prepared.remote_tasks[0].task_id
             assert len(srv.posts) == 1 and len(job.prepared.remote_tasks) == 1
             assert on_disk == [
                 first

@@ -29,7 +29,7 @@ from inpaint_studio.core.formats.journal import Journal
 from inpaint_studio.core.formats.output import PNG_TEXT_KEY, write_set
 from inpaint_studio.core.formats.project import inspect_project
 from inpaint_studio.core.pipeline.jobs import JobRunner
-from inpaint_studio.core.pipeline.protocol import Stage
+from inpaint_studio.core.pipeline.protocol import RemoteTask, Stage
 from inpaint_studio.core.pipeline.request import EditRequest
 from inpaint_studio.core.pixels.imaging import load_image
 from inpaint_studio.providers import MagnificProvider, create_provider
@@ -740,9 +740,7 @@ async def test_remote_ids_read_from_a_project_are_checked_before_polling(magnifi
             client, api_key=SECRET, base_url=magnific.base_url, retry=FAST, poll=QUICK_POLL
         )
         with pytest.raises(Exception) as exc:
-            await provider.resume(
-                [{"provider": "magnific", "task_id": "a/../../b"}], lambda *a: None
-            )
+            await provider.resume([RemoteTask("magnific", "a/../../b")], lambda *a: None)
     assert "cannot use" in str(exc.value) and magnific.requests == []
 
 

@@ -256,7 +256,7 @@ async def test_magnific_tasks_per_variant_with_consecutive_seeds(magnific, req, 
     assert mask[280, 370] == 0 and mask[0, 0] == 255  # black = edit
     assert "num_images" not in body and "negative_prompt" not in body
     # task ids were kept for resuming, and polled through IN_PROGRESS
-    assert [t["seed"] for t in job.prepared.remote_tasks] == [100, 101, 102]
+    assert [t.seed for t in job.prepared.remote_tasks] == [100, 101, 102]
     assert sum(1 for q in magnific.requests if q.method == "GET" and "/results/" not in q.path) >= 9
     assert [v.seed for v in job.variants] == [100, 101, 102] and no_credentials(magnific)
     r2 = replace(req, style_references=(ref,), style_codes=())
@@ -337,7 +337,7 @@ async def test_magnific_poll_limit_and_freepik_header(req):
 async def test_magnific_resume_command(magnific, req, tmp_path, monkeypatch):
     magnific.polls_before_done = 0
     job = await run(magnific_provider(magnific), req)
-    task_id = job.prepared.remote_tasks[0]["task_id"]
+    task_id = job.prepared.remote_tasks[0].task_id
     import subprocess
     import sys
 
@@ -431,7 +431,7 @@ async def test_onemin_processing_is_polled_and_url_string_accepted(onemin, req):
     assert job.stage == Stage.DONE, job.error
     assert len(job.variants) == 1  # one link as a string: one image
     assert sum(1 for q in onemin.requests if q.path.startswith("/api/results/")) == 3
-    assert job.prepared.remote_tasks and "uuid" in job.prepared.remote_tasks[0]
+    assert job.prepared.remote_tasks and job.prepared.remote_tasks[0].provider == "1min"
 
 
 @pytest.mark.asyncio

@@ -4,8 +4,11 @@
   ``$INPAINT_STUDIO_CONFIG_DIR`` when that is set (tests point it at a temporary folder).
 - API keys live in the OS keyring (``keyring``), never in the settings file. A key is looked
   up in the provider's environment variable first, then in the keyring.
-- Base URLs: ``--base-url`` / explicit value, then ``<PROVIDER>_BASE_URL`` in the environment,
-  then the settings file, then the provider's default.
+- Base URLs: ``--base-url`` / explicit value, then the provider's base-URL variable in the
+  environment, then the settings file, then the provider's default.
+
+Nothing here knows a provider: the variable names, keyring accounts and defaults come from
+each provider's :class:`~inpaint_studio.core.pipeline.protocol.ProviderDescription`.
 """
 
 from __future__ import annotations
@@ -59,26 +62,23 @@ def save_settings(settings: dict[str, Any]) -> None:
     atomic_write(_settings_file(), json.dumps(settings, indent=2, sort_keys=True).encode("utf-8"))
 
 
-def env_prefix(provider: str) -> str:
-    """``"ideogram"`` → ``"IDEOGRAM"``, ``"1min"`` → ``"ONEMIN"``."""
-    return {"1min": "ONEMIN", "ideogram-v2": "IDEOGRAM"}.get(
-        provider, provider.upper().replace("-", "_")
-    )
+def resolve_base_url(provider: str, env_var: str, default: str, override: str | None = None) -> str:
+    """The base URL to use for ``provider``, without a trailing slash (see
+    :func:`base_url_source`)."""
+    return base_url_source(provider, env_var, default, override)[0]
 
 
-def resolve_base_url(provider: str, default: str, override: str | None = None) -> str:
-    """The base URL to use for ``provider``, without a trailing slash."""
-    return base_url_source(provider, default, override)[0]
-
-
-def base_url_source(provider: str, default: str, override: str | None = None) -> tuple[str, str]:
+def base_url_source(
+    provider: str, env_var: str, default: str, override: str | None = None
+) -> tuple[str, str]:
     """``(url, where)``: the base URL in effect for ``provider`` (no trailing slash) and where
     it comes from, in words ("the IDEOGRAM_BASE_URL environment variable", "Preferences",
-    "the default", "the command line")."""
-    var = f"{env_prefix(provider)}_BASE_URL"
+    "the default", "the command line"). ``env_var`` is the variable its description names
+    (``ProviderDescription.base_url_env``; "" for none)."""
+    var = env_var
     if override:
         return override.rstrip("/"), "the command line"
-    if os.environ.get(var):
+    if var and os.environ.get(var):
         return os.environ[var].rstrip("/"), f"the {var} environment variable"
     urls = load_settings().get("base_urls")
     stored = urls.get(provider) if isinstance(urls, dict) else None
@@ -106,23 +106,20 @@ def keyring_problem() -> str | None:
     return None
 
 
-def stored_key(provider: str) -> str | None:
-    """The key stored in the OS keyring for ``provider`` (shared accounts share one), or None."""
+def stored_key(account: str) -> str | None:
+    """The key stored in the OS keyring under ``account`` (a provider's
+    ``ProviderDescription.key_account``: providers of one account share it), or None."""
     try:
         import keyring
 
-        return keyring.get_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider)) or None
+        return keyring.get_password(KEYRING_SERVICE, account) or None
     except Exception:  # no backend, locked, D-Bus missing: treated as not set
         return None
 
 
-#: Providers that use another one's key (same account): their keyring entry is shared.
-SHARED_KEYS = {"ideogram-v2": "ideogram"}
-
-
-def get_api_key(provider: str, env_var: str | None = None) -> str | None:
-    """The provider's key: ``env_var`` (the variable its description names; none is derived
-    here) first, then the OS keyring; else None.
+def get_api_key(account: str, env_var: str | None = None) -> str | None:
+    """A provider's key: ``env_var`` (the variable its description names; none is derived
+    here) first, then the OS keyring entry ``account``; else None.
 
     A keyring that is missing or locked counts as "no key" (never an exception).
     """
@@ -132,15 +129,15 @@ def get_api_key(provider: str, env_var: str | None = None) -> str | None:
     if value:
         register_secret(value)  # redacted wherever it could appear from now on
         return value.strip()
-    stored = stored_key(provider)
+    stored = stored_key(account)
     register_secret(stored)
     return stored
 
 
-def set_api_key(provider: str, key: str, env_var: str) -> None:
-    """Store ``key`` in the OS keyring (a shared account's entry for Ideogram 2.0) and read it
-    back, so a backend that silently drops keys is caught. ``env_var`` is the variable the
-    provider's description names for its key (sentences point to it; never derived here).
+def set_api_key(account: str, key: str, env_var: str) -> None:
+    """Store ``key`` in the OS keyring entry ``account`` and read it back, so a backend that
+    silently drops keys is caught. ``env_var`` is the variable the provider's description
+    names for its key (sentences point to it; never derived here).
 
     Raises:
         RuntimeError: with one sentence, when no keyring is available on this system or it
@@ -152,26 +149,26 @@ def set_api_key(provider: str, key: str, env_var: str) -> None:
     import keyring
 
     try:
-        keyring.set_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider), key)
+        keyring.set_password(KEYRING_SERVICE, account, key)
     except Exception as exc:  # KeyringError, D-Bus failures, a locked store
         raise RuntimeError(
             "The system keyring did not store the key; set the "
             f"{env_var} environment variable instead ({exc})."
         ) from None
-    if stored_key(provider) != key:
+    if stored_key(account) != key:
         raise RuntimeError(
             f"The system keyring did not keep the key; set the {env_var} "
             "environment variable instead."
         )
 
 
-def delete_api_key(provider: str) -> bool:
-    """Remove a stored key; True when one was removed."""
+def delete_api_key(account: str) -> bool:
+    """Remove the key stored under ``account``; True when one was removed."""
     import keyring
     from keyring.errors import KeyringError, PasswordDeleteError
 
     try:
-        keyring.delete_password(KEYRING_SERVICE, SHARED_KEYS.get(provider, provider))
+        keyring.delete_password(KEYRING_SERVICE, account)
         return True
     except (PasswordDeleteError, KeyringError):
         return False

@@ -467,7 +467,9 @@ class NetworkProvider(ProviderBase):
             capabilities=cls.capabilities,
             key_env=cls.key_env,
             alt_key_envs=cls.alt_key_envs,
+            key_account=cls.key_account,
             default_base_url=cls.default_base_url,
+            base_url_env=cls.base_url_env,
             options=cls.options,
             variants=cls.variants,
             can_resume=cls.can_resume,
@@ -480,6 +482,10 @@ class NetworkProvider(ProviderBase):
     key_env = ""
     #: other environment variables that may hold the key (e.g. Freepik's, before the rebrand)
     alt_key_envs: tuple[str, ...] = ()
+    #: the keyring entry of the key ("" = the provider's name; one account, one entry)
+    key_account = ""
+    #: the environment variable that points it at another server (tests: a loopback one)
+    base_url_env = ""
     mask_edit_is_black = True
 
     def __init__(
@@ -493,7 +499,9 @@ class NetworkProvider(ProviderBase):
         from ..core.textsafe import register_secret
 
         self.client = client
-        self.base_url = resolve_base_url(self.name, self.default_base_url, base_url)
+        self.base_url = resolve_base_url(
+            self.name, self.base_url_env, self.default_base_url, base_url
+        )
         self._api_key = api_key
         register_secret(api_key)
         self.retry = retry or RetryPolicy()
@@ -591,7 +599,7 @@ def key_source(cls) -> tuple[str, str]:
     for env in (cls.key_env, *cls.alt_key_envs):
         if env and os.environ.get(env):
             return "environment", f"the {env} environment variable"
-    if cls.key_env and get_api_key(cls.name, cls.key_env):
+    if cls.key_env and get_api_key(cls.description.account, cls.key_env):
         return "keyring", "the system keyring (Preferences)"
     return "none", "nowhere"
 
@@ -614,4 +622,4 @@ def find_key(cls) -> str | None:
         register_secret(os.environ.get(env))
         if not os.environ.get(cls.key_env) and os.environ.get(env):
             return os.environ[env].strip()
-    return get_api_key(cls.name, cls.key_env)
+    return get_api_key(cls.description.account, cls.key_env)

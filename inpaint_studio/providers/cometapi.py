@@ -30,6 +30,7 @@ class CometApiProvider(NetworkProvider):
     label = "CometAPI"
     default_base_url = "https://api.cometapi.com"
     key_env = "COMETAPI_KEY"
+    base_url_env = "COMETAPI_BASE_URL"
     capabilities = IdeogramProvider.capabilities
     wire = IdeogramProvider.wire  # the 3.0 schema (the 2.0 route builds its own: v2_parts)
     options = (

@@ -88,6 +88,7 @@ class IdeogramProvider(NetworkProvider):
     label = "Ideogram 3.0"
     default_base_url = "https://api.ideogram.ai"
     key_env = "IDEOGRAM_API_KEY"
+    base_url_env = "IDEOGRAM_BASE_URL"
     mask_edit_is_black = True
     wire = V3_WIRE
     capabilities = Capabilities(

@@ -69,6 +69,8 @@ class IdeogramV2Provider(NetworkProvider):
     label = "Ideogram 2.0"
     default_base_url = "https://api.ideogram.ai"
     key_env = "IDEOGRAM_API_KEY"
+    base_url_env = "IDEOGRAM_BASE_URL"
+    key_account = "ideogram"  # one Ideogram account, one key
     wire = V2_WIRE
     capabilities = V2_CAPABILITIES
     PATH = "/edit"

@@ -23,7 +23,14 @@ import httpx
 
 from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.pipeline.params import wire_values
-from ..core.pipeline.protocol import Prepared, ProviderOption, RawVariant, Reporter, Stage
+from ..core.pipeline.protocol import (
+    Prepared,
+    ProviderOption,
+    RawVariant,
+    RemoteTask,
+    Reporter,
+    Stage,
+)
 from ..core.pipeline.request import (
     MAX_SEED,
     Capabilities,
@@ -51,6 +58,7 @@ class MagnificProvider(NetworkProvider):
     label = "Magnific"
     default_base_url = "https://api.magnific.com"
     key_env = "MAGNIFIC_API_KEY"
+    base_url_env = "MAGNIFIC_BASE_URL"
     alt_key_envs = ("FREEPIK_API_KEY",)
     #: its JSON fields (shared/docs/providers.md, "Magnific"); no num_images: one image a task
     wire = {
@@ -147,7 +155,7 @@ class MagnificProvider(NetworkProvider):
                 raise with_resume_hint(exc, self.name, [t for t, _ in tasks]) from None
             tasks.append((task_id, seed))
             # written durably at once, before the next (paid) task is created
-            prepared.remote_tasks.append({"provider": self.name, "task_id": task_id, "seed": seed})
+            prepared.remote_tasks.append(RemoteTask(self.name, task_id, seed))
             if prepared.persist is not None:
                 await prepared.persist()
         report(Stage.WAITING, 0, n)
@@ -163,24 +171,19 @@ class MagnificProvider(NetworkProvider):
         results = await asyncio.gather(*(one(t, s) for t, s in tasks), return_exceptions=True)
         return _gathered(results, [t for t, _ in tasks], self.name, prepared.notes)
 
-    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+    async def resume(self, remote_tasks: list[RemoteTask], report: Reporter) -> list[RawVariant]:
         """Poll the tasks of an earlier session to the end (nothing is re-submitted)."""
-        mine = [
-            t
-            for t in remote_tasks
-            if isinstance(t, dict) and t.get("provider") == self.name and t.get("task_id")
-        ]
+        mine = [t for t in remote_tasks if t.provider == self.name]
         for t in mine:  # ids read from a project or recovery file go into a URL: check them first
-            checked_id(t["task_id"], self.label)
+            checked_id(t.task_id, self.label)
 
-        async def one(t: dict) -> list[RawVariant]:
-            urls = await self.wait_for(t["task_id"])
-            seed = t.get("seed") if isinstance(t.get("seed"), int) else None
-            return [RawVariant(url=u, seed=seed, extra={"task_id": t["task_id"]}) for u in urls]
+        async def one(t: RemoteTask) -> list[RawVariant]:
+            urls = await self.wait_for(t.task_id)
+            return [RawVariant(url=u, seed=t.seed, extra={"task_id": t.task_id}) for u in urls]
 
         report(Stage.WAITING, 0, len(mine))
         groups = await asyncio.gather(*(one(t) for t in mine), return_exceptions=True)
-        return _gathered(groups, [t["task_id"] for t in mine], self.name, [])
+        return _gathered(groups, [t.task_id for t in mine], self.name, [])
 
     #: the status of a task that does not exist (free)
     key_check = (f"{PATH}/00000000-0000-0000-0000-000000000000", "a status request")

@@ -19,7 +19,7 @@ import httpx
 
 from ..core.errors import InpaintError, InvalidRequestError, ProviderError, ProviderTimeoutError
 from ..core.pipeline.params import wire_values
-from ..core.pipeline.protocol import Prepared, RawVariant, Reporter, Stage
+from ..core.pipeline.protocol import Prepared, RawVariant, RemoteTask, Reporter, Stage
 from ..core.pipeline.request import MAX_SEED, Capabilities, EditRequest, RenderingSpeed, StyleType
 from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
@@ -37,6 +37,7 @@ class OneMinProvider(NetworkProvider):
     label = "1min.ai"
     default_base_url = "https://api.1min.ai"
     key_env = "ONEMIN_API_KEY"
+    base_url_env = "ONEMIN_BASE_URL"
     #: its promptObject fields (shared/docs/providers.md, "1min.ai")
     wire = {
         name: name
@@ -152,18 +153,17 @@ class OneMinProvider(NetworkProvider):
     #: a result record that does not exist (free; the route is from community notes, unconfirmed)
     key_check = (f"/api/results/{'0' * 32}", "a result look-up")
 
-    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+    async def resume(self, remote_tasks: list[RemoteTask], report: Reporter) -> list[RawVariant]:
         """Poll a PROCESSING record of an earlier session to the end (nothing is re-submitted)."""
         out: list[RawVariant] = []
         report(Stage.WAITING, None, None)
         for t in remote_tasks:
-            if isinstance(t, dict) and t.get("provider") == self.name and t.get("uuid"):
-                uuid = checked_id(t["uuid"], self.label, "record id")
+            if t.provider == self.name:
+                uuid = checked_id(t.task_id, self.label, "record id")
                 answer = await self.http.get_json(
                     f"{self.base_url}/api/results/{uuid}", headers=self.auth_headers()
                 )
-                seed = t.get("seed") if isinstance(t.get("seed"), int) else None
-                out += await self._follow(onemin_record(answer), answer, seed, remote_tasks)
+                out += await self._follow(onemin_record(answer), answer, t.seed, remote_tasks)
         return out
 
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
@@ -192,7 +192,7 @@ class OneMinProvider(NetworkProvider):
         record: OneMinRecord,
         answer: object,
         seed: int | None,
-        remote_tasks: list[dict],
+        remote_tasks: list[RemoteTask],
         persist=None,
     ) -> list[RawVariant]:
         current: dict[str, Any] = {
@@ -224,8 +224,8 @@ class OneMinProvider(NetworkProvider):
                     f"{self.label} sent an answer without a result.",
                     details=clean(current["answer"], limit=300),
                 )
-            if not any(t.get("uuid") == uuid for t in remote_tasks):
-                remote_tasks.append({"provider": self.name, "uuid": uuid, "seed": seed})
+            if not any(t.task_id == uuid for t in remote_tasks):
+                remote_tasks.append(RemoteTask(self.name, uuid, seed))
                 if persist is not None:
                     await persist()
             return None
@@ -239,9 +239,7 @@ class OneMinProvider(NetworkProvider):
             )
         except InpaintError as exc:
             ids = [
-                t["uuid"]
-                for t in remote_tasks
-                if t.get("provider") == self.name and valid_id(t.get("uuid"))
+                t.task_id for t in remote_tasks if t.provider == self.name and valid_id(t.task_id)
             ]
             if ids and not isinstance(exc, InvalidRequestError):
                 exc.message = (

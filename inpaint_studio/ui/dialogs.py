@@ -96,9 +96,12 @@ class ProviderKeyRow:
                 "none": "not set",
             }[kind]
         )
-        self.clear.setEnabled(cfg.stored_key(self.name) is not None)
+        self.clear.setEnabled(cfg.stored_key(self.cls.description.account) is not None)
         url, url_from = cfg.base_url_source(
-            self.name, self.cls.default_base_url, self.url.text().strip() or None
+            self.name,
+            self.cls.base_url_env,
+            self.cls.default_base_url,
+            self.url.text().strip() or None,
         )
         self.url_source.setText(
             f"In effect: {url} (from {'this field' if url_from == 'the command line' else url_from})."
@@ -129,7 +132,7 @@ class ProviderKeyRow:
         self.test.setEnabled(True)
 
     def clear_key(self) -> None:
-        removed = cfg.delete_api_key(self.name)
+        removed = cfg.delete_api_key(self.cls.description.account)
         forget_keys()
         self.say("The stored key was removed." if removed else "No key was stored in the keyring.")
         self.refresh()
@@ -170,20 +173,23 @@ class PreferencesDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         tabs.addTab(general, "General")
         self.rows: dict[str, ProviderKeyRow] = {}
-        shared = {}
-        for name, target in cfg.SHARED_KEYS.items():
+        # providers of one account (their descriptions name its keyring entry) share a row
+        sharing = {
+            name: cls.description.account
+            for name, cls in PROVIDER_CLASSES.items()
+            if cls.description.account != name
+        }
+        shared: dict[str, list[str]] = {}
+        for name, target in sharing.items():
             shared.setdefault(target, []).append(PROVIDER_CLASSES[name].label)
         for name, cls in PROVIDER_CLASSES.items():
-            if not cls.capabilities.needs_key or name in cfg.SHARED_KEYS:
+            if not cls.capabilities.needs_key or name in sharing:
                 continue
             label = " and ".join([cls.label, *shared.get(name, [])])
             self.rows[name] = ProviderKeyRow(self, name, cls, label, accounts_lay, s)
         self.keys = {name: row.key for name, row in self.rows.items()}
         self.urls = {name: row.url for name, row in self.rows.items()}
-        for (
-            name,
-            target,
-        ) in cfg.SHARED_KEYS.items():  # a shared account's base URL is its own setting
+        for name, target in sharing.items():  # a shared account's base URL is its own setting
             cls = PROVIDER_CLASSES[name]
             url = QLineEdit(s.get("base_urls", {}).get(name, ""), objectName=f"url_{name}")
             url.setPlaceholderText(cls.default_base_url)
@@ -254,7 +260,8 @@ class PreferencesDialog(QDialog):
         for name, edit in self.keys.items():
             if edit.text().strip():
                 try:
-                    cfg.set_api_key(name, edit.text().strip(), PROVIDER_CLASSES[name].key_env)
+                    desc = PROVIDER_CLASSES[name].description
+                    cfg.set_api_key(desc.account, edit.text().strip(), desc.key_env)
                 except RuntimeError as exc:
                     self.message.setText(str(exc))
                     return

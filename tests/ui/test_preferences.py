@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from keyring.backend import KeyringBackend
 
+from inpaint_studio.providers import PROVIDER_CLASSES
+
 from ..servers import MagnificServer
 from ..support.waiting import until
 
@@ -98,10 +100,16 @@ async def test_keyring_source_and_clear(window, monkeypatch):
         assert row.clear.isEnabled()
         from inpaint_studio.core import settings as cfg
 
-        assert cfg.get_api_key("ideogram-v2") == "stored-key-0123456789"  # one key for 3.0 and 2.0
+        assert (
+            cfg.get_api_key(PROVIDER_CLASSES["ideogram-v2"].description.account)
+            == "stored-key-0123456789"
+        )  # one key for 3.0 and 2.0
         row.clear.click()
         assert "removed" in row.result.text() and "No key is set" in row.source.text()
-        assert cfg.get_api_key("ideogram") is None and not row.clear.isEnabled()
+        assert (
+            cfg.get_api_key(PROVIDER_CLASSES["ideogram"].description.account) is None
+            and not row.clear.isEnabled()
+        )
         dlg.reject()
     finally:
         keyring.set_keyring(previous)

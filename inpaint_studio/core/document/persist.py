@@ -40,7 +40,14 @@ from ..pipeline.composite import build_layer
 from ..pipeline.context import Region
 from ..pipeline.jobs import Job, Variant, reserve_ids
 from ..pipeline.params import request_from_parameters, to_json
-from ..pipeline.protocol import Prepared, Provider, ProviderFactory, RecordedProvider, Stage
+from ..pipeline.protocol import (
+    Prepared,
+    Provider,
+    ProviderFactory,
+    RecordedProvider,
+    RemoteTask,
+    Stage,
+)
 from ..pipeline.request import ContextMode
 from ..pixels.imaging import Photo, load_image
 from .model import (
@@ -249,9 +256,9 @@ def restored_job(
             region,
             np.zeros((0, 0, 3), np.uint8),
             np.zeros((0, 0), bool),
-            remote_tasks=list(rec.remote_tasks),
+            remote_tasks=[t for d in rec.remote_tasks if (t := RemoteTask.from_json(d))],
         )
-    if job.stage == Stage.INTERRUPTED and not rec.remote_tasks:
+    if job.stage == Stage.INTERRUPTED and not (job.prepared and job.prepared.remote_tasks):
         job.error = InpaintError(
             "This job was interrupted before the provider answered; re-run it to try again."
         )
@@ -388,7 +395,7 @@ def job_record(session: EditSession | None, job: Job) -> JobRecord:
         ]
         if region
         else None,
-        remote_tasks=list(job.prepared.remote_tasks) if job.prepared else [],
+        remote_tasks=[t.to_json() for t in job.prepared.remote_tasks] if job.prepared else [],
         draft_of=session.doc.draft_of.get(job.id) if session else None,
         notes=list(job.notes),
         model=opts.get("model"),

@@ -27,7 +27,7 @@ from .composite import Layer, build_layer
 from .context import Region, extract, plan_region, resize_mask
 from .net import download_image, is_loopback
 from .params import check
-from .protocol import Prepared, Provider, RawVariant, Stage
+from .protocol import Prepared, Provider, RawVariant, RemoteTask, Stage
 from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode
 
 #: Default number of jobs running at once per provider.
@@ -231,7 +231,11 @@ class JobRunner:
         return job
 
     def resume(
-        self, request: EditRequest, provider: Provider, region: Region, remote_tasks: list[dict]
+        self,
+        request: EditRequest,
+        provider: Provider,
+        region: Region,
+        remote_tasks: list[RemoteTask],
     ) -> Job:
         """Resume polling remote tasks of an earlier session (no upload; nothing is re-billed).
 

@@ -17,6 +17,44 @@ from .context import Region
 from .request import Capabilities, EditRequest
 
 
+@dataclass(frozen=True)
+class RemoteTask:
+    """Paid work running at a provider (a Magnific task, a 1min.ai record), kept from the
+    moment it is created until its results are fetched, so a crash never loses it.
+
+    Attributes:
+        provider: the provider's name.
+        task_id: its id at the provider (checked against the provider's id rules before it
+            goes into a URL).
+        seed: the seed it was created with, or None.
+    """
+
+    provider: str
+    task_id: str
+    seed: int | None = None
+
+    #: the longest id kept (anything longer in a file is not a task id)
+    MAX_ID = 200
+
+    def to_json(self) -> dict:
+        return {"provider": self.provider, "task_id": self.task_id, "seed": self.seed}
+
+    @classmethod
+    def from_json(cls, data: object) -> RemoteTask | None:
+        """A record from a project, a recovery copy or the journal (untrusted); files of
+        earlier versions named a 1min.ai record's id ``uuid``. None when it is no record."""
+        if not isinstance(data, dict):
+            return None
+        provider, ident = data.get("provider"), data.get("task_id") or data.get("uuid")
+        if not (isinstance(provider, str) and provider and isinstance(ident, str) and ident):
+            return None
+        if len(provider) > 64 or len(ident) > cls.MAX_ID:
+            return None
+        seed = data.get("seed")
+        ok = isinstance(seed, int) and not isinstance(seed, bool)
+        return cls(provider, ident, seed if ok else None)
+
+
 @dataclass(eq=False)
 class Prepared:
     """What the runner prepared for a provider.
@@ -27,8 +65,9 @@ class Prepared:
         mask: ``(h, w) bool`` the mask at send size (True = edit).
         encoded: the image file to upload, or ``None`` for offline engines.
         upload_mask: ``(h', w') bool`` mask at the encoded file's geometry.
-        remote_tasks: ids of work running at the provider (Magnific task ids, 1min.ai record
-            uuids), recorded by the provider as soon as it has them so polling can resume.
+        remote_tasks: work running at the provider (:class:`RemoteTask`: Magnific tasks,
+            1min.ai records), recorded by the provider as soon as it has them so polling can
+            resume.
     """
 
     region: Region
@@ -36,7 +75,7 @@ class Prepared:
     mask: np.ndarray
     encoded: EncodedImage | None = None
     upload_mask: np.ndarray | None = None
-    remote_tasks: list[dict] = field(default_factory=list)
+    remote_tasks: list[RemoteTask] = field(default_factory=list)
     #: sentences for the user from the provider (e.g. "1 of 3 tasks did not finish; …"),
     #: copied to the job's notes
     notes: list[str] = field(default_factory=list)
@@ -135,7 +174,11 @@ class ProviderDescription:
     capabilities: Capabilities
     key_env: str = ""
     alt_key_envs: tuple[str, ...] = ()
+    #: the keyring entry of its key ("" = its name); providers of one account share one
+    key_account: str = ""
     default_base_url: str = ""
+    #: the environment variable that overrides its base URL ("" = none)
+    base_url_env: str = ""
     options: tuple[ProviderOption, ...] = ()
     variants: tuple[tuple[str, str, str, Capabilities], ...] = ()
     can_resume: bool = False
@@ -146,6 +189,11 @@ class ProviderDescription:
     @property
     def needs_key(self) -> bool:
         return self.capabilities.needs_key
+
+    @property
+    def account(self) -> str:
+        """The keyring entry its key is stored under."""
+        return self.key_account or self.name
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -172,7 +220,7 @@ class ProviderBase:
         """Things the user should know about this request (none by default)."""
         return []
 
-    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+    async def resume(self, remote_tasks: list[RemoteTask], report: Reporter) -> list[RawVariant]:
         """Poll remote work of an earlier run to its end (nothing is re-submitted).
 
         Raises:
@@ -225,7 +273,7 @@ class Provider(Protocol):
         """Things the user should know about this request (see :class:`ProviderBase`)."""
         ...
 
-    async def resume(self, remote_tasks: list[dict], report: Reporter) -> list[RawVariant]:
+    async def resume(self, remote_tasks: list[RemoteTask], report: Reporter) -> list[RawVariant]:
         """Poll remote work of an earlier run (see :class:`ProviderBase`)."""
         ...
 
