@@ -1,0 +1,335 @@
+"""``edit``, ``expand`` and ``resume``: one job from the command line, its results written and journaled, paid work never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    _output_folder,
+    _provider_options,
+    _say,
+    _UsageError,
+    _WriteError,
+)
+
+
+class _ProgressBar:
+    """A one-line progress display on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last = ""
+
+    def __call__(self, job) -> None:
+        if not self.enabled:
+            return
+        stage = job.stage
+        if job.total:
+            frac = (job.done or 0) / job.total
+            bar = "█" * int(frac * 20) + "░" * (20 - int(frac * 20))
+            text = f"{stage:<12} {bar} {frac * 100:5.1f} %  {job.elapsed:5.1f} s"
+        else:
+            text = f"{stage:<12} {'':20} {'':7}  {job.elapsed:5.1f} s"
+        if text != self.last:
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self.last = text
+
+    def close(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\r" + " " * len(self.last) + "\r")
+            sys.stderr.flush()
+
+
+def _build_request(args):
+    from ..core.errors import MaskError
+    from ..core.pipeline.params import make_request, values_from_args
+    from ..core.pixels.imaging import header_size, load_image, load_mask
+
+    if args.command != "expand":  # sizes from the headers first: nothing is decoded for a mismatch
+        size, mask_size = header_size(args.image), header_size(args.mask)
+        if size != mask_size:
+            raise MaskError(
+                f"The mask {args.mask.name} is {mask_size[0]}×{mask_size[1]} pixels but the photo "
+                f"{args.image.name} is {size[0]}×{size[1]}; they must be the same size."
+            )
+    photo = load_image(args.image, keep_source=bool(getattr(args, "project", None)))
+    if args.command == "expand":
+        from ..core.document.expand import expand_photo, pad_for_aspect, parse_aspect, parse_pad
+
+        pad = (
+            parse_pad(args.pad)
+            if args.pad
+            else pad_for_aspect(photo.size, parse_aspect(args.aspect))
+        )
+        if not any(pad):
+            raise _UsageError(
+                f"The photo already has the aspect ratio {args.aspect}; nothing to expand."
+            )
+        w, h = photo.size
+        args.original = {"x": pad[0], "y": pad[1], "width": w, "height": h}
+        photo, mask = expand_photo(photo, pad)
+        return make_request(photo, mask, values_from_args(args))
+    mask = load_mask(args.mask, photo.size, white_edits=args.mask_white_edits)
+    return make_request(photo, mask, values_from_args(args))
+
+
+def _kept(job) -> list[str]:
+    """The journal files that hold a job's results, each checked to exist before it is named."""
+    out = []
+    for v in job.variants:
+        p = v.extra.get("journal") if isinstance(v.extra, dict) else None
+        if isinstance(p, str) and Path(p).is_file():
+            out.append(p)
+    return out
+
+
+def _where_kept(job) -> str:
+    """Where the paid results are, said only of files that exist."""
+    kept = _kept(job)
+    if kept:
+        return f"the results are kept in the result journal: {', '.join(kept)}"
+    return "the results could not be kept anywhere (the result journal could not be written either)"
+
+
+def paid_work(job) -> list[str]:
+    """One line per paid task or generation still running at the provider, with its resume
+    command (printed on Ctrl-C, a timeout or a failure before the results arrived)."""
+    from ..core.errors import InvalidRequestError
+
+    if (
+        job is None
+        or job.prepared is None
+        or job.variants
+        or isinstance(job.error, InvalidRequestError)
+    ):
+        return []  # results arrived, or the provider said the task failed: nothing runs on
+    lines = []
+    from ..providers.answers import valid_id
+
+    for t in job.prepared.remote_tasks:
+        provider, ident = t.provider, t.task_id
+        if valid_id(ident) and valid_id(provider):
+            lines.append(
+                f"{provider} task {ident} was paid for and may still finish: "
+                f"inpaint-studio resume {ident} --provider {provider}"
+            )
+    return lines
+
+
+async def _run_edit(args, request) -> int:
+    from ..core.errors import InpaintError
+    from ..core.formats.journal import default_journal
+    from ..core.formats.output import next_index, write_variant
+    from ..core.pipeline.jobs import JobRunner
+    from ..providers import create_provider, default_provider
+    from ..providers.base import make_client
+
+    name = args.provider or default_provider()
+    out_dir = _output_folder(args.out or args.image.parent)  # before anything is paid for
+    if args.project is not None:
+        _output_folder(args.project.parent or Path("."))
+    journal = default_journal(f"cli-{os.getpid()}")
+    async with make_client() as client:
+        provider = create_provider(
+            name, client, base_url=args.base_url, **_provider_options(args, name)
+        )
+        bar = _ProgressBar(sys.stderr.isatty() and not args.json)
+        runner = JobRunner(
+            client, listener=bar, journal=journal
+        )  # every result is kept before outputs are written
+        job = runner.submit(request, provider)
+        _LAST_JOB["job"] = job  # so Ctrl-C can name the paid tasks
+        try:
+            await runner.wait(job)
+        finally:
+            bar.close()
+    for note in job.notes:
+        _say(f"Note: {note}\n")
+    written = []
+    stem = args.image.stem + ("-expanded" if args.command == "expand" else "")
+    n = next_index(out_dir, stem)
+    for v in job.variants:
+        if v.safe and v.layer is not None:
+            try:
+                path = await asyncio.to_thread(
+                    write_variant, job, v, out_dir, stem, n, raw=args.raw
+                )
+            except OSError as exc:
+                raise _WriteError(
+                    f"The result could not be written to {out_dir} ({exc.strerror or exc}); "
+                    f"{_where_kept(job)}."
+                ) from None
+            written.append((v, path))
+            n = int(path.stem.rsplit("-", 1)[1]) + 1
+    withheld = sum(1 for v in job.variants if not v.safe)
+    project = None
+    if args.project is not None and job.variants:
+        from ..core.document.persist import job_project
+        from ..core.formats.project import save_project
+
+        project = (
+            args.project
+            if args.project.suffix == ".inpaint"
+            else args.project.with_name(args.project.name + ".inpaint")
+        )
+        try:
+            name = (
+                f"{args.image.stem}-expanded.png" if args.command == "expand" else args.image.name
+            )
+            await asyncio.to_thread(save_project, project, job_project(job, name))
+        except OSError as exc:
+            raise _WriteError(
+                f"The project could not be written to {project} ({exc.strerror or exc}); "
+                f"{_where_kept(job)}."
+            ) from None
+    if args.json:
+        from ..core.textsafe import clean_json
+
+        paths = {id(v): str(p) for v, p in written}
+        print(
+            json.dumps(
+                clean_json(
+                    {
+                        "provider": provider.name,
+                        "variants": [
+                            {
+                                "path": paths.get(id(v)),
+                                "seed": v.seed,
+                                "prompt": v.prompt,
+                                "resolution": v.resolution,
+                                "safe": v.safe,
+                            }
+                            for v in job.variants
+                        ],
+                        "sent": job.sent,
+                        "notes": job.notes,
+                        "project": str(project) if project else None,
+                    }
+                    | ({"original": args.original} if args.command == "expand" else {})
+                ),
+                ensure_ascii=False,
+            )
+        )
+    if job.error is not None:
+        assert isinstance(job.error, InpaintError)
+        for line in paid_work(job):
+            if line.split(" ")[2] not in job.error.message:
+                _say(f"inpaint-studio: {line}")
+        raise job.error
+    if not args.json:
+        for _, path in written:
+            print(path)
+        if project:
+            print(project)
+    if withheld:
+        _say(
+            f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n"
+        )
+    return EXIT_OK
+
+
+def cmd_resume(args) -> int:
+    """Download the images of a finished remote task (raw provider files, no composite)."""
+    from ..core.atomic import atomic_write
+    from ..core.errors import InpaintError
+    from ..core.formats.output import file_extension
+    from ..core.pipeline.net import download_image, is_loopback
+    from ..providers import create_provider
+    from ..providers.answers import valid_id
+    from ..providers.base import make_client
+
+    if valid_id(args.task_id) is None:
+        _say(
+            f"inpaint-studio: “{args.task_id}” is not a task id (letters, digits, '-' and '_' only)."
+        )
+        return EXIT_INPUT
+    if args.out.exists() and not args.out.is_dir():
+        _say(
+            f"inpaint-studio: --out {args.out} is a file; give a folder for the downloaded images."
+        )
+        return EXIT_INPUT
+
+    async def run() -> list[Path]:
+        async with make_client() as client:
+            provider = create_provider(args.provider, client, base_url=args.base_url)
+            status, urls = await provider.fetch(args.task_id)
+            if status != "COMPLETED":
+                raise _UsageError(
+                    f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later."
+                )
+            try:
+                args.out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _UsageError(
+                    f"The folder {args.out} cannot be made ({exc.strerror or exc})."
+                ) from None
+            loopback = is_loopback(urlsplit(provider.base_url).hostname or "")
+            paths = []
+            for i, url in enumerate(urls[:8], 1):
+                data, _ = await download_image(client, url, allow_loopback=loopback)
+                path = args.out / f"{args.task_id}-{i}.{file_extension(data)}"
+                atomic_write(path, data)
+                paths.append(path)
+            return paths
+
+    try:
+        paths = asyncio.run(run())
+    except _UsageError as exc:
+        _say(f"inpaint-studio: {exc}\n")
+        return EXIT_PROVIDER
+    except InpaintError as exc:
+        _say(f"inpaint-studio: {exc.message}\n")
+        return exc.exit_code
+    except OSError as exc:
+        _say(
+            f"inpaint-studio: the images could not be written to {args.out} ({exc.strerror or exc})."
+        )
+        return EXIT_PROVIDER
+    if args.json:
+        print(json.dumps({"task_id": args.task_id, "paths": [str(p) for p in paths]}))
+    else:
+        for p in paths:
+            print(p)
+    return EXIT_OK
+
+
+def cmd_edit(args) -> int:
+    return _reported(lambda: asyncio.run(_run_edit(args, _build_request(args))))
+
+
+#: the job running, so Ctrl-C can name the paid tasks it leaves
+_LAST_JOB: dict = {}
+
+
+def _reported(run, cancelled: str = "cancelled.") -> int:
+    """``run()``'s exit status; every expected failure becomes one line on stderr."""
+    from ..core.errors import InpaintError
+
+    try:
+        return run()
+    except _UsageError as exc:
+        _say(f"inpaint-studio: {exc}\n")
+        return EXIT_INPUT
+    except InpaintError as exc:
+        _say(f"inpaint-studio: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say(f"inpaint-studio: {cancelled}\n")
+        for line in paid_work(_LAST_JOB.get("job")):
+            _say(f"inpaint-studio: {line}")
+        return 130
+    except _WriteError as exc:
+        _say(f"inpaint-studio: {exc}\n")
+        return EXIT_PROVIDER
+    except OSError as exc:
+        _say(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
+        return EXIT_PROVIDER
