@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from inpaint_studio.core.document import persist
+from inpaint_studio.core.document import recovery
 from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.events import (
     DocumentReplaced,
@@ -27,6 +27,7 @@ from inpaint_studio.core.events import (
     StatusChanged,
 )
 from inpaint_studio.core.formats.journal import Journal
+from inpaint_studio.core.formats.project import RecoveryStore
 from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider, make_provider
 
@@ -53,11 +54,11 @@ async def test_one_two_variant_job_makes_few_events_and_two_recovery_saves(
 ):
     client = httpx.AsyncClient(timeout=30)
     s = await opened(tmp_path, data_dir, client=client, journal=Journal(tmp_path / "j", "ev"))
-    persist.Autosaver(s, delay=0.3)
+    recovery.Autosaver(s, delay=0.3)
     await asyncio.sleep(0.6)  # the mask's autosave is behind us
     saves = []
-    real = persist.RecoveryStore.save
-    persist.RecoveryStore.save = lambda store, state: (saves.append(1), real(store, state))[1]
+    real = RecoveryStore.save
+    RecoveryStore.save = lambda store, state: (saves.append(1), real(store, state))[1]
     try:
         seen = recorder(s)
         s.set_request(prompt="a silver spoon", num_images=2, rendering_speed=RenderingSpeed.TURBO)
@@ -71,7 +72,7 @@ async def test_one_two_variant_job_makes_few_events_and_two_recovery_saves(
         await s.runner.wait(job)
         await asyncio.sleep(1.0)  # any autosave still due has run
     finally:
-        persist.RecoveryStore.save = real
+        RecoveryStore.save = real
     kinds = Counter(type(e) for e in seen)
     assert set(kinds) == {JobAdded, JobProgressed, LayersChanged, SelectionChanged}, kinds
     assert kinds[JobAdded] == kinds[LayersChanged] == kinds[SelectionChanged] == 1

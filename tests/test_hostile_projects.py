@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inpaint_studio.core.document import persist
+from inpaint_studio.core.document import recovery
 from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.formats.project import (
     ProjectError,
@@ -288,5 +288,5 @@ def test_list_recoveries_survives_a_damaged_copy(tmp_path):
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text("{not json")
     (folder / "pid").write_text("999999999")
-    found = persist.list_recoveries(tmp_path / "r")
+    found = recovery.list_recoveries(tmp_path / "r")
     assert len(found) == 1 and found[0].problems == ["damaged"]

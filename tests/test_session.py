@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from inpaint_studio.core.document import persist
+from inpaint_studio.core.document import persist, recovery
 from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.errors import InpaintError
 from inpaint_studio.core.events import ErrorRaised, StatusChanged
@@ -254,7 +254,7 @@ async def test_each_recovery_restored_or_discarded_on_its_own(env, data_dir, tmp
     await b.save_recovery()
     for folder in (a.recovery_folder, b.recovery_folder):
         (folder / "pid").write_text("999999999")  # a run that has ended
-    found = {s.name: s for s in persist.list_recoveries(root)}
+    found = {s.name: s for s in recovery.list_recoveries(root)}
     assert set(found) == {"my edit.inpaint", "chelsea.png"}
     assert found["my edit.inpaint"].jobs == 0
     c = make("run-c")
@@ -263,10 +263,10 @@ async def test_each_recovery_restored_or_discarded_on_its_own(env, data_dir, tmp
         "my edit.inpaint *"
     )
     assert c.doc.photo_path.name == "coffee.png" and np.array_equal(c.doc.mask, a.doc.mask)
-    left = persist.list_recoveries(root)
+    left = recovery.list_recoveries(root)
     assert [s.name for s in left] == ["chelsea.png"]  # restoring one never deletes another
     persist.discard_recovery(left[0].folder)
-    assert persist.list_recoveries(root) == []
+    assert recovery.list_recoveries(root) == []
 
 
 @pytest.mark.asyncio
@@ -293,7 +293,7 @@ async def test_changes_set_the_unsaved_flag_and_title(env, data_dir, tmp_path):
 async def test_autosave_writes_the_recovery_copy_after_a_change(env, data_dir):
     make, _ = env
     s = make()
-    persist.Autosaver(s, delay=0.05)
+    recovery.Autosaver(s, delay=0.05)
     await s.open(data_dir / "coffee.png")
     await s.replace_mask(ellipse_mask(400, 600, 100, 100, 10, 10), "Mask")
     manifest = s.recovery_folder / "manifest.json"

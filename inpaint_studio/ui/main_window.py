@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import settings as cfg
-from ..core.document import persist
+from ..core.document import persist, recovery
 from ..core.document.session import EditSession
 from ..core.events import (
     DocumentReplaced,
@@ -67,7 +67,7 @@ from .subject import SubjectTool
 
 
 class QtTimer:
-    """The :class:`~inpaint_studio.core.document.persist.Autosaver` 's timer as a single-shot ``QTimer``."""
+    """The :class:`~inpaint_studio.core.document.recovery.Autosaver` 's timer as a single-shot ``QTimer``."""
 
     def __init__(self, parent, callback) -> None:
         self.timer = QTimer(parent, singleShot=True, timeout=callback)
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
             recovery_folder=recovery_root() / session_id,
             providers=make_provider,
         )
-        self.autosaver = persist.Autosaver(self.session, timer=lambda fire: QtTimer(self, fire))
+        self.autosaver = recovery.Autosaver(self.session, timer=lambda fire: QtTimer(self, fire))
         self.undo_stack = self.session.undo  # Edit ▸ Undo/Redo act on the session's history
         self.ask_before_closing = True
         self._closing_ok = False
@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self)
         self.banner.restore_requested.connect(lambda s: self.restore_recovery(s.folder))
         self.banner.discard_requested.connect(self._discard_recovery)
-        self.banner.show_summaries(persist.list_recoveries())
+        self.banner.show_summaries(recovery.list_recoveries())
         self._update_title()
         self._undo_changed()
         self.generator.validate()

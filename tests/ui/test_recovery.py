@@ -218,7 +218,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
         await until(lambda: len(second.canvas.layers) == 2)
         assert len(srv.posts) == posts  # polled, never re-submitted (nothing billed twice)
         assert sorted(v.seed for v in resumed[0].variants) == sorted(
-            t["seed"] for t in job.prepared.remote_tasks
+            t.seed for t in job.prepared.remote_tasks
         )
     finally:
         for w in (first, second):
