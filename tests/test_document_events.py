@@ -27,7 +27,7 @@ from inpaint_studio.core.events import (
     StatusChanged,
 )
 from inpaint_studio.core.formats.journal import Journal
-from inpaint_studio.core.formats.project import RecoveryStore
+from inpaint_studio.core.formats.recovery_folder import RecoveryStore
 from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider, make_provider
 

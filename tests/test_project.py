@@ -15,12 +15,11 @@ from inpaint_studio.core.formats.project import (
     JobRecord,
     ProjectError,
     ProjectState,
-    RecoveryStore,
     VariantRecord,
-    orphaned_recoveries,
     read_project,
     save_project,
 )
+from inpaint_studio.core.formats.recovery_folder import RecoveryStore, orphaned_recoveries
 from inpaint_studio.core.pipeline.jobs import JobRunner
 from inpaint_studio.core.pipeline.params import to_json
 from inpaint_studio.core.pipeline.request import EditRequest

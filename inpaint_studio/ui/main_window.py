@@ -43,7 +43,7 @@ from ..core.events import (
     MaskStrengthReady,
     StatusChanged,
 )
-from ..core.formats.project import recovery_root
+from ..core.formats.recovery_folder import recovery_root
 from ..core.pipeline.jobs import Job
 from ..core.pixels.imaging import mask_bbox
 from ..core.pixels.maskedit import grow, magic_wand

@@ -132,7 +132,7 @@ async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
 
 
 async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data_dir, tmp_path):
-    from inpaint_studio.core.formats.project import recovery_root
+    from inpaint_studio.core.formats.recovery_folder import recovery_root
     from inpaint_studio.ui import MainWindow
 
     folders = []

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..formats.project import RecoveryStore, orphaned_recoveries, recovery_root
+from ..formats.recovery_folder import RecoveryStore, orphaned_recoveries, recovery_root
 from ..pipeline.protocol import Stage
 from .model import RecoverySummary
 from .persist import project_state

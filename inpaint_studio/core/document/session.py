@@ -47,7 +47,7 @@ from .layers import LayerCommands
 from .model import Document, VariantLayer, layer_name
 
 if TYPE_CHECKING:
-    from ..formats.project import RecoveryStore
+    from ..formats.recovery_folder import RecoveryStore
 
 
 class EditSession(LayerCommands):
