@@ -22,7 +22,7 @@ from inpaint_studio.core.errors import DownloadError, ProviderError, RateLimited
 from inpaint_studio.core.pipeline.net import download_image
 from inpaint_studio.core.pipeline.request import EditRequest
 from inpaint_studio.providers import create_provider
-from inpaint_studio.providers.base import HttpTransport
+from inpaint_studio.providers.http import HttpTransport
 
 from .conftest import document_request, ellipse_mask
 

@@ -46,7 +46,7 @@ async def _run_batch(args) -> int:
     from ..core.pipeline.request import EditRequest
     from ..core.pixels.imaging import load_image, load_mask
     from ..providers import create_provider, default_provider
-    from ..providers.base import make_client
+    from ..providers.http import make_client
 
     values = values_from_args(args)
     parameters = to_json(values)

@@ -131,7 +131,7 @@ async def _run_edit(args, request) -> int:
     from ..core.formats.output import next_index, write_variant
     from ..core.pipeline.jobs import JobRunner
     from ..providers import create_provider, default_provider
-    from ..providers.base import make_client
+    from ..providers.http import make_client
 
     name = args.provider or default_provider()
     out_dir = _output_folder(args.out or args.image.parent)  # before anything is paid for
@@ -245,7 +245,7 @@ def cmd_resume(args) -> int:
     from ..core.pipeline.net import download_image, is_loopback
     from ..providers import create_provider
     from ..providers.answers import valid_id
-    from ..providers.base import make_client
+    from ..providers.http import make_client
 
     if valid_id(args.task_id) is None:
         _say(

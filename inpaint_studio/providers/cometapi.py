@@ -16,7 +16,8 @@ import httpx
 
 from ..core.pipeline.protocol import Prepared, ProviderOption, RawVariant, Reporter
 from ..core.pipeline.request import EditRequest
-from .base import NetworkProvider, parse_json
+from .base import NetworkProvider
+from .http import parse_json
 from .ideogram import IdeogramProvider, parse_generation, v3_parts
 from .ideogram_v2 import V2_CAPABILITIES, v2_parts
 

@@ -16,7 +16,8 @@ from ..core.pipeline.protocol import Prepared, RawVariant, Reporter
 from ..core.pipeline.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from ..core.pixels.imaging import encode_mask
 from .answers import ideogram_variants
-from .base import NetworkProvider, json_part, parse_json, set_fields
+from .base import NetworkProvider
+from .http import json_part, parse_json, set_fields
 
 #: Ideogram 3.0's plain fields (shared/docs/providers.md, "Ideogram 3.0 (official)"); files,
 #: references and the palette part are built by :func:`v3_parts`.

@@ -16,7 +16,8 @@ from ..core.pipeline.params import wire_values
 from ..core.pipeline.protocol import Prepared, RawVariant, Reporter
 from ..core.pipeline.request import Capabilities, EditRequest, RenderingSpeed, StyleType
 from ..core.pixels.imaging import encode_mask
-from .base import NetworkProvider, parse_json, set_fields
+from .base import NetworkProvider
+from .http import parse_json, set_fields
 from .ideogram import parse_generation
 
 #: Ideogram 2.0's plain fields (shared/docs/providers.md, "Ideogram 2.0 (legacy /edit)").

@@ -42,7 +42,8 @@ from ..core.pipeline.request import (
 from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
 from .answers import checked_id, magnific_task
-from .base import NetworkProvider, PollPolicy, set_fields
+from .base import NetworkProvider, PollPolicy
+from .http import set_fields
 
 PATH = "/v1/ai/ideogram-image-edit"
 

@@ -24,7 +24,8 @@ from ..core.pipeline.request import MAX_SEED, Capabilities, EditRequest, Renderi
 from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
 from .answers import OneMinRecord, checked_id, onemin_record, valid_id
-from .base import NetworkProvider, PollPolicy, set_fields
+from .base import NetworkProvider, PollPolicy
+from .http import set_fields
 
 DONE = {"SUCCESS", "COMPLETED"}
 FAILED = {"FAILURE", "FAILED", "ERROR"}

@@ -48,7 +48,7 @@ from ..core.pipeline.jobs import Job
 from ..core.pixels.imaging import mask_bbox
 from ..core.pixels.maskedit import grow, magic_wand
 from ..providers import make_provider
-from ..providers.base import make_client
+from ..providers.http import make_client
 from . import gc_guard
 from .brush import BrushControls, FeatherPreview
 from .canvas import Canvas
