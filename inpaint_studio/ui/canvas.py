@@ -10,18 +10,17 @@ inside the rectangle they changed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPen, qRgba
+from PySide6.QtGui import QColor, QCursor, QImage, qRgba
 from PySide6.QtWidgets import QWidget
 
 from ..core.pixels.maskedit import (
     Rect,
 )
-from ..core.pixels.tools import Tool, ToolResult, make_tool
+from ..core.pixels.tools import Tool, make_tool
 from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
 from .pyramid import block_max
@@ -268,96 +267,6 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         pixel ratio of 2, "100 %" is ``zoom`` 0.5: one photo pixel per device pixel)."""
         return self.zoom * self.devicePixelRatioF()
 
-    def _level(self) -> tuple[int, QImage | None, QImage | None]:
-        """The smallest pyramid level with at least one pixel per device pixel (crisp at any
-        device pixel ratio, never upscaled from a smaller level)."""
-        f, photo, mask = 1, self._photo_img, self._mask_img
-        ff = 1
-        dz = self.device_zoom()
-        for _, _, pimg, mimg in self._levels:
-            ff *= 2
-            if 1.0 / ff >= dz * 0.999:
-                f, photo, mask = ff, pimg, mimg
-            else:
-                break
-        return f, photo, mask
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        p = QPainter(self)
-        p.fillRect(event.rect(), QColor(46, 46, 50))
-        if self.rgb is None:
-            p.setPen(QColor(200, 200, 200))
-            p.drawText(
-                self.rect(),
-                Qt.AlignmentFlag.AlignCenter,
-                "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)",
-            )
-            p.end()
-            return
-        w, h = self.image_size
-        # the photo region visible in the dirty rectangle
-        a = self.to_photo(QPointF(event.rect().topLeft()))
-        b = self.to_photo(QPointF(event.rect().bottomRight()) + QPointF(1, 1))
-        x0, y0 = max(0.0, math.floor(a[0])), max(0.0, math.floor(a[1]))
-        x1, y1 = min(float(w), math.ceil(b[0])), min(float(h), math.ceil(b[1]))
-        if x1 <= x0 or y1 <= y0:
-            p.end()
-            return
-        f, photo, mask = self._level()
-        target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
-        source = QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
-        p.drawImage(target, photo, source)
-        split_x = self.split * self.width() if self.split is not None else None
-        if split_x is not None:  # layers only right of the divider: before | after
-            p.save()
-            p.setClipRect(QRectF(split_x, 0, self.width() - split_x, self.height()))
-        shown = 0
-        if not self.show_original:
-            for layer in self.layers:
-                if not layer.visible:
-                    continue
-                lh, lw = layer.rgba.shape[:2]
-                lx0, ly0 = max(x0, layer.x0), max(y0, layer.y0)
-                lx1, ly1 = min(x1, layer.x0 + lw), min(y1, layer.y0 + lh)
-                if lx1 <= lx0 or ly1 <= ly0:
-                    continue
-                p.setOpacity(layer.opacity)
-                p.drawImage(
-                    QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)),
-                    layer.image,
-                    QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0),
-                )
-                p.setOpacity(1.0)
-                shown += 1
-        if split_x is not None:
-            p.restore()
-        if self.overlay_visible and mask is not None:
-            # the tint steps aside while a variant is shown (its outline stays), so results are
-            # never tinted; it comes back while the user paints
-            if not (self.variant_shown() and not self._stroking):
-                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                p.drawImage(target, mask, source)
-            self._paint_outline(p, f, x0, y0, x1, y1)
-        if self.feather_preview:
-            self._paint_feather(p, f, x0, y0, x1, y1)
-        if split_x is not None:
-            self._paint_split(p, split_x)
-        if self.expand_frame is not None:
-            self._paint_expand_frame(p)
-        if self.context_box is not None:
-            pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            cx0, cy0, cx1, cy1 = self.context_box
-            p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
-        self._paint_tool(p)
-        if self.show_original:
-            p.setPen(QColor(255, 255, 255))
-            p.fillRect(QRectF(8, 8, 78, 22), QColor(0, 0, 0, 160))
-            p.drawText(QRectF(8, 8, 78, 22), Qt.AlignmentFlag.AlignCenter, "Original")
-        p.end()
-
     def set_show_original(self, on: bool) -> None:
         self.show_original = on
         self.update()
@@ -372,88 +281,15 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.feather_preview = px if px else None
         self.update()
 
-    def zoom_actual(self) -> None:
-        """100 %: one photo pixel per device pixel."""
-        self.set_zoom(1.0 / self.devicePixelRatioF())
-
-    def zoom_to_rect(self, rect: Rect, margin: float = 0.15) -> None:
-        """Fit photo rectangle ``rect`` (plus ``margin`` of its size each side) in the view."""
-        x0, y0, x1, y1 = rect
-        w, h = max(1, x1 - x0), max(1, y1 - y0)
-        z = min(self.width() / (w * (1 + 2 * margin)), self.height() / (h * (1 + 2 * margin)))
-        self.set_zoom(min(z, 8.0 / self.devicePixelRatioF()))
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        self.offset = QPointF(self.width() / 2 - cx * self.zoom, self.height() / 2 - cy * self.zoom)
-        self.update()
-
     def variant_shown(self) -> bool:
         """Whether a visible variant layer is drawn (not while the original is shown)."""
         return not self.show_original and any(lv.visible for lv in self.layers)
-
-    def _level_mask(self, f: int) -> np.ndarray:
-        if f == 1:
-            return self._overlay_source()
-        k = f.bit_length() - 2  # f = 2 ** (k + 1)
-        return self._levels[k][1]
 
     def _cursor_dirty(self, pos: QPointF) -> QRect:
         r = self.brush_radius * self.zoom + 4
         return QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect()
 
     # -- input ------------------------------------------------------------------------------
-
-    @property
-    def tool(self) -> str:
-        """The name of the tool in use (its ``ToolSpec.name``)."""
-        return self.active_tool.spec.name
-
-    @property
-    def _stroking(self) -> bool:
-        return self.active_tool.spec.cursor == "brush" and self.active_tool.busy
-
-    def set_tool(self, tool: str) -> None:
-        """Use the tool called ``tool`` (a shape in progress is dropped).
-
-        Raises:
-            KeyError: no tool has that name.
-        """
-        self.active_tool = make_tool(tool)
-        self._set_tool_cursor()
-        self.update()
-
-    def _set_tool_cursor(self) -> None:
-        brush = self.active_tool.spec.cursor == "brush"
-        self.setCursor(QCursor(Qt.CursorShape.BlankCursor if brush else Qt.CursorShape.CrossCursor))
-
-    def ensure_soft(self) -> np.ndarray:
-        """The document's soft mask, made now if it had none (a tool's first soft stroke)."""
-        if self.alpha is None and self.soft_source is not None:
-            self.use_soft_mask(self.soft_source())
-        assert self.alpha is not None
-        return self.alpha
-
-    def _apply(self, result: ToolResult | None) -> None:
-        """Show what a tool did, record its edit, pass on what it asked for."""
-        if result is None:
-            return
-        for rect in result.changed:
-            self.refresh_mask(rect)
-        if result.patch is not None:
-            self.mask_edited.emit(result.patch)
-        if result.request is not None:
-            kind, *args = result.request
-            if kind == "wand":
-                self.wand_requested.emit(*args)
-            elif kind == "subject":
-                self.subject_requested.emit(*args)
-            elif kind == "subject marks":
-                self.subject_marked.emit(*args)
-        if result.redraw:
-            self.update()
-
-    def set_brush_radius(self, radius: float) -> None:
-        self.brush_radius = max(0.5, min(2000.0, radius))
-        self.update()
 
     def wheelEvent(self, event) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
@@ -486,34 +322,6 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     def _value_for(event) -> bool:
         """Add to the mask, or (Alt) subtract from it."""
         return not event.modifiers() & Qt.KeyboardModifier.AltModifier
-
-    def set_expand_frame(self, pad: tuple[int, int, int, int] | None, *, fit: bool = False) -> None:
-        """Show the expanded canvas's outline with a drag handle on each side (None: hide)."""
-        self.expand_frame = tuple(pad) if pad is not None else None
-        if fit and pad is not None:
-            w, h = self.image_size
-            self.zoom_to_rect((-pad[0], -pad[1], w + pad[2], h + pad[3]), margin=0.04)
-        self.update()
-
-    def frame_handles(self) -> dict[str, QPointF]:
-        """Screen positions of the Expand frame's side handles."""
-        if self.expand_frame is None:
-            return {}
-        left, top, right, bottom = self.expand_frame
-        w, h = self.image_size
-        x0, y0, x1, y1 = -left, -top, w + right, h + bottom
-        return {
-            "left": self.to_screen(x0, (y0 + y1) / 2),
-            "right": self.to_screen(x1, (y0 + y1) / 2),
-            "top": self.to_screen((x0 + x1) / 2, y0),
-            "bottom": self.to_screen((x0 + x1) / 2, y1),
-        }
-
-    def _handle_at(self, pos: QPointF) -> str | None:
-        for side, p in self.frame_handles().items():
-            if abs(p.x() - pos.x()) <= 10 and abs(p.y() - pos.y()) <= 10:
-                return side
-        return None
 
     def _near_split(self, pos: QPointF) -> bool:
         return self.split is not None and abs(pos.x() - self.split * self.width()) <= 8

@@ -1,11 +1,14 @@
-"""What the canvas draws over the photo besides the photo and layers: the mask's outline,
-the feather band preview, the before/after divider and the current tool's outline.
+"""What the canvas draws: the photo at the pyramid level that fits the zoom, the layers,
+the mask's overlay and outline, the feather band preview, the before/after divider and the
+current tool's outline.
 
 A mixin of :class:`~inpaint_studio.ui.canvas.Canvas` (it uses the canvas's geometry and
 pyramid); kept apart so the canvas module stays about input and the document.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -16,6 +19,102 @@ from ..core.pixels.tools import BrushOutline, Outline
 
 class CanvasOverlays:
     """Overlay painting for :class:`~inpaint_studio.ui.canvas.Canvas`."""
+
+    def _level(self) -> tuple[int, QImage | None, QImage | None]:
+        """The smallest pyramid level with at least one pixel per device pixel (crisp at any
+        device pixel ratio, never upscaled from a smaller level)."""
+        f, photo, mask = 1, self._photo_img, self._mask_img
+        ff = 1
+        dz = self.device_zoom()
+        for _, _, pimg, mimg in self._levels:
+            ff *= 2
+            if 1.0 / ff >= dz * 0.999:
+                f, photo, mask = ff, pimg, mimg
+            else:
+                break
+        return f, photo, mask
+
+    def _level_mask(self, f: int) -> np.ndarray:
+        if f == 1:
+            return self._overlay_source()
+        k = f.bit_length() - 2  # f = 2 ** (k + 1)
+        return self._levels[k][1]
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        p = QPainter(self)
+        p.fillRect(event.rect(), QColor(46, 46, 50))
+        if self.rgb is None:
+            p.setPen(QColor(200, 200, 200))
+            p.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "Open a photo (Ctrl+O), drop one here, or paste it (Ctrl+V)",
+            )
+            p.end()
+            return
+        w, h = self.image_size
+        # the photo region visible in the dirty rectangle
+        a = self.to_photo(QPointF(event.rect().topLeft()))
+        b = self.to_photo(QPointF(event.rect().bottomRight()) + QPointF(1, 1))
+        x0, y0 = max(0.0, math.floor(a[0])), max(0.0, math.floor(a[1]))
+        x1, y1 = min(float(w), math.ceil(b[0])), min(float(h), math.ceil(b[1]))
+        if x1 <= x0 or y1 <= y0:
+            p.end()
+            return
+        f, photo, mask = self._level()
+        target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
+        source = QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
+        p.drawImage(target, photo, source)
+        split_x = self.split * self.width() if self.split is not None else None
+        if split_x is not None:  # layers only right of the divider: before | after
+            p.save()
+            p.setClipRect(QRectF(split_x, 0, self.width() - split_x, self.height()))
+        shown = 0
+        if not self.show_original:
+            for layer in self.layers:
+                if not layer.visible:
+                    continue
+                lh, lw = layer.rgba.shape[:2]
+                lx0, ly0 = max(x0, layer.x0), max(y0, layer.y0)
+                lx1, ly1 = min(x1, layer.x0 + lw), min(y1, layer.y0 + lh)
+                if lx1 <= lx0 or ly1 <= ly0:
+                    continue
+                p.setOpacity(layer.opacity)
+                p.drawImage(
+                    QRectF(self.to_screen(lx0, ly0), self.to_screen(lx1, ly1)),
+                    layer.image,
+                    QRectF(lx0 - layer.x0, ly0 - layer.y0, lx1 - lx0, ly1 - ly0),
+                )
+                p.setOpacity(1.0)
+                shown += 1
+        if split_x is not None:
+            p.restore()
+        if self.overlay_visible and mask is not None:
+            # the tint steps aside while a variant is shown (its outline stays), so results are
+            # never tinted; it comes back while the user paints
+            if not (self.variant_shown() and not self._stroking):
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                p.drawImage(target, mask, source)
+            self._paint_outline(p, f, x0, y0, x1, y1)
+        if self.feather_preview:
+            self._paint_feather(p, f, x0, y0, x1, y1)
+        if split_x is not None:
+            self._paint_split(p, split_x)
+        if self.expand_frame is not None:
+            self._paint_expand_frame(p)
+        if self.context_box is not None:
+            pen = QPen(QColor(255, 210, 0), 1.5, Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            cx0, cy0, cx1, cy1 = self.context_box
+            p.drawRect(QRectF(self.to_screen(cx0, cy0), self.to_screen(cx1, cy1)))
+        self._paint_tool(p)
+        if self.show_original:
+            p.setPen(QColor(255, 255, 255))
+            p.fillRect(QRectF(8, 8, 78, 22), QColor(0, 0, 0, 160))
+            p.drawText(QRectF(8, 8, 78, 22), Qt.AlignmentFlag.AlignCenter, "Original")
+        p.end()
 
     def _paint_outline(
         self, p: QPainter, f: int, x0: float, y0: float, x1: float, y1: float
