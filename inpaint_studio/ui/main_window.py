@@ -15,12 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QApplication,
-    QColorDialog,
     QDockWidget,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -45,14 +42,11 @@ from ..core.events import (
 )
 from ..core.formats.recovery_folder import recovery_root
 from ..core.pipeline.jobs import Job
-from ..core.pixels.imaging import mask_bbox
-from ..core.pixels.maskedit import grow, magic_wand
 from ..providers import make_provider
 from ..providers.http import make_client
 from . import gc_guard
 from .brush import BrushControls, FeatherPreview
 from .canvas import Canvas
-from .dialogs import PreferencesDialog, show_journal
 from .files import FileActions
 from .generate_panel import GeneratePanel
 from .generate_view import GenerateController
@@ -60,10 +54,12 @@ from .history import HistoryPanel
 from .jobs_view import HistoryView, JobsView
 from .layers_view import LayersPanel, LayersView
 from .layout import WindowLayout
+from .mask_actions import MaskActions
 from .menus import build_menus
 from .pyramid import build_pyramid
 from .recovery import RecoveryBanner
 from .subject import SubjectTool
+from .window_state import WindowState
 
 
 class QtTimer:
@@ -79,7 +75,7 @@ class QtTimer:
         self.timer.stop()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MaskActions, WindowState, QMainWindow):
     """Inpaint Studio's main window. Construct inside a running QApplication with the qasync loop."""
 
     #: emitted when the window has really closed (after any Save question): the program ends
@@ -382,185 +378,6 @@ class MainWindow(QMainWindow):
 
     def _show_original(self, on: bool) -> None:
         self.canvas.set_show_original(on)
-
-    # -- mask --------------------------------------------------------------------------------
-
-    def set_tool(self, tool: str) -> None:
-        self.canvas.set_tool(tool)
-        self.tool_actions[tool].setChecked(True)
-
-    def brush_step(self, direction: int, factor: int) -> None:
-        self.brush.step(direction, factor)
-
-    def tolerance_dialog(self) -> None:
-        v, ok = QInputDialog.getInt(
-            self, "Magic wand", "Tolerance (0–255)", self.wand_tolerance, 0, 255
-        )
-        if ok:
-            self.wand_tolerance = v
-
-    def invert_mask(self) -> asyncio.Task:
-        def inv(m: np.ndarray):
-            np.logical_not(m, out=m)
-            return (0, 0, m.shape[1], m.shape[0])
-
-        return self.spawn(self.session.edit_mask(inv, "Invert mask"))
-
-    def clear_mask(self) -> asyncio.Task:
-        def clear(m: np.ndarray):
-            box = mask_bbox(m)
-            if box is not None:
-                m[box[1] : box[3], box[0] : box[2]] = False
-            return box
-
-        return self.spawn(self.session.edit_mask(clear, "Clear mask"))
-
-    def grow_mask(self, pixels: int) -> asyncio.Task:
-        return self.spawn(
-            self.session.edit_mask(
-                lambda m: grow(m, pixels), "Grow mask" if pixels > 0 else "Shrink mask"
-            )
-        )
-
-    def grow_dialog(self, sign: int) -> None:
-        n, ok = QInputDialog.getInt(
-            self, "Grow mask" if sign > 0 else "Shrink mask", "Pixels", 8, 1, 500
-        )
-        if ok:
-            self.grow_mask(sign * n)
-
-    def _wand(self, x: int, y: int, add: bool) -> None:
-        rgb, tol = self.session.doc.photo.rgb, self.wand_tolerance
-        self.spawn(
-            self.session.edit_mask(lambda m: magic_wand(rgb, m, (x, y), tol, add), "Magic wand")
-        )
-
-    def zoom_to_mask(self) -> asyncio.Task | None:
-        """View ▸ Zoom to mask: fit the mask's bounding box (found off the GUI thread)."""
-        mask = self.session.doc.mask
-        if mask is None:
-            return None
-
-        async def run() -> None:
-            box = await asyncio.to_thread(mask_bbox, mask)
-            if box is None:
-                self.report_error("The mask is empty: paint the area to change first.")
-            elif self.session.doc.mask is mask:
-                self.canvas.zoom_to_rect(box)
-
-        return self.spawn(run())
-
-    def expand_dialog(self):
-        """Image ▸ Expand canvas…: the frame and its handles on the canvas, presets, sizes."""
-        from .expand_dialog import ExpandDialog
-
-        if self.session.doc.photo is None:
-            return None
-        if self.session.doc.layers:
-            self.report_error(
-                "Accept or discard the variants before expanding the canvas: they belong to its current size."
-            )
-            return None
-        dlg = ExpandDialog(self, self.canvas)
-        dlg.expand_requested.connect(self.expand_canvas)
-        dlg.finished.connect(dlg.deleteLater)
-        dlg.show()
-        dock = self.docks["generateDock"]  # over the docks, so the canvas's handles stay in view
-        corner = dock.mapToGlobal(dock.rect().topLeft())
-        dlg.move(corner.x() + max(0, dock.width() - dlg.width()) // 2, corner.y() + 30)
-        return dlg
-
-    def expand_canvas(self, pad) -> asyncio.Task:
-        """Expand by ``pad`` (left, top, right, bottom px); the margin becomes the mask."""
-        from ..core.errors import InpaintError
-
-        def prepare(photo, mask) -> None:  # the new canvas's pyramid, built in the worker thread
-            self.files.pending_pyramid = (photo.rgb, build_pyramid(photo.rgb, mask))
-
-        async def run() -> None:
-            try:
-                if await self.session.expand(tuple(pad), prepare):
-                    w, h = self.session.doc.photo.size
-                    self.statusBar().showMessage(
-                        f"Canvas expanded to {w} × {h}: describe what to add and Generate.", 8000
-                    )
-            except InpaintError as exc:
-                self.report_error(str(exc))
-
-        self.statusBar().showMessage("Expanding the canvas…")
-        return self.spawn(run())
-
-    def toggle_split(self, on: bool) -> None:
-        self.canvas.set_split(on)
-
-    def toggle_overlay(self) -> None:
-        self.canvas.overlay_visible = self.overlay_action.isChecked()
-        self.canvas.update()
-
-    def pick_mask_colour(self) -> None:
-        c = QColorDialog.getColor(
-            self.canvas.overlay_color,
-            self,
-            "Mask colour",
-            QColorDialog.ColorDialogOption.ShowAlphaChannel,
-        )
-        if c.isValid():
-            self.canvas.set_overlay_color(c)
-            self.settings["mask_colour"] = c.name(QColor.NameFormat.HexArgb)
-            self.save_settings()
-
-    # -- dialogs, settings, window state ---------------------------------------------------------
-
-    def show_shortcuts(self) -> None:
-        from .dialogs import shortcut_sheet
-
-        shortcut_sheet(self).show()
-
-    def show_journal(self) -> None:
-        show_journal(self, self.session.journal)
-
-    def preferences(self) -> PreferencesDialog:
-        """Open Preferences window-modal (no nested event loop); applied when it is accepted."""
-        dlg = PreferencesDialog(self, self.client)
-        dlg.accepted.connect(self._preferences_saved)
-        dlg.finished.connect(dlg.deleteLater)
-        dlg.open()
-        return dlg
-
-    def _preferences_saved(self) -> None:
-        self.settings = cfg.load_settings()
-        self.generator.refresh_providers()
-        self.apply_defaults()
-        if self.settings.get("mask_colour"):
-            self.canvas.set_overlay_color(QColor(self.settings["mask_colour"]))
-
-    def _sections_changed(self, states: dict) -> None:
-        self.settings["generate_sections"] = states
-        self.save_settings()
-
-    def save_settings(self) -> None:
-        try:
-            cfg.save_settings(self.settings)
-        except OSError as exc:
-            self.report_error(f"Settings could not be saved: {exc.strerror or exc}.")
-
-    def apply_defaults(self) -> None:
-        from ..core.pipeline.request import RenderingSpeed
-
-        speed = self.settings.get("default_speed")
-        if speed in RenderingSpeed.__members__ and self.panel.speed_buttons[
-            RenderingSpeed(speed)
-        ].isVisibleTo(self.panel):
-            self.panel.set_speed(RenderingSpeed(speed))
-        if isinstance(self.settings.get("default_num_images"), int):
-            self.panel.num_images_spin.setValue(int(self.settings["default_num_images"]))
-
-    def _restore_layout(self) -> None:
-        self.apply_defaults()
-        colour = self.settings.get("mask_colour")
-        if isinstance(colour, str):
-            self.canvas.set_overlay_color(QColor(colour))
-        self.layout_.restore()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
