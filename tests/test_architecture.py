@@ -192,3 +192,14 @@ def test_the_core_subpackages_import_only_downwards_and_say_what_they_are():
         if d.startswith("inpaint_studio.core.") and layer(d) > layer(m)
     ]
     assert upward == []
+
+
+def test_modules_stay_small_enough_to_read():
+    """Issue 18: no module in ``ui/`` over 500 lines, none in the package over 600."""
+    too_long = {
+        str(path.relative_to(PKG)): n
+        for path in PKG.rglob("*.py")
+        if (n := len(path.read_text("utf-8").splitlines()))
+        > (500 if path.relative_to(PKG).parts[0] == "ui" else 600)
+    }
+    assert too_long == {}

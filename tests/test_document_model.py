@@ -38,7 +38,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.errors import InpaintError
 from inpaint_studio.core.formats.journal import Journal
-from inpaint_studio.core.formats.project import inspect_project
+from inpaint_studio.core.formats.project_reader import inspect_project
 from inpaint_studio.core.pipeline.request import RenderingSpeed
 from inpaint_studio.providers import create_provider
 from inpaint_studio.providers.base import PollPolicy

@@ -16,12 +16,8 @@ from hypothesis import strategies as st
 
 from inpaint_studio.core.document import recovery
 from inpaint_studio.core.document.session import EditSession
-from inpaint_studio.core.formats.project import (
-    ProjectError,
-    inspect_project,
-    read_project,
-    save_project,
-)
+from inpaint_studio.core.formats.project import ProjectError, save_project
+from inpaint_studio.core.formats.project_reader import inspect_project, read_project
 
 from .support.waiting import until
 from .test_project import state  # noqa: F401 (the fixture: a real project from a real offline job)

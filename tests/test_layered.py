@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from inpaint_studio.core.formats.project import read_project
+from inpaint_studio.core.formats.project_reader import read_project
 from inpaint_studio.core.pixels.imaging import load_image
 
 from .test_cli import cli

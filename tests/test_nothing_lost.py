@@ -27,7 +27,7 @@ from inpaint_studio.core.document.session import EditSession
 from inpaint_studio.core.errors import MaskError
 from inpaint_studio.core.formats.journal import Journal
 from inpaint_studio.core.formats.output import PNG_TEXT_KEY, write_set
-from inpaint_studio.core.formats.project import inspect_project
+from inpaint_studio.core.formats.project_reader import inspect_project
 from inpaint_studio.core.pipeline.jobs import JobRunner
 from inpaint_studio.core.pipeline.protocol import RemoteTask, Stage
 from inpaint_studio.core.pipeline.request import EditRequest
@@ -190,7 +190,7 @@ async def test_an_expanded_project_reopens_with_its_whole_history(data_dir, tmp_
 def test_a_project_from_before_sizes_were_recorded_still_opens(data_dir, tmp_path):
     """Files the previous version wrote (a job mask at the canvas size before an Expand and no
     size recorded) open; that job's mask is kept for history and refused for Replay with a sentence."""
-    from inpaint_studio.core.formats.project import read_project
+    from inpaint_studio.core.formats.project_reader import read_project
 
     photo = Image.open(data_dir / "coffee.png")
     big = Image.new("RGB", (900, 600))
@@ -305,7 +305,7 @@ def test_project_export_decodes_a_shared_layer_once(data_dir, tmp_path):
     # refused with a sentence (its layers would hold 720 MP), never a MemoryError or crash report
     assert res.returncode == 2 and "layers hold more than 400 MP" in res.stderr, res.stderr
     assert time.monotonic() - t < 60
-    from inpaint_studio.core.formats.project import read_project
+    from inpaint_studio.core.formats.project_reader import read_project
 
     state = read_project(path)
     assert len({id(v.layer) for v in state.variants}) == 1  # decoded once, shared

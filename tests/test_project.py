@@ -16,9 +16,9 @@ from inpaint_studio.core.formats.project import (
     ProjectError,
     ProjectState,
     VariantRecord,
-    read_project,
     save_project,
 )
+from inpaint_studio.core.formats.project_reader import read_project
 from inpaint_studio.core.formats.recovery_folder import RecoveryStore, orphaned_recoveries
 from inpaint_studio.core.pipeline.jobs import JobRunner
 from inpaint_studio.core.pipeline.params import to_json
@@ -246,7 +246,8 @@ async def test_reference_images_are_stored_once_and_hidden_pixels_cost_nothing(s
     import copy
     import zipfile
 
-    from inpaint_studio.core.formats.project import read_project, save_project
+    from inpaint_studio.core.formats.project import save_project
+    from inpaint_studio.core.formats.project_reader import read_project
 
     st, _, _ = state
     twin = copy.copy(st.jobs[0])

@@ -60,7 +60,7 @@ def cmd_project(args) -> int:
     """``project info FILE``: validate a project (no pixels decoded, nothing written, no Qt);
     exit 0 with a summary, 2 with one line on stderr."""
     from ..core.errors import InpaintError
-    from ..core.formats.project import inspect_project
+    from ..core.formats.project_reader import inspect_project
 
     if args.action == "export":
         return cmd_project_export(args)
@@ -135,7 +135,7 @@ def cmd_project_export(args) -> int:
     every variant as named layers (hidden ones hidden); exit 0, or 2 with one line on stderr."""
     from ..core.errors import InpaintError
     from ..core.formats.layered import LAYERED_FORMATS, export_layers, stack_from_project
-    from ..core.formats.project import read_project
+    from ..core.formats.project_reader import read_project
 
     out = args.out
     if out is None or out.suffix.lower() not in LAYERED_FORMATS:

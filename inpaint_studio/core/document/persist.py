@@ -23,13 +23,8 @@ import numpy as np
 
 from ..errors import InpaintError
 from ..events import DocumentReplaced, StatusChanged
-from ..formats.project import (
-    JobRecord,
-    ProjectState,
-    VariantRecord,
-    read_project,
-    save_project,
-)
+from ..formats.project import JobRecord, ProjectState, VariantRecord, save_project
+from ..formats.project_reader import read_project
 from ..pipeline.composite import build_layer
 from ..pipeline.context import Region
 from ..pipeline.jobs import Job, Variant, reserve_ids
