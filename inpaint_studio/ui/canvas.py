@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, qRgba
 from PySide6.QtWidgets import QWidget
 
@@ -295,6 +295,18 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.set_zoom(self.zoom * (1.25**steps), event.position())
+
+    def event(self, event) -> bool:
+        """Return, Enter and Escape go to the tool first while it draws a shape: an open
+        polygon closes (or is dropped) before Enter means Accept."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
+            and self.active_tool.busy
+        ):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

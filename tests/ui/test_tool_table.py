@@ -31,3 +31,26 @@ async def test_every_tool_of_the_table_has_its_action_key_and_help(window):
         assert window.canvas.tool == spec.name and action.isChecked()
     sheet.deleteLater()
     window.set_tool("brush")
+
+
+async def test_enter_closes_an_open_polygon_before_it_means_accept(window):
+    from .test_window import screen
+
+    await opened(window, DATA / "coffee.png")
+    c = window.canvas
+    window.set_tool("lasso")
+    c.setFocus()
+    for x, y in ((100, 100), (220, 110), (180, 200)):
+        QTest.mouseClick(
+            c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, x, y)
+        )
+    assert c.active_tool.busy and not c.mask.any()
+    QTest.keyClick(c, Qt.Key.Key_Return)
+    assert not c.active_tool.busy and c.mask.sum() > 1000  # the polygon, filled
+    assert window.session.undo.undo_text == "Mask edit"
+    QTest.mouseClick(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 50, 50)
+    )
+    QTest.keyClick(c, Qt.Key.Key_Escape)  # Escape drops a polygon being drawn
+    assert not c.active_tool.busy
+    window.set_tool("brush")
