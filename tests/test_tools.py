@@ -150,3 +150,12 @@ def test_wand_and_subject_ask_the_application():
     subject.move(t, 12, 11, held=True)
     assert subject.release(t).request == ("subject marks", [(10, 10), (12, 11)], False)
     assert not t.mask.any()  # they never paint by themselves
+
+
+def test_bracket_keys_step_the_brush_by_about_ten_percent():
+    from inpaint_studio.core.pixels.tools.brush import next_brush_size
+
+    assert next_brush_size(400, 1) == 440 and next_brush_size(400, -1) == 360
+    assert next_brush_size(400, 1, large=True) == 600  # Shift: five steps
+    assert next_brush_size(3, 1) == 4 and next_brush_size(1, -1) == 1  # at least 1 px, ≥ 1
+    assert next_brush_size(990, 1, large=True, limits=(1, 1000)) == 1000

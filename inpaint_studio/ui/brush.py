@@ -73,10 +73,12 @@ class BrushControls(QWidget):
             self.size_spin.setValue(v)
         self.canvas.set_brush_radius(v / 2)
 
-    def step(self, direction: int, factor: int) -> None:
-        """``[`` / ``]``: a step of 2 px (×``factor``)."""
+    def step(self, direction: int, large: bool = False) -> None:
+        """``[`` / ``]``: about 10 % of the size (Shift: five times that)."""
+        from ..core.pixels.tools.brush import next_brush_size
+
         self.size_spin.setValue(
-            max(SIZES[0], min(SIZES[1], self.size_spin.value() + direction * factor * 2))
+            next_brush_size(self.size_spin.value(), direction, large=large, limits=SIZES)
         )
 
     def values(self) -> dict:

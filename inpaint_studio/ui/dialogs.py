@@ -322,8 +322,8 @@ SHORTCUTS = (
         (
             *((spec.key, spec.help) for spec in tool_specs()),  # the tool table's rows
             ("Alt + any tool", "Subtract from the mask"),
-            ("[  /  ]", "Smaller / larger brush"),
-            ("Shift + [  /  ]", "Brush size ×10"),
+            ("[  /  ]", "Smaller / larger brush (about 10 %)"),
+            ("Shift + [  /  ]", "Five times the step"),
             ("Hardness, Opacity (toolbar)", "Soft brush: a soft mask"),
             ("M", "Show or hide the mask overlay"),
         ),

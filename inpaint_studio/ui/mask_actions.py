@@ -25,8 +25,9 @@ class MaskActions:
         self.canvas.set_tool(tool)
         self.tool_actions[tool].setChecked(True)
 
-    def brush_step(self, direction: int, factor: int) -> None:
-        self.brush.step(direction, factor)
+    def brush_step(self, direction: int, large: bool = False) -> None:
+        """``[`` / ``]`` (Shift: ``large``): the brush ~10 % smaller or larger."""
+        self.brush.step(direction, large)
 
     def tolerance_dialog(self) -> None:
         v, ok = QInputDialog.getInt(

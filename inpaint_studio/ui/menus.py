@@ -84,10 +84,10 @@ def build_menus(w) -> None:
         w.tool_actions[spec.name] = a
     w.tool_actions["brush"].setChecked(True)
     t.addSeparator()
-    act(w, "Smaller brush", lambda: w.brush_step(-1, 1), "[", t)
-    act(w, "Larger brush", lambda: w.brush_step(1, 1), "]", t)
-    act(w, "Much smaller brush", lambda: w.brush_step(-1, 10), "Shift+[", None)
-    act(w, "Much larger brush", lambda: w.brush_step(1, 10), "Shift+]", None)
+    act(w, "Smaller brush", lambda: w.brush_step(-1), "[", t)
+    act(w, "Larger brush", lambda: w.brush_step(1), "]", t)
+    act(w, "Much smaller brush", lambda: w.brush_step(-1, True), "Shift+[", None)
+    act(w, "Much larger brush", lambda: w.brush_step(1, True), "Shift+]", None)
     act(w, "Wand tolerance…", w.tolerance_dialog, None, t)
     v = mb.addMenu("&View")
     for dock in w.docks.values():

@@ -54,3 +54,14 @@ async def test_enter_closes_an_open_polygon_before_it_means_accept(window):
     QTest.keyClick(c, Qt.Key.Key_Escape)  # Escape drops a polygon being drawn
     assert not c.active_tool.busy
     window.set_tool("brush")
+
+
+async def test_brackets_change_a_large_brush_by_a_tenth(window):
+    await opened(window, DATA / "coffee.png")
+    spin = window.brush.size_spin
+    spin.setValue(400)
+    window.canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_BracketRight)
+    assert spin.value() == 440 and window.canvas.brush_radius == 220
+    QTest.keyClick(window, Qt.Key.Key_BracketLeft, Qt.KeyboardModifier.ShiftModifier)
+    assert spin.value() == 440 - 5 * 44

@@ -318,7 +318,7 @@ async def install(session: EditSession, loaded: Loaded) -> None:
             chosen = doc.layer(state.selected)
             doc.selected = chosen.key if chosen is not None else None
     doc.unsaved = is_recovery
-    session._swap(doc)
+    session.swap_document(doc)
     session.emit(DocumentReplaced())
     session.emit(StatusChanged())
     if is_recovery:  # the restored copy goes only once the new one is on disk

@@ -50,11 +50,11 @@ async def save_recovery(session: EditSession) -> None:
     state = project_state(session, for_recovery=True)
     if state is None:
         return
-    async with session._recovery_lock:
+    async with session.recovery_lock:
         try:
-            if session._recovery is None:
-                session._recovery = RecoveryStore(session.recovery_folder)
-            store: RecoveryStore = session._recovery
+            if session.recovery_store is None:
+                session.recovery_store = RecoveryStore(session.recovery_folder)
+            store: RecoveryStore = session.recovery_store
             await asyncio.get_running_loop().run_in_executor(
                 background_executor(), store.save, state
             )

@@ -95,8 +95,9 @@ class EditSession(LayerCommands):
         #: copy must be written now (a job has sent its upload or started paid work)
         self.modified: Signal[bool] = Signal()
         self._tasks: set[asyncio.Task] = set()
-        self._recovery: RecoveryStore | None = None
-        self._recovery_lock = asyncio.Lock()
+        #: the recovery copy on disk (made at the first save) and the lock its writes take
+        self.recovery_store: RecoveryStore | None = None
+        self.recovery_lock = asyncio.Lock()
         self._reset()
 
     def _reset(self, request: dict[str, Any] | None = None) -> None:
@@ -419,9 +420,9 @@ class EditSession(LayerCommands):
 
     def discard_recovery(self) -> None:
         """Delete this session's own recovery copy (after the user chose not to keep it)."""
-        if self._recovery is not None:
-            self._recovery.discard()
-            self._recovery = None
+        if self.recovery_store is not None:
+            self.recovery_store.discard()
+            self.recovery_store = None
         self.recorded.clear()
 
     def resume_remote(self) -> None:
@@ -470,7 +471,7 @@ class EditSession(LayerCommands):
 
     # used by persist.install ---------------------------------------------------------------------
 
-    def _swap(self, doc: Document) -> None:
+    def swap_document(self, doc: Document) -> None:
         """Make ``doc`` the document (persist.install): the old one's recovery copy goes, its
         jobs stop — except those a provider is already working on (paid): they run to the end
         and their results go to the journal."""

@@ -11,6 +11,14 @@ from ..maskedit import MaskPatch, Rect, clip_rect, stamp_segment, stamp_soft, un
 from .base import BrushOutline, MaskTarget, Tool, ToolResult, ToolSpec
 
 
+def next_brush_size(size: int, direction: int, *, large: bool = False, limits=(1, 2000)) -> int:
+    """The brush diameter (px) after ``[`` (``direction`` -1) or ``]`` (+1): a step of about
+    10 % of the size, at least 1 px, five times that with Shift (``large``), as Photoshop
+    steps; kept within ``limits``."""
+    step = max(1, round(size * 0.1)) * (5 if large else 1)
+    return max(limits[0], min(limits[1], size + direction * step))
+
+
 class BrushTool(Tool):
     """Paints the mask (Alt: erases) along the pointer's path with the target's brush."""
 
