@@ -289,10 +289,12 @@ class FileActions:
                 await asyncio.to_thread(
                     lambda: export_layers(path, *stack_from_project(state), meta)
                 )
-            except (OSError, ValueError, InpaintError) as exc:
-                self.window.report_error(
-                    f"Cannot write {path.name}: {getattr(exc, 'strerror', None) or exc}."
-                )
+            except InpaintError as exc:  # already a sentence (a canvas too large for PSD)
+                self.window.report_error(str(exc))
+                return
+            except (OSError, ValueError) as exc:
+                reason = str(getattr(exc, "strerror", None) or exc).rstrip(".")
+                self.window.report_error(f"Cannot write {path.name}: {reason}.")
                 return
             self.window.statusBar().showMessage(f"Exported layers to {path}", 5000)
 
@@ -305,7 +307,7 @@ class FileActions:
             self.window,
             "Export layers",
             self.default_out("-layers.psd"),
-            "Photoshop (*.psd);;OpenRaster: Krita, GIMP (*.ora);;Flat PNG (*.png)",
+            "Photoshop, Krita, GIMP (*.psd);;OpenRaster: Krita, MyPaint (*.ora);;Flat PNG (*.png)",
         )
         if path:
             self.export_layers(path)

@@ -4,11 +4,15 @@ Photoshop, Krita and GIMP (Qt-free).
 Formats (by the output's suffix):
 
 - ``.psd``: Photoshop document written with psd-tools (MIT): 8-bit RGB, one pixel layer per
-  entry at its offset, with its alpha, opacity and visibility. Photoshop, Krita and GIMP read it.
+  entry at its offset, with its alpha, opacity and visibility; each layer's name as Unicode
+  (the ``luni`` block) with an ASCII Pascal-string fallback; the photo's resolution (image
+  resource 1005) and colour profile (1039). At most 30,000 px a side (Adobe's limit for
+  PSD). Photoshop, Krita and GIMP read it.
 - ``.ora``: OpenRaster, written to its specification (https://www.openraster.org/): a zip
   whose first member is the uncompressed ``mimetype`` (``image/openraster``), then
   ``stack.xml`` (topmost layer first), one PNG per layer under ``data/``, a
-  ``Thumbnails/thumbnail.png`` (at most 256 px) and ``mergedimage.png``. Krita and GIMP read it.
+  ``Thumbnails/thumbnail.png`` (at most 256 px) and ``mergedimage.png``; ``xres``/``yres`` carry
+  the photo's resolution and every PNG its colour profile. Krita and MyPaint read it.
 - ``.png``: the visible composite, flat (PNG has no layers), with the photo's metadata.
 
 Every layer is placed at its region (``x``, ``y`` in photo pixels) and keeps the blend's
@@ -111,36 +115,132 @@ def flatten(size: tuple[int, int], layers: list[StackLayer]) -> np.ndarray:
     return out
 
 
-def write_psd(path: Path, size: tuple[int, int], layers: list[StackLayer]) -> None:
-    """A Photoshop document of ``layers`` (bottom first) through psd-tools.
+#: the largest side a PSD holds (Adobe's file format specification; PSB goes further)
+PSD_MAX_SIDE = 30_000
+
+
+def xml_text(text: str) -> str:
+    """``text`` with what XML 1.0 cannot hold (control characters but tab, newline and
+    return; lone surrogates; U+FFFE/U+FFFF) replaced by spaces."""
+    return "".join(
+        c
+        if (
+            c in "\t\n\r" or 0x20 <= ord(c) < 0xD800 or 0xE000 <= ord(c) < 0xFFFE or ord(c) > 0xFFFF
+        )
+        else " "
+        for c in text
+    )
+
+
+#: Latin letters Unicode does not decompose into a base letter and an accent
+_NO_DECOMPOSITION = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ı": "i",
+        "þ": "th",
+    }
+)
+
+
+def ascii_name(name: str, limit: int = 250) -> str:
+    """The ASCII fallback of a layer name (PSD's Pascal string, read by programs that ignore
+    the Unicode name): accents dropped, ``·`` as ``-``, anything else non-ASCII as ``?``."""
+    import unicodedata
+
+    out = []
+    plain = name.replace("·", "-").translate(_NO_DECOMPOSITION)
+    for c in unicodedata.normalize("NFKD", plain):
+        if unicodedata.combining(c):
+            continue
+        out.append(c if 0x20 <= ord(c) < 0x7F else "?")
+    return "".join(out)[:limit]
+
+
+def _psd_resolution(dpi: tuple[float, float] | None) -> bytes:
+    """Image resource 1005 (ResolutionInfo): horizontal and vertical pixels per inch as 16.16
+    fixed point, shown in inches."""
+    import struct
+
+    x, y = dpi or (72.0, 72.0)
+    return struct.pack(">IHHIHH", round(x * 65536), 1, 1, round(y * 65536), 1, 1)
+
+
+def write_psd(
+    path: Path,
+    size: tuple[int, int],
+    layers: list[StackLayer],
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc: bytes | None = None,
+) -> None:
+    """A Photoshop document of ``layers`` (bottom first) through psd-tools, with ``dpi``
+    (pixels per inch; 72 when None) and the ``icc`` colour profile.
 
     Raises:
+        InvalidInput: a side over :data:`PSD_MAX_SIDE` (one sentence naming OpenRaster).
         OSError: the file cannot be written.
     """
     from psd_tools import PSDImage
     from psd_tools.api.layers import PixelLayer
+    from psd_tools.constants import Resource
+    from psd_tools.psd.image_resources import ImageResource
 
+    from ..errors import InvalidInput
+
+    w, h = size
+    if max(w, h) > PSD_MAX_SIDE:
+        raise InvalidInput(
+            f"This canvas is {w}×{h} px and a PSD holds at most {PSD_MAX_SIDE:,} px a side; "
+            "export the layers as OpenRaster (.ora) instead."
+        )
     psd = PSDImage.new("RGBA", size)  # an RGB document whose layers carry transparency (not a mask)
+    resources = psd.image_resources
+    resources[Resource.RESOLUTION_INFO] = ImageResource(
+        key=Resource.RESOLUTION_INFO, data=_psd_resolution(dpi)
+    )
+    if icc:
+        resources[Resource.ICC_PROFILE] = ImageResource(key=Resource.ICC_PROFILE, data=icc)
     for lay in layers:
         pil = Image.fromarray(np.ascontiguousarray(lay.rgba), "RGBA")
-        px = PixelLayer.frompil(pil, psd, name=lay.name[:250], top=lay.y, left=lay.x)
+        name = lay.name[:250]
+        px = PixelLayer.frompil(pil, psd, name=ascii_name(name), top=lay.y, left=lay.x)
+        px.name = name  # the Unicode name (luni) ...
+        px._record.name = ascii_name(name)  # ... and an ASCII Pascal string, never "?" alone
         px.visible = lay.visible
         px.opacity = round(255 * lay.opacity)
-        psd.append(px)
     buf = io.BytesIO()
     psd.save(buf)
     atomic_write(path, buf.getvalue())
 
 
 def write_ora(
-    path: Path, size: tuple[int, int], layers: list[StackLayer], merged: np.ndarray
+    path: Path,
+    size: tuple[int, int],
+    layers: list[StackLayer],
+    merged: np.ndarray,
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc: bytes | None = None,
 ) -> None:
-    """An OpenRaster file of ``layers`` (bottom first) with the merged image and thumbnail.
+    """An OpenRaster file of ``layers`` (bottom first) with the merged image and thumbnail,
+    ``dpi`` (pixels per inch, as ``xres``/``yres``) and the ``icc`` colour profile in every
+    PNG.
 
     Raises:
         OSError: the file cannot be written.
     """
     w, h = size
+    res = f' xres="{round(dpi[0])}" yres="{round(dpi[1])}"' if dpi else ""
     entries = []
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -154,21 +254,26 @@ def write_ora(
                 encode_png(
                     np.ascontiguousarray(lay.rgba[..., :3]),
                     alpha=np.ascontiguousarray(lay.rgba[..., 3]),
+                    icc=icc,
                 ),
                 compress_type=zipfile.ZIP_STORED,
             )
             entries.append(
-                f'    <layer name={quoteattr(lay.name)} src="{src}" x="{lay.x}" y="{lay.y}" '
+                f'    <layer name={quoteattr(xml_text(lay.name))} src="{src}" x="{lay.x}" y="{lay.y}" '
                 f'opacity="{lay.opacity:.3f}" visibility="{"visible" if lay.visible else "hidden"}"/>'
             )
         stack = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<image version="0.0.5" w="{w}" h="{h}">\n  <stack>\n'
+            f'<image version="0.0.5" w="{w}" h="{h}"{res}>\n  <stack>\n'
             + "\n".join(reversed(entries))
             + "\n  </stack>\n</image>\n"
         )  # topmost first
         z.writestr("stack.xml", stack.encode("utf-8"))
-        z.writestr("mergedimage.png", encode_png(merged), compress_type=zipfile.ZIP_STORED)
+        z.writestr(
+            "mergedimage.png",
+            encode_png(merged, icc=icc, dpi=dpi),
+            compress_type=zipfile.ZIP_STORED,
+        )
         thumb = Image.fromarray(merged)
         thumb.thumbnail((256, 256))
         tb = io.BytesIO()
@@ -185,6 +290,7 @@ def export_layers(
 
     Raises:
         ValueError: an unknown suffix (one sentence naming the formats).
+        InvalidInput: a canvas too large for the format (one sentence).
         OSError: the file cannot be written.
     """
     out = Path(out)
@@ -195,9 +301,9 @@ def export_layers(
         )
     size = photo.size
     if suffix == ".psd":
-        write_psd(out, size, layers)
+        write_psd(out, size, layers, dpi=photo.dpi, icc=photo.icc_profile)
     elif suffix == ".ora":
-        write_ora(out, size, layers, flatten(size, layers))
+        write_ora(out, size, layers, flatten(size, layers), dpi=photo.dpi, icc=photo.icc_profile)
     else:
         atomic_write(out, encode_export(flatten(size, layers), photo, ".png", metadata))
     return out
