@@ -95,3 +95,22 @@ def test_written_files_get_the_users_normal_permissions(tmp_path):
     out = tmp_path / "x.png"
     atomic_write(out, b"data")
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~old  # 0644 with the usual umask, never 0600
+
+
+def test_a_lossless_webp_is_exported_lossless(data_dir, tmp_path):
+    """Issue 20: a lossless WebP photo stayed lossless only until it was exported (q95: up to
+    52 levels off outside the mask)."""
+    from inpaint_studio.core.formats.output import webp_is_lossless
+
+    src = tmp_path / "photo.webp"
+    Image.open(data_dir / "coffee.png").convert("RGB").save(src, "WEBP", lossless=True)
+    photo = load_image(src, keep_source=True)
+    assert webp_is_lossless(photo.source)
+    edited = photo.rgb.copy()
+    edited[100:140, 200:260] = (20, 200, 40)
+    data = encode_export(edited, photo, ".webp")
+    assert webp_is_lossless(data)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), edited)
+    lossy = tmp_path / "lossy.webp"
+    Image.open(data_dir / "coffee.png").convert("RGB").save(lossy, "WEBP", quality=80)
+    assert not webp_is_lossless(lossy.read_bytes()) and not webp_is_lossless(b"RIFF")

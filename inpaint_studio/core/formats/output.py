@@ -83,7 +83,8 @@ def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None 
     pixels per inch and, where the format has it, transparency. ``text`` (the edit's
     parameters) is embedded as PNG ``iTXt`` ``inpaint-studio``, or as the JPEG comment /
     the EXIF ``UserComment`` for JPEG and WebP. JPEG is written at quality 95 with no
-    chroma subsampling; WebP at quality 95. WebP has no DPI field of its own: the EXIF
+    chroma subsampling; WebP at quality 95, or lossless when the photo was a lossless WebP.
+    WebP has no DPI field of its own: the EXIF
     resolution tags carry it (as they do in every format).
 
     Raises:
@@ -134,11 +135,28 @@ def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None 
         kwargs.update(quality=95, subsampling=0, optimize=True)
         if note is not None and len(note.encode()) < 65_000:
             kwargs["comment"] = note.encode()
+    elif webp_is_lossless(photo.source):  # a lossless source stays lossless
+        kwargs.update(lossless=True, quality=100, method=4, exact=True)
     else:
         kwargs.update(quality=95, method=4)
     buf = io.BytesIO()
     img.save(buf, fmt, **kwargs)
     return buf.getvalue()
+
+
+def webp_is_lossless(data: bytes | None) -> bool:
+    """Whether ``data`` is a WebP file whose image is lossless (a ``VP8L`` chunk, not
+    ``VP8``), read from its RIFF chunk headers (first 64 kB at most)."""
+    if not data or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    pos, end = 12, min(len(data), 65_536)
+    while pos + 8 <= end:
+        fourcc = data[pos : pos + 4]
+        if fourcc in (b"VP8L", b"VP8 "):
+            return fourcc == b"VP8L"
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        pos += 8 + size + (size & 1)
+    return False
 
 
 def file_extension(data: bytes) -> str:
