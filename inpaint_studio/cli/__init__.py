@@ -108,6 +108,11 @@ def _edit_parser(sub, command: str = "edit") -> None:
     add_arguments(p)  # every request parameter, from core/params.py
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
+    p.add_argument(
+        "--no-embed",
+        action="store_true",
+        help="embed no prompt or parameters in the files written (never a local path either way)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     if command != "batch":
         p.add_argument(

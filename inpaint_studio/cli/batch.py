@@ -127,7 +127,13 @@ async def _run_batch(args) -> int:
                 if v.safe and v.layer is not None:
                     try:
                         path = await asyncio.to_thread(
-                            write_variant, job, v, out_dir, item.photo.stem, n
+                            write_variant,
+                            job,
+                            v,
+                            out_dir,
+                            item.photo.stem,
+                            n,
+                            details=not args.no_embed,
                         )
                     except OSError as exc:
                         raise InvalidInput(

@@ -161,7 +161,14 @@ async def _run_edit(args, request) -> int:
         if v.safe and v.layer is not None:
             try:
                 path = await asyncio.to_thread(
-                    write_variant, job, v, out_dir, stem, n, raw=args.raw
+                    write_variant,
+                    job,
+                    v,
+                    out_dir,
+                    stem,
+                    n,
+                    raw=args.raw,
+                    details=not args.no_embed,
                 )
             except OSError as exc:
                 raise _WriteError(

@@ -8,6 +8,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QDialog,
     QDialogButtonBox,
@@ -218,6 +219,21 @@ class PreferencesDialog(QDialog):
             objectName="prefDefaultImages",
         )
         form.addRow("Default number of images", self.default_images)
+        self.embed_details = QCheckBox(
+            "Embed edit details (prompt, parameters) in exported files",
+            objectName="prefEmbedDetails",
+            checked=bool(s.get("embed_details", True)),
+        )
+        self.embed_details.setToolTip(
+            "Exports never carry a folder or the result journal's path; off: not the prompt either"
+        )
+        self.remove_location = QCheckBox(
+            "Remove location (GPS) from exported files",
+            objectName="prefRemoveLocation",
+            checked=bool(s.get("remove_location", False)),
+        )
+        form.addRow("Privacy", self.embed_details)
+        form.addRow("", self.remove_location)
         self.mask_colour = QColor(s.get("mask_colour", "#82ff285a"))
         self.mask_colour_button = QPushButton("Choose…", objectName="prefMaskColour")
         self.mask_colour_button.clicked.connect(self._pick_colour)
@@ -256,6 +272,8 @@ class PreferencesDialog(QDialog):
         s["default_provider"] = self.default_provider.currentData()
         s["default_speed"] = self.default_speed.currentText()
         s["default_num_images"] = self.default_images.value()
+        s["embed_details"] = self.embed_details.isChecked()
+        s["remove_location"] = self.remove_location.isChecked()
         s["mask_colour"] = self.mask_colour.name(QColor.NameFormat.HexArgb)
         for name, edit in self.keys.items():
             if edit.text().strip():

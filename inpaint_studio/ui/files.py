@@ -241,11 +241,15 @@ class FileActions:
         path = Path(path)
         if path.suffix.lower() not in EXPORT_FORMATS:
             path = path.with_suffix(export_suffix(self.session.doc.photo))
-        session = self.session
-        photo, meta = session.doc.photo, session.doc.export_metadata()
+        session, prefs = self.session, self.window.settings
+        photo = session.doc.photo
+        meta = session.doc.export_metadata(details=bool(prefs.get("embed_details", True)))
+        strip_gps = bool(prefs.get("remove_location", False))
 
         def work() -> None:
-            atomic_write(path, encode_export(session.doc.composite(), photo, path.suffix, meta))
+            composite = session.doc.composite()
+            data = encode_export(composite, photo, path.suffix, meta, remove_location=strip_gps)
+            atomic_write(path, data)
 
         async def run() -> None:
             try:
@@ -282,7 +286,9 @@ class FileActions:
         if state is None:
             return None
         path = Path(path)
-        meta = self.session.doc.export_metadata()
+        meta = self.session.doc.export_metadata(
+            details=bool(self.window.settings.get("embed_details", True))
+        )
 
         async def run() -> None:
             try:

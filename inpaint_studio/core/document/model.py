@@ -320,16 +320,18 @@ class Document:
                 blend_into(out, lay.variant.layer, lay.opacity)
         return out
 
-    def export_metadata(self) -> dict:
-        """What an exported composite embeds (JSON-able, no pixels, no keys): the source file,
-        the edits accepted into the working image (oldest first) and the visible layers
-        (bottom to top) with the parameters that made them."""
-        from ..formats.output import variant_metadata
+    def export_metadata(self, *, details: bool = True) -> dict:
+        """What an exported composite embeds (JSON-able, no pixels, no keys, no local paths:
+        :func:`~inpaint_studio.core.formats.output.shareable`): the source file's name, the
+        edits accepted into the working image (oldest first) and the visible layers (bottom
+        to top) with the parameters that made them; with ``details`` False only the
+        program's name."""
+        from ..formats.output import shareable, variant_metadata
 
         accepted = self.extra.get("accepted_layers")
-        return {
+        record = {
             "app": "Inpaint Studio",
-            "source": str(self.photo_path) if self.photo_path else None,
+            "source": self.photo_path.name if self.photo_path else None,
             "accepted": list(accepted) if isinstance(accepted, list) else [],
             "layers": [
                 variant_metadata(lay.job, lay.variant) | {"name": lay.name, "opacity": lay.opacity}
@@ -337,3 +339,6 @@ class Document:
                 if lay.visible and lay.drawable
             ],
         }
+        out = shareable(record, details=details)
+        assert out is not None
+        return out

@@ -76,7 +76,14 @@ def export_suffix(photo: Photo) -> str:
     return SOURCE_SUFFIX.get(photo.source_format, ".png")
 
 
-def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None = None) -> bytes:
+def encode_export(
+    rgb: np.ndarray,
+    photo: Photo,
+    suffix: str,
+    text: dict | None = None,
+    *,
+    remove_location: bool = False,
+) -> bytes:
     """Encode a full-resolution ``(H, W, 3) uint8`` result of ``photo`` for export.
 
     Keeps the source's EXIF (orientation normalised: the pixels are upright), ICC profile,
@@ -86,6 +93,9 @@ def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None 
     chroma subsampling; WebP at quality 95, or lossless when the photo was a lossless WebP.
     WebP has no DPI field of its own: the EXIF
     resolution tags carry it (as they do in every format).
+
+    ``remove_location`` drops the EXIF GPS block (kept by default: the photographer's own
+    metadata).
 
     Raises:
         ValueError: ``suffix`` is not one of :data:`EXPORT_FORMATS`.
@@ -101,6 +111,8 @@ def encode_export(rgb: np.ndarray, photo: Photo, suffix: str, text: dict | None 
             exif.load(photo.exif)
         except Exception:  # validated on load; stay safe if it still does not parse
             exif = Image.Exif()
+    if remove_location and 0x8825 in exif:
+        del exif[0x8825]  # the GPS IFD
     if photo.dpi:
         exif[0x011A], exif[0x011B], exif[0x0128] = (
             photo.dpi[0],
@@ -258,9 +270,53 @@ def variant_metadata(job, variant) -> dict:
     }
 
 
-def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bool = False) -> Path:
+#: an absolute path in text: POSIX (/…, ~/…) or Windows (C:\…, C:/…, \\server\…)
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\;,'\"]+)+[/\\]?")
+#: keys whose text is the user's or the provider's words (prompts, layer names), never scrubbed
+USER_TEXT_KEYS = frozenset({"parameters", "prompt", "returned_prompt", "name"})
+#: keys of a record that name local files or folders only this computer knows
+PRIVATE_KEYS = frozenset({"journal", "journal_path", "raw_path_abs"})
+
+
+def shareable(meta: dict | None, *, details: bool = True) -> dict | None:
+    """What a file meant to be shared embeds of ``meta`` (a record of
+    :func:`variant_metadata` or an editor's export record): never an absolute path (a file
+    is named by its name alone: no login name, no folder layout), never the result
+    journal's path; with ``details`` False (``--no-embed``, Preferences ▸ "Embed edit
+    details" off) only the program's name — no prompt, no parameters. None stays None."""
+    if meta is None:
+        return None
+    if not details:
+        return {"app": meta.get("app", "Inpaint Studio")}
+
+    def scrub(value, key: str = ""):
+        if key in USER_TEXT_KEYS:
+            return value  # the user's own words are embedded as they were written
+        if isinstance(value, dict):
+            return {k: scrub(v, k) for k, v in value.items() if k not in PRIVATE_KEYS}
+        if isinstance(value, list):
+            return [scrub(v, key) for v in value]
+        if isinstance(value, str) and ("/" in value or "\\" in value):
+            # every absolute path in the text (a sentence may name a kept file) → its name
+            return _ABSOLUTE_PATH.sub(lambda m: re.split(r"[/\\]", m.group(0))[-1], value)
+        return value
+
+    return scrub(meta)
+
+
+def write_variant(
+    job,
+    variant,
+    out_dir: Path,
+    stem: str,
+    index: int,
+    *,
+    raw: bool = False,
+    details: bool = True,
+) -> Path:
     """Write one variant's composite PNG and JSON sidecar (and the raw provider file if
-    ``raw``) as one claimed set (:func:`write_set`).
+    ``raw``) as one claimed set (:func:`write_set`). What they embed is
+    :func:`shareable` (``details`` False: no prompt, no parameters).
 
     Returns:
         The PNG's path.
@@ -271,7 +327,7 @@ def write_variant(job, variant, out_dir: Path, stem: str, index: int, *, raw: bo
     from ..textsafe import clean_json
 
     photo: Photo = job.request.photo
-    meta = clean_json(variant_metadata(job, variant))
+    meta = clean_json(shareable(variant_metadata(job, variant), details=details))
     composite = apply_layer(photo.rgb, variant.layer)
     png = encode_png(
         composite,
