@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QWidget
 
 #: Brush diameter range, px.
@@ -35,11 +35,14 @@ class BrushControls(QWidget):
         self.opacity = QSpinBox(
             objectName="brushOpacitySpin", minimum=1, maximum=100, value=100, suffix=" %"
         )
+        for spin in (self.size_spin, self.hardness, self.opacity):
+            spin.installEventFilter(self)  # Return gives the canvas back the keyboard
+            spin.lineEdit().installEventFilter(self)
         self.size_spin.setFixedWidth(88)
         self.hardness.setFixedWidth(72)
         self.opacity.setFixedWidth(72)
         for w, tip in (
-            (self.size_slider, "Brush size ([ and ], Shift for ×10)"),
+            (self.size_slider, "Brush size ([ and ]: about 10 %, Shift: five times that)"),
             (self.size_spin, "Brush diameter in photo pixels"),
             (self.hardness, "Hardness: below 100 % the brush's edge fades (a soft mask)"),
             (self.opacity, "Opacity: how strongly a stroke replaces the photo (a soft mask)"),
@@ -72,6 +75,23 @@ class BrushControls(QWidget):
             self.size_slider.setValue(v)
             self.size_spin.setValue(v)
         self.canvas.set_brush_radius(v / 2)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        """Return or Enter in a field takes its value and gives the canvas the keyboard: the
+        next drag paints, and [ ] size the brush instead of typing into the field."""
+        kind = event.type()
+        if (
+            kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and isinstance(spin := obj if isinstance(obj, QSpinBox) else obj.parent(), QSpinBox)
+        ):
+            if kind == QEvent.Type.ShortcutOverride:  # the field's Return, not Accept variant
+                event.accept()
+                return True
+            spin.interpretText()
+            self.canvas.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return True
+        return super().eventFilter(obj, event)
 
     def step(self, direction: int, large: bool = False) -> None:
         """``[`` / ``]``: about 10 % of the size (Shift: five times that)."""

@@ -109,7 +109,6 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._space = False
         self._pan_from: QPointF | None = None
         self._mouse = QPointF(-1000, -1000)
-        self._focus_click = False
 
     # -- document ---------------------------------------------------------------------------
 
@@ -345,11 +344,9 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             and (side := self._handle_at(pos)) is not None
         ):
             self._frame_drag = side  # an Expand handle: the frame changes, nothing is painted
-            self._focus_click = False
             return
         if event.button() == Qt.MouseButton.LeftButton and self._near_split(pos):
             self._split_drag = True  # the divider is dragged, nothing is painted
-            self._focus_click = False
             return
         if event.button() == Qt.MouseButton.MiddleButton or (
             event.button() == Qt.MouseButton.LeftButton and self._space
@@ -359,9 +356,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             return
         if event.button() != Qt.MouseButton.LeftButton or self.mask is None:
             return
-        if self._focus_click:  # this click only gave the canvas the keyboard: it paints nothing
-            self._focus_click = False
-            return
+        # a press always paints, whether or not the canvas had the keyboard (as in Photoshop
+        # and Krita: a stroke is never lost to focus)
         x, y = self.to_photo(pos)
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         result = self.active_tool.press(self, x, y, self._value_for(event), shift)
@@ -452,14 +448,6 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             return
         x, y = self.to_photo(event.position())
         self._apply(tool.double_click(self, x, y, self._value_for(event)))
-
-    def focusInEvent(self, event) -> None:  # noqa: N802
-        self._focus_click = event.reason() == Qt.FocusReason.MouseFocusReason
-        super().focusInEvent(event)
-
-    def focusOutEvent(self, event) -> None:  # noqa: N802
-        self._focus_click = False
-        super().focusOutEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self.update(self._cursor_dirty(self._mouse))

@@ -93,7 +93,8 @@ class CanvasOverlays:
         if self.overlay_visible and mask is not None:
             # the tint steps aside while a variant is shown (its outline stays), so results are
             # never tinted; it comes back while the user paints
-            if not (self.variant_shown() and not self._stroking):
+            # nor is the original (Tab, the Original button): it is shown exactly as it is
+            if not self.show_original and not (self.variant_shown() and not self._stroking):
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 p.drawImage(target, mask, source)
             self._paint_outline(p, f, x0, y0, x1, y1)

@@ -1,0 +1,64 @@
+"""Issue 20, the editing feel: what a retoucher's hands expect (real keys and mouse through
+pytest-qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ..conftest import DATA, ellipse_mask
+from .test_window import opened, screen
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def pixel(canvas, x: int, y: int) -> tuple[int, int, int]:
+    img = canvas.grab().toImage()
+    p = screen(canvas, x, y)
+    c = img.pixelColor(p.x(), p.y())
+    return c.red(), c.green(), c.blue()
+
+
+async def test_holding_tab_shows_the_original_without_the_mask_tint(window):
+    await opened(window, DATA / "coffee.png")
+    await window.session.replace_mask(ellipse_mask(400, 600, 200, 300, 80, 120), "Mask")
+    c = window.canvas
+    c.setFocus()
+    QTest.qWait(50)
+    photo = tuple(int(v) for v in window.session.doc.photo.rgb[200, 300])
+    assert pixel(c, 300, 200) != photo  # the mask is tinted while editing
+    QTest.keyPress(window, Qt.Key.Key_Tab)
+    try:
+        assert c.show_original
+        assert max(abs(a - b) for a, b in zip(pixel(c, 300, 200), photo, strict=True)) <= 1
+    finally:
+        QTest.keyRelease(window, Qt.Key.Key_Tab)
+    assert not c.show_original and pixel(c, 300, 200) != photo
+    assert np.asarray(window.session.doc.mask).any()
+
+
+async def test_return_in_a_toolbar_field_gives_the_canvas_the_keyboard(window):
+    await opened(window, DATA / "coffee.png")
+    c, brush = window.canvas, window.brush
+    window.set_tool("brush")
+    brush.hardness.setFocus()
+    brush.hardness.lineEdit().selectAll()
+    QTest.keyClicks(brush.hardness, "80")
+    QTest.keyClick(brush.hardness, Qt.Key.Key_Return)
+    assert brush.hardness.value() == 80 and window.focusWidget() is c
+    size = brush.size_spin.value()
+    QTest.keyClick(window, Qt.Key.Key_BracketRight)  # [ ] size the brush, not the field
+    assert brush.size_spin.value() > size and brush.hardness.value() == 80
+    # the very next drag paints, whole
+    QTest.mousePress(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 100, 100)
+    )
+    QTest.mouseMove(c, screen(c, 200, 150))
+    QTest.mouseRelease(
+        c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, screen(c, 200, 150)
+    )
+    m = window.session.doc.mask
+    assert m[100, 100] and m[150, 200] and m[125, 150]
+    brush.hardness.setValue(100)
