@@ -200,3 +200,28 @@ async def test_a_restored_job_gets_its_provider_from_the_injected_registry(tmp_p
     assert np.array_equal(other.doc.composite(), s.doc.composite())
     await s.aclose(keep_recovery=False)
     await other.aclose(keep_recovery=False)
+
+
+async def test_one_variant_per_region_a_row_shows_its_own_and_discard_all_undoes(
+    tmp_path, data_dir
+):
+    s = await opened(tmp_path, data_dir)
+    s.set_request(prompt="", num_images=2)
+    first = s.generate(s.request(), create_provider("local", None))
+    await s.runner.wait(first)
+    await until(lambda: len(s.doc.layers) == 2)
+    old_shown = next(lay for lay in s.doc.layers if lay.visible)
+    second = s.generate(s.request(), create_provider("local", None))
+    await s.runner.wait(second)
+    await until(lambda: len(s.doc.layers) == 4)
+    # the newest job's first variant is the one shown in its region: the older one steps aside
+    assert [lay.key for lay in s.doc.layers if lay.visible] == [f"j{second.id}-0"]
+    assert not old_shown.visible
+    s.show_layer(old_shown.key)  # a click on its row
+    assert [lay.key for lay in s.doc.layers if lay.visible] == [old_shown.key]
+    assert s.doc.selected == old_shown.key
+    before = s.doc.composite()
+    assert s.discard_all() and s.doc.layers == [] and s.doc.selected is None
+    s.undo.undo()
+    assert len(s.doc.layers) == 4 and np.array_equal(s.doc.composite(), before)
+    await s.aclose(keep_recovery=False)

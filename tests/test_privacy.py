@@ -41,8 +41,10 @@ def test_edit_outputs_name_files_only_and_no_embed_drops_the_prompt(photo_and_ma
     res = cli(*args, "--out", tmp_path / "bare", "--no-embed", env=env)
     assert res.returncode == 0, res.stderr
     (png,) = sorted((tmp_path / "bare").glob("*-edit-*.png"))
-    text = embedded(png)
+    text = json.dumps(dict(Image.open(png).text))
     assert "a red kite" not in text and home not in text and "Inpaint Studio" in text
+    sidecar = png.with_suffix(".json").read_text("utf-8")  # the local companion keeps them
+    assert "a red kite" in sidecar and home not in sidecar
 
 
 def gps_photo(data_dir, tmp_path) -> Path:

@@ -317,10 +317,53 @@ def cmd_edit(args) -> int:
 _LAST_JOB: dict = {}
 
 
+#: seconds Ctrl-C may take to end a command (cancelling jobs, closing connections) before
+#: the program leaves at once, naming the paid work it leaves
+INTERRUPT_GRACE = 10.0
+
+
+def _ctrl_c_bounded(cancelled: str):
+    """Install a Ctrl-C handler that interrupts the command (KeyboardInterrupt, as Python's
+    own) and starts a watchdog: if cleaning up after it takes over :data:`INTERRUPT_GRACE`
+    seconds, the paid work is named and the program exits 130 at once. Returns a function
+    that puts the previous handler back."""
+    import signal
+    import threading
+
+    timers: list[threading.Timer] = []
+
+    def leave_now() -> None:
+        _say(f"inpaint-studio: {cancelled}\n")
+        for line in paid_work(_LAST_JOB.get("job")):
+            _say(f"inpaint-studio: {line}")
+        os._exit(130)
+
+    def on_sigint(signum, frame) -> None:
+        if not timers:
+            timers.append(threading.Timer(INTERRUPT_GRACE, leave_now))
+            timers[0].daemon = True
+            timers[0].start()
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread (tests calling main() from a worker)
+        return lambda: None
+
+    def restore() -> None:
+        for t in timers:
+            t.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
+
+
 def _reported(run, cancelled: str = "cancelled.") -> int:
-    """``run()``'s exit status; every expected failure becomes one line on stderr."""
+    """``run()``'s exit status; every expected failure becomes one line on stderr. Ctrl-C
+    ends the command within :data:`INTERRUPT_GRACE` seconds, naming the paid work it leaves."""
     from ..core.errors import InpaintError
 
+    restore = _ctrl_c_bounded(cancelled)
     try:
         return run()
     except _UsageError as exc:
@@ -340,3 +383,5 @@ def _reported(run, cancelled: str = "cancelled.") -> int:
     except OSError as exc:
         _say(f"inpaint-studio: cannot write the result: {exc.strerror or exc}.\n")
         return EXIT_PROVIDER
+    finally:
+        restore()

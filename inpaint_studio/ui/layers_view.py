@@ -308,8 +308,13 @@ class LayersView:
     # -- view → model ---------------------------------------------------------------------------
 
     def _current_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
-        if not self._updating:
-            self.session.select(item.data(KEY) if item is not None else None)
+        """A click on a row (or an arrow key) shows that variant alone in its region."""
+        if self._updating:
+            return
+        if item is None:
+            self.session.select(None)
+        else:
+            self.session.show_layer(item.data(KEY))
 
     def _item_changed(self, item: QListWidgetItem) -> None:
         if not self._updating:

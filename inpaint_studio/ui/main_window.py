@@ -367,6 +367,17 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
     def discard_others(self) -> bool:
         return self.session.discard_others()
 
+    def discard_all(self) -> bool:
+        """Layers ▸ Discard all: every variant layer goes, as one undoable step."""
+        return self.session.discard_all()
+
+    def reblend_selected(self) -> asyncio.Task:
+        """Layers ▸ Re-blend: the selected layer with the Layers panel's feather and colour."""
+        lp = self.layers_panel
+        return self.reblend(
+            lp.reblend_feather.value(), lp.reblend_colour.isChecked(), lp.reblend_grain.isChecked()
+        )
+
     def reblend(self, feather: int, colour_match: bool, grain: bool | None = None) -> asyncio.Task:
         return self.spawn(self.session.reblend(None, feather, colour_match, grain))
 

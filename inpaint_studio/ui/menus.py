@@ -124,6 +124,8 @@ def build_menus(w) -> None:
     act(w, "&Accept variant", w.accept_variant, ["Return", "Enter"], layers)
     act(w, "&Discard variant", w.discard_variant, None, layers)
     act(w, "Discard &others", w.discard_others, None, layers)
+    act(w, "Discard &all", w.discard_all, None, layers, name="discardAllAction")
+    act(w, "&Re-blend", w.reblend_selected, None, layers, name="reblendAction")
     act(w, "Render at &QUALITY", w.render_at_quality, None, layers)
     h = mb.addMenu("&Help")
     act(

@@ -110,25 +110,27 @@ async def test_accept_acts_on_a_visible_selected_variant_only(window, data_dir):
     p.prompt_edit.setPlainText("a silver spoon")
     QTest.mouseClick(p.generate_button, Qt.MouseButton.LeftButton)
     await until(lambda: len(s.doc.layers) == 2 and not window.busy)
-    lst = window.layers_panel.list
+    lst, accept = window.layers_panel.list, window.layers_panel.accept_button
     hidden = next(lay.key for lay in s.doc.layers if not lay.visible)
-    lst.setCurrentItem(window.layers_view.items[hidden])
-    assert s.doc.selected == hidden and not window.layers_panel.accept_button.isEnabled()
+    lst.setCurrentItem(window.layers_view.items[hidden])  # a row chosen shows its variant
+    assert s.doc.selected == hidden and s.doc.layer(hidden).visible and accept.isEnabled()
+    assert [lay.key for lay in s.doc.layers if lay.visible] == [hidden]
+    # hidden again by its checkbox, it is not baked in: Enter and a double-click refuse
+    window.layers_view.items[hidden].setCheckState(Qt.CheckState.Unchecked)
+    assert not s.doc.layer(hidden).visible and not accept.isEnabled()
     before = s.doc.photo.rgb.copy()
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key.Key_Return)
-    rect = lst.visualItemRect(window.layers_view.items[hidden])
-    QTest.mouseDClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     await until(lambda: not window.busy)
     assert np.array_equal(s.doc.photo.rgb, before) and len(s.doc.layers) == 2
     assert "only what is visible" in window.last_error
-    visible = next(lay.key for lay in s.doc.layers if lay.visible)
-    lst.setCurrentItem(window.layers_view.items[visible])
-    QTest.mouseClick(window.layers_panel.accept_button, Qt.MouseButton.LeftButton)
+    other = next(lay.key for lay in s.doc.layers if lay.key != hidden)
+    lst.setCurrentItem(window.layers_view.items[other])
+    QTest.mouseClick(accept, Qt.MouseButton.LeftButton)
     await until(lambda: len(s.doc.layers) == 1 and not window.busy)
     assert not np.array_equal(s.doc.photo.rgb, before)
     assert s.doc.selected is None  # the one left is hidden: nothing is selected
-    assert not window.layers_panel.accept_button.isEnabled()
+    assert not accept.isEnabled()
 
 
 async def test_leftover_sessions_are_restored_or_discarded_one_by_one(qapp, data_dir, tmp_path):

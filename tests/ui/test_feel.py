@@ -62,3 +62,29 @@ async def test_return_in_a_toolbar_field_gives_the_canvas_the_keyboard(window):
     m = window.session.doc.mask
     assert m[100, 100] and m[150, 200] and m[125, 150]
     brush.hardness.setValue(100)
+
+
+async def test_a_click_on_a_hidden_variants_row_shows_it_and_enables_accept(window):
+    from .test_window import generate_with_ideogram
+
+    await opened(window, DATA / "coffee.png")
+    await window.session.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    await generate_with_ideogram(window, 2)
+    lst, doc = window.layers_panel.list, window.session.doc
+    hidden_row = next(
+        i
+        for i in range(lst.count())
+        if not doc.layer(lst.item(i).data(Qt.ItemDataRole.UserRole)).visible
+    )
+    rect = lst.visualItemRect(lst.item(hidden_row))
+    QTest.mouseClick(
+        lst.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )
+    key = lst.item(hidden_row).data(Qt.ItemDataRole.UserRole)
+    assert doc.selected == key and doc.layer(key).visible
+    assert [lay.key for lay in doc.layers if lay.visible] == [key]
+    assert window.layers_panel.accept_button.isEnabled()
+    window.findChild(type(window.undo_action), "discardAllAction").trigger()
+    assert doc.layers == [] and window.session.undo.undo_text == "Discard all variants"
+    window.undo()
+    assert len(doc.layers) == 2

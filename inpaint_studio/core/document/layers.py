@@ -78,6 +78,38 @@ class LayerCommands:
             self.set_visible(key, key == chosen)
         self.select(chosen)
 
+    def overlapping(self, key: str) -> list[str]:
+        """The other drawable layers whose boxes overlap layer ``key``'s (its region)."""
+        lay = self.doc.layer(key)
+        if lay is None or lay.variant.layer is None:
+            return []
+        ax0, ay0, ax1, ay1 = lay.variant.layer.box
+        out = []
+        for other in self.doc.layers:
+            if other is lay or other.variant.layer is None:
+                continue
+            bx0, by0, bx1, by1 = other.variant.layer.box
+            if ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1:
+                out.append(other.key)
+        return out
+
+    def show_layer(self, key: str) -> None:
+        """Show layer ``key`` alone in its region (the other layers over it hidden) and select
+        it: what a click on its row does. A withheld variant is only selected."""
+        lay = self.doc.layer(key)
+        if lay is None:
+            return
+        if lay.drawable:
+            for other in self.overlapping(key):
+                self.set_visible(other, False)
+            self.set_visible(key, True)
+        self.select(key)
+
+    def discard_all(self) -> bool:
+        """Remove every variant layer, as one undoable step (Layers ▸ Discard all)."""
+        keys = {lay.key for lay in self.doc.layers}
+        return bool(keys) and self._discard(keys, "Discard all variants", self.doc.selected)
+
     def show_job(self, job_id: int) -> bool:
         """Make a job's layers the ones keys 1–8 flip through, and show its first."""
         keys = [lay.key for lay in self.doc.layers if lay.job.id == job_id and lay.drawable]

@@ -330,7 +330,11 @@ class EditSession(LayerCommands):
         if draft is not None and draft in doc.layers:
             draft.visible = False
         doc.latest = [lay.key for lay in new if lay.drawable]
-        if doc.latest:  # saved as it will be shown: the first variant, selected
+        if doc.latest:  # saved as it will be shown: the first variant alone in its region
+            for key in self.overlapping(doc.latest[0]):
+                other = doc.layer(key)
+                if other is not None:
+                    other.visible = False
             next(lay for lay in new if lay.key == doc.latest[0]).visible = True
             doc.selected = doc.latest[0]
         before = self.revision

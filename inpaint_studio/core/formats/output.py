@@ -315,8 +315,9 @@ def write_variant(
     details: bool = True,
 ) -> Path:
     """Write one variant's composite PNG and JSON sidecar (and the raw provider file if
-    ``raw``) as one claimed set (:func:`write_set`). What they embed is
-    :func:`shareable` (``details`` False: no prompt, no parameters).
+    ``raw``) as one claimed set (:func:`write_set`). The PNG embeds :func:`shareable`
+    (``details`` False: no prompt, no parameters); the sidecar always has the details (a
+    batch re-run reads them), and neither has a local path.
 
     Returns:
         The PNG's path.
@@ -327,7 +328,11 @@ def write_variant(
     from ..textsafe import clean_json
 
     photo: Photo = job.request.photo
-    meta = clean_json(shareable(variant_metadata(job, variant), details=details))
+    record = variant_metadata(job, variant)
+    # the image embeds details only if asked; its sidecar (a local companion that lets a
+    # batch re-run skip what is done) always has them, never a local path either way
+    meta = clean_json(shareable(record, details=details))
+    side_meta = clean_json(shareable(record))
     composite = apply_layer(photo.rgb, variant.layer)
     png = encode_png(
         composite,
@@ -343,7 +348,7 @@ def write_variant(
 
     def files(n: int) -> dict[str, bytes]:
         out = {".png": png}
-        side = dict(meta)
+        side = dict(side_meta)
         if raw_data is not None:
             suffix = f"-raw.{file_extension(raw_data)}"
             out[suffix] = raw_data

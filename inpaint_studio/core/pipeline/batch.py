@@ -77,7 +77,7 @@ class BatchItem:
 
 def done_before(out_dir: Path, photo: Path, parameters: dict) -> list[str]:
     """Outputs an earlier run wrote for ``photo`` with these ``parameters`` (sidecars in
-    ``out_dir`` naming it as their source), or ``[]``. The seed is not compared when random."""
+    ``out_dir`` naming it, by file name, as their source), or ``[]``. The seed is not compared when random."""
     want = {k: v for k, v in parameters.items() if k != "seed" or v is not None}
     found: list[str] = []
     for sidecar in sorted(out_dir.glob(f"{photo.stem}-edit-*.json")):
@@ -85,7 +85,8 @@ def done_before(out_dir: Path, photo: Path, parameters: dict) -> list[str]:
             meta = json.loads(sidecar.read_text("utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(meta, dict) or meta.get("source") != str(photo):
+        # sidecars name their source by its file name (never a folder); older ones in full
+        if not isinstance(meta, dict) or meta.get("source") not in (photo.name, str(photo)):
             continue
         given = meta.get("parameters")
         params: dict = given if isinstance(given, dict) else {}
