@@ -10,7 +10,11 @@ Behaviour switches, per test:
 - ``hang_after_upload``: read the body, then sleep that many seconds before answering;
 - prompts containing ``forbidden`` get a safety refusal; ``unsafe-first`` withholds the
   first variant; ``unsafe-all`` withholds all; ``expired-link`` makes result links 404;
-- Ideogram: ``edit_gone`` makes ``/v1/ideogram-v3/edit`` answer 404;
+- Ideogram: ``inpaint_gone`` makes ``/v1/ideogram-v3/inpaint`` answer 404;
+- Ideogram v2 Precise Edit (:class:`IdeogramServer`, "Ideogram API v2"): ``?dry_run=true``
+  prices; ``async=true`` keeps a generation polled at ``/v2/generations/{id}``
+  (``pending_polls`` look-ups answer pending first; ``fail-generation`` in a prompt fails it);
+  ``v46_available`` serves the unconfirmed 4.6 route (404 otherwise);
 - Magnific: ``polls_before_done`` status look-ups answer IN_PROGRESS first; ``fail-task`` in a
   prompt makes the task FAILED;
 - 1min.ai: ``processing_polls`` makes the job PROCESSING (polled) that many times;
@@ -306,8 +310,14 @@ class IdeogramServer(LoopbackServer):
         self.presets = set(presets)
         self.auth = auth
         self.prefix = prefix
-        self.edit_gone = False
+        self.inpaint_gone = False
         self.colour_drift = (0, 0, 0)
+        # Precise Edit (v2)
+        self.v46_available = False
+        self.pending_polls = 0
+        self.generations: dict[str, dict] = {}
+        self.generation_polls = 0
+        self.dry_runs = 0
         self.edit_requests: list[Received] = []
         # Ideogram counts images in flight per organisation (default 10): a request whose
         # images would pass the limit gets 429 inflight_limit (not billed)
@@ -362,10 +372,21 @@ class IdeogramServer(LoopbackServer):
 
     def api(self, rec: Received, body: bytes) -> tuple[int, dict, dict]:
         v3 = (self.prefix + "/v1/ideogram-v3/edit", self.prefix + "/v1/ideogram-v3/inpaint")
+        route = rec.path.split("?", 1)[0]
+        if route.startswith("/v2/") and not self.prefix:
+            return self.api_v2(rec, body, route)
         if rec.method != "POST" or rec.path not in (*v3, "/edit"):
             return 404, {"error": "Not found"}, {}
-        if rec.path == v3[0] and self.edit_gone:
+        if rec.path == v3[1] and self.inpaint_gone:
             return 404, {"error": "Not found"}, {}
+        refused = self.accept_multipart(rec, body)
+        if refused is not None:
+            return refused
+        status, answer = self.edit_v2(rec) if rec.path == "/edit" else self.edit(rec)
+        return status, answer, {}
+
+    def accept_multipart(self, rec: Received, body: bytes) -> tuple[int, dict, dict] | None:
+        """Check the key and read the parts of an edit request: None, or the refusal."""
         if not self.authorised(rec):
             return 401, {"error": "Invalid API key"}, {}
         try:
@@ -374,8 +395,183 @@ class IdeogramServer(LoopbackServer):
             return 400, {"error": "Expected multipart/form-data"}, {}
         with self.lock:
             self.edit_requests.append(rec)
-        status, answer = self.edit_v2(rec) if rec.path == "/edit" else self.edit(rec)
+        return None
+
+    # -- Ideogram API v2: Precise Edit --------------------------------------------------------
+
+    def api_v2(self, rec: Received, body: bytes, route: str) -> tuple[int, dict, dict]:
+        gen = re.fullmatch(r"/v2/generations/([A-Za-z0-9_-]+)", route)
+        models = {"/v2/image/precise-edit/ideogram-4-5"}
+        if self.v46_available:
+            models.add("/v2/image/precise-edit/ideogram-4-6")
+        if not ((rec.method == "GET" and gen) or (rec.method == "POST" and route in models)):
+            return 404, {"error": "Not found"}, {}
+        if gen:
+            if not self.authorised(rec):
+                return 401, {"error": "Invalid API key"}, {}
+            return self.generation(gen.group(1))
+        refused = self.accept_multipart(rec, body)
+        if refused is not None:
+            return refused
+        dry = "dry_run=true" in rec.path.split("?", 1)[-1] if "?" in rec.path else False
+        status, answer = self.precise_edit(rec, dry)
         return status, answer, {}
+
+    def generation(self, ident: str) -> tuple[int, dict, dict]:
+        with self.lock:
+            self.generation_polls += 1
+            g = self.generations.get(ident)
+            if g is None:
+                return 404, {"error": "Generation not found"}, {}
+            g["polls"] += 1
+            if g["polls"] <= self.pending_polls:
+                return (
+                    200,
+                    {"generation_id": ident, "status": "pending", "created": g["created"]},
+                    {},
+                )
+        out = {k: v for k, v in g["answer"].items()}
+        return 200, out, {}
+
+    def precise_edit(self, rec: Received, dry: bool) -> tuple[int, dict]:
+        """Precise Edit's rules (shared/docs/providers.md, "Ideogram API v2")."""
+
+        def bad(msg: str) -> tuple[int, dict]:
+            return 400, {"error": msg}
+
+        allowed = {
+            "prompt", "image", "mask", "reference_images", "context_window", "quality", "seed",
+            "num_images", "async", "webhook_url", "private", "enable_copyright_detection",
+        }  # fmt: skip
+        for p in rec.parts:
+            if p.name not in allowed:
+                return bad(f"Unknown field {p.name}")
+            if len(p.data) > 25 * 1024 * 1024:
+                return bad(f"{p.name} is larger than 25MB")
+        prompt = rec.value("prompt")
+        if not prompt or len(prompt) > 10_000:
+            return bad("prompt is required (at most 10,000 characters)")
+        if not rec.get("image"):
+            return bad("image is required")
+        image = rec.get("image")[0].data
+        try:
+            img = Image.open(io.BytesIO(image))
+            img.load()
+        except Exception:
+            return bad("image is not a valid image")
+        if img.format not in ("JPEG", "PNG", "WEBP"):
+            return bad("image must be JPEG, PNG or WebP")
+        w, h = img.size
+        if not 1 / 6 <= w / h <= 6:
+            return bad("image aspect ratio must be between 1:6 and 6:1")
+        edit = np.ones((h, w), bool)
+        if rec.get("mask"):
+            err, edit = check_image_and_mask(image, rec.get("mask")[0].data)
+            if err:
+                return bad(err)
+            if edit.all():
+                return bad("mask must contain both black and white pixels")
+        refs = rec.get("reference_images")
+        if len(refs) > (3 if rec.get("mask") else 4):
+            return bad("too many reference_images (4 at most, 3 with a mask)")
+        for ref in refs:
+            if ref.content_type not in ("image/jpeg", "image/png", "image/webp"):
+                return bad("reference_images must be JPEG, PNG or WebP")
+        quality = rec.value("quality") or "medium"
+        if quality not in ("very_low", "low", "medium", "high"):
+            return bad(f"invalid quality {quality}")
+        n = int(rec.value("num_images") or 1)
+        if not 1 <= n <= 8:
+            return bad("num_images must be 1-8")
+        seed = int(rec.value("seed")) if rec.value("seed") is not None else 4242
+        if not 0 <= seed <= 2147483647:
+            return bad("seed out of range")
+        box = (0, 0, h, w)
+        cw = rec.value("context_window")
+        if cw not in (None, "none", "auto"):
+            try:
+                box = tuple(int(v) for v in cw.split(","))
+                assert len(box) == 4
+            except (ValueError, AssertionError):
+                return bad("context_window is y_min,x_min,y_max,x_max")
+            y0, x0, y1, x1 = box
+            if not (0 <= y0 < y1 <= h and 0 <= x0 < x1 <= w):
+                return bad("context_window must lie inside the image")
+            if y1 - y0 < 256 or x1 - x0 < 256:
+                return bad("context_window sides must be at least 256 px")
+            if (y1 - y0) * (x1 - x0) > 4_194_304:
+                return bad("context_window is larger than 4,194,304 px")
+            if not 1 / 6 <= (x1 - x0) / (y1 - y0) <= 6:
+                return bad("context_window aspect ratio must be between 1:6 and 6:1")
+            outside = edit.copy()
+            outside[y0:y1, x0:x1] = False
+            if outside.any():
+                return bad("the mask's black pixels must lie inside context_window")
+        if "forbidden" in prompt:
+            return 422, {"error": "Prompt failed the safety check"}
+        price = {"very_low": 8000, "low": 30000, "medium": 60000, "high": 220000}[quality]
+        if dry:
+            with self.lock:
+                self.dry_runs += 1
+            return 200, {
+                "object": "price_quote",
+                "billing_identifier": "precise_edit_ideogram_4_5",
+                "quantity": n,
+                "usd_micros": price * n,
+                "credit_millis": price * n // 10,
+                "qualifier": "exact",
+            }
+        # the model: the edit area painted a seed colour, every other pixel copied; an image
+        # larger than it edits at once (without a context window) comes back scaled down
+        base = np.asarray(img.convert("RGB"))
+        if cw in (None, "none", "auto") and w * h > 4_194_304:
+            f = (4_194_304 / (w * h)) ** 0.5
+            size = (int(w * f), int(h * f))
+            base = np.asarray(Image.fromarray(base).resize(size, Image.Resampling.LANCZOS))
+            edit = np.asarray(Image.fromarray(edit).resize(size, Image.Resampling.NEAREST))
+        ident = uuid.uuid4().hex
+        data = []
+        for i in range(n):
+            out = base.copy()
+            out[edit] = np.random.default_rng(seed + i).integers(0, 256, 3, dtype=np.uint8)
+            unsafe = ("unsafe-all" in prompt) or ("unsafe-first" in prompt and i == 0)
+            url = None if unsafe else self.store_result(out, expired="expired-link" in prompt)
+            data.append(
+                {
+                    "url": url,
+                    "prompt": prompt,
+                    "resolution": f"{out.shape[1]}x{out.shape[0]}",
+                    "seed": seed + i,
+                    "is_image_safe": not unsafe,
+                }
+            )
+        done = {
+            "generation_id": ident,
+            "status": "completed",
+            "created": "2026-12-03T12:00:00Z",
+            "response_type": "url",
+            "data": data,
+            "usage_cost_usd_micros": price * n,
+        }
+        if "fail-generation" in prompt:
+            done = {
+                "generation_id": ident,
+                "status": "failed",
+                "created": "2026-12-03T12:00:00Z",
+                "failure_reason": "The model could not complete this edit.",
+            }
+        if rec.value("async") == "true":
+            with self.lock:
+                self.generations[ident] = {"answer": done, "polls": 0, "created": done["created"]}
+            return 200, {"generation_id": ident, "seed": seed, "generation_kind": "precise_edit"}
+        if done["status"] == "failed":
+            return 500, {"error": "generation failed"}
+        return 200, {
+            "generation_id": ident,
+            "generation_kind": "precise_edit",
+            "seed": seed,
+            "data": data,
+        }
 
     def edit_v2(self, rec: Received) -> tuple[int, dict]:
         """Ideogram 2.0 legacy edit: ``image_file``, ``model`` V_2/V_2_TURBO, ``magic_prompt_option``."""

@@ -278,13 +278,17 @@ async def test_result_link_that_404s(server, req):
 
 
 @pytest.mark.asyncio
-async def test_edit_path_gone_falls_back_to_inpaint(server, req):
-    server.edit_gone = True
+async def test_the_documented_inpaint_route_first_and_edit_when_it_is_gone(server, req):
+    job = await run(server, req)
+    assert job.stage == Stage.DONE, job.error
+    assert [r.path for r in server.requests if r.method == "POST"] == ["/v1/ideogram-v3/inpaint"]
+    server.requests.clear()
+    server.inpaint_gone = True
     job = await run(server, req)
     assert job.stage == Stage.DONE, job.error
     assert [r.path for r in server.requests if r.method == "POST"] == [
-        "/v1/ideogram-v3/edit",
         "/v1/ideogram-v3/inpaint",
+        "/v1/ideogram-v3/edit",
     ]
 
 

@@ -35,30 +35,11 @@ from inpaint_studio.core.pixels.imaging import load_image
 from inpaint_studio.providers import MagnificProvider, create_provider
 from inpaint_studio.providers.base import PollPolicy
 
-from .conftest import document_request, ellipse_mask
+from .conftest import SECRET, document_request, ellipse_mask
 from .servers import IdeogramServer, MagnificServer, OneMinServer
 from .support.waiting import until
 from .test_cli import cli
 from .test_providers import FAST, QUICK_POLL
-
-SECRET = "sk-live-7f3a9c1e5b2d4a6f8e0c"
-
-
-@pytest.fixture
-def photo_and_mask(data_dir, tmp_path):
-    photo = tmp_path / "coffee.png"
-    photo.write_bytes((data_dir / "coffee.png").read_bytes())
-    mask = np.full((400, 600), 255, np.uint8)
-    mask[ellipse_mask(400, 600, 280, 375, 45, 40)] = 0
-    Image.fromarray(mask).save(tmp_path / "mask.png")
-    return photo, tmp_path / "mask.png"
-
-
-@pytest.fixture
-def ideogram():
-    srv = IdeogramServer(api_key=SECRET).start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

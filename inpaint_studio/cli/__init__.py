@@ -17,7 +17,8 @@ from .. import __version__
 from .batch import cmd_batch
 from .commands import cmd_auth, cmd_project, cmd_select
 from .common import EXIT_INPUT, EXIT_OK, EXIT_PROVIDER, _say
-from .edit import cmd_edit, cmd_resume
+from .edit import cmd_edit
+from .paid import cmd_resume
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,16 +96,19 @@ def _edit_parser(sub, command: str = "edit") -> None:
         "--provider", choices=provider_names(), help="default: the first with a key, else local"
     )
     p.add_argument("--base-url", help="provider base URL (e.g. a local test server)")
-    for desc in descriptions():  # each provider's own options, from its description
+    flags: dict[str, list] = {}  # each provider's own options, from its description; one
+    for desc in descriptions():  # flag may serve several (--model: ideogram, cometapi)
         for opt in desc.options:
-            choices = [value for value, _ in opt.choices] or None
-            p.add_argument(
-                opt.cli,
-                dest=f"option_{opt.name}",
-                choices=choices,
-                metavar=None if choices else "VALUE",
-                help=f"{opt.help} ({desc.name} only)",
-            )
+            flags.setdefault(opt.cli, []).append((desc.name, opt))
+    for cli, owners in flags.items():
+        choices = list(dict.fromkeys(v for _, opt in owners for v, _ in opt.choices)) or None
+        p.add_argument(
+            cli,
+            dest=f"option_{owners[0][1].name}",
+            choices=choices,
+            metavar=None if choices else "VALUE",
+            help="; ".join(f"{name}: {opt.help}" for name, opt in owners),
+        )
     add_arguments(p)  # every request parameter, from core/params.py
     p.add_argument("--out", type=Path, help="output folder (default: beside the image)")
     p.add_argument("--raw", action="store_true", help="also keep each provider image as returned")
@@ -114,6 +118,12 @@ def _edit_parser(sub, command: str = "edit") -> None:
         help="embed no prompt or parameters in the files written (never a local path either way)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument(
+        "--quote",
+        action="store_true",
+        help="print what the job would cost and send nothing billable (Ideogram 4.x: its exact "
+        "dry_run price; others: their published price, or unknown)",
+    )
     if command != "batch":
         p.add_argument(
             "--project",
@@ -137,10 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     resumable = tuple(d.name for d in descriptions() if d.can_resume)
     resume = sub.add_parser(
-        "resume", help=f"fetch the results of a remote task ({', '.join(resumable)}) by its id"
+        "resume",
+        help=f"list unfinished paid work, or fetch a generation or task by its id "
+        f"({', '.join(resumable)})",
+        description="With no id: every unfinished paid job found on this machine, with its "
+        "command. With an id: its results, composited onto the photo when this machine "
+        "started the job, else the provider's images as they are.",
     )
-    resume.add_argument("task_id")
-    resume.add_argument("--provider", choices=resumable, default="magnific")
+    resume.add_argument("task_id", nargs="?")
+    resume.add_argument(
+        "--provider", choices=resumable, help="default: the one that started it, else magnific"
+    )
     resume.add_argument("--base-url")
     resume.add_argument(
         "--out", type=Path, default=Path("."), help="folder for the downloaded images"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .common import EXIT_OK, _output_folder, _provider_options, _say, _UsageError
 from .edit import _reported, _where_kept
+from .paid import TaskKeeper, print_quote, quote_job
 
 MASK_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
@@ -34,6 +35,22 @@ def cmd_batch(args) -> int:
         lambda: asyncio.run(_run_batch(args)),
         "cancelled; a re-run continues where this one stopped.",
     )
+
+
+async def batch_quote(provider, items, load_request):
+    """The price of editing every photo of ``items``: each priced exactly where the provider
+    quotes a request (Ideogram 4.x ``dry_run``), else one photo's price times their number."""
+    from ..core.pipeline.protocol import Quote
+
+    first = await quote_job(provider, await asyncio.to_thread(load_request, items[0]))
+    if not first.exact or first.usd == 0 or len(items) == 1:
+        usd = None if first.usd is None else first.usd * len(items)
+        return Quote(usd, first.exact, f"{len(items)} photos × {first.detail}", first.source)
+    usd = first.usd or 0.0
+    for item in items[1:]:
+        q = await quote_job(provider, await asyncio.to_thread(load_request, item))
+        usd += q.usd or 0.0
+    return Quote(usd, True, f"{len(items)} photos × {first.detail}", first.source)
 
 
 async def _run_batch(args) -> int:
@@ -96,17 +113,36 @@ async def _run_batch(args) -> int:
         limit = provider.capabilities.max_inflight_images or 2 * images
         window = InflightWindow(max(limit, images))
         # the window, not a per-provider job count, bounds the batch; results reach the journal first
-        runner = JobRunner(client, journal=journal, concurrency=max(1, window.limit // images) + 1)
+        keeper = TaskKeeper(journal, base_url=args.base_url)  # every paid generation, at once
+        runner = JobRunner(
+            client,
+            journal=journal,
+            concurrency=max(1, window.limit // images) + 1,
+            persist_tasks=keeper,
+        )
 
         from ..core.pipeline.batch import ANSWERED
 
-        async def make_job(item: BatchItem, answered):
-            def load() -> EditRequest:
-                photo = load_image(item.photo)
-                mask = load_mask(item.mask, photo.size, white_edits=args.mask_white_edits)
-                return make_request(photo, mask, values)
+        def load_request(item: BatchItem) -> EditRequest:
+            photo = load_image(item.photo)
+            assert item.mask is not None
+            mask = load_mask(item.mask, photo.size, white_edits=args.mask_white_edits)
+            return make_request(photo, mask, values)
 
-            request = await asyncio.to_thread(load)
+        todo = [i for i in items if i.status == "pending"]
+        total = None
+        if todo:  # the price of the whole batch before anything is paid for
+            total = await batch_quote(provider, todo, load_request)
+            if args.quote:
+                print_quote(total, args, provider)
+                return EXIT_OK
+            if not args.json:  # --json carries it as "cost"
+                _say(
+                    f"inpaint-studio: {len(todo)} photos to edit: {total.text()} ({total.source})."
+                )
+
+        async def make_job(item: BatchItem, answered):
+            request = await asyncio.to_thread(load_request, item)
             job = runner.submit(request, provider)
 
             def watch(j) -> None:  # the images leave flight when the provider answers
@@ -118,6 +154,7 @@ async def _run_batch(args) -> int:
                 await runner.wait(job)
             finally:
                 runner.changed.disconnect(watch)
+            keeper.done(job)
             return job
 
         async def write(item: BatchItem, job) -> list[str]:
@@ -155,6 +192,7 @@ async def _run_batch(args) -> int:
             json.dumps(
                 {
                     "provider": name,
+                    "cost": total.to_json() if total is not None else None,
                     "photos": [
                         {
                             "photo": str(i.photo),

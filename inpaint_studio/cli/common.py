@@ -50,12 +50,22 @@ def _provider_options(args, name: str) -> dict:
     from ..providers import descriptions
 
     options: dict = {}
+    owners: dict[str, list] = {}
     for desc in descriptions():
         for opt in desc.options:
-            value = getattr(args, f"option_{opt.name}", None)
-            if value is None:
-                continue
-            if name != desc.name:
-                raise _UsageError(f"{opt.cli} applies only to --provider {desc.name}.")
-            options[opt.name] = value
+            owners.setdefault(opt.name, []).append((desc.name, opt))
+    for key, found in owners.items():
+        value = getattr(args, f"option_{key}", None)
+        if value is None:
+            continue
+        mine = next((opt for who, opt in found if who == name), None)
+        if mine is None:
+            who = " or ".join(f"--provider {w}" for w, _ in found)
+            raise _UsageError(f"{found[0][1].cli} applies only to {who}.")
+        allowed = [v for v, _ in mine.choices]
+        if allowed and value not in allowed:
+            raise _UsageError(
+                f"{mine.cli} {value} is not offered by {name}; choose {', '.join(allowed)}."
+            )
+        options[key] = value
     return options

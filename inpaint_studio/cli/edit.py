@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .common import (
     EXIT_INPUT,
@@ -19,6 +18,7 @@ from .common import (
     _UsageError,
     _WriteError,
 )
+from .paid import TaskKeeper, print_quote, quote_job
 
 
 class _ProgressBar:
@@ -142,16 +142,26 @@ async def _run_edit(args, request) -> int:
         provider = create_provider(
             name, client, base_url=args.base_url, **_provider_options(args, name)
         )
+        if args.quote:  # the price, nothing billable sent
+            print_quote(await quote_job(provider, request), args, provider)
+            return EXIT_OK
         bar = _ProgressBar(sys.stderr.isatty() and not args.json)
-        runner = JobRunner(
-            client, listener=bar, journal=journal
-        )  # every result is kept before outputs are written
+        keeper = TaskKeeper(
+            journal,
+            base_url=args.base_url,
+            photo_path=str(args.image.resolve()) if args.command == "edit" else None,
+            mask_path=str(args.mask.resolve()) if args.command == "edit" else None,
+            mask_white_edits=bool(getattr(args, "mask_white_edits", False)),
+        )
+        # every result is kept before outputs are written; every paid task before any wait
+        runner = JobRunner(client, listener=bar, journal=journal, persist_tasks=keeper)
         job = runner.submit(request, provider)
         _LAST_JOB["job"] = job  # so Ctrl-C can name the paid tasks
         try:
             await runner.wait(job)
         finally:
             bar.close()
+        keeper.done(job)
     for note in job.notes:
         _say(f"Note: {note}\n")
     written = []
@@ -219,6 +229,7 @@ async def _run_edit(args, request) -> int:
                         ],
                         "sent": job.sent,
                         "notes": job.notes,
+                        "cost": job.cost().to_json(),
                         "project": str(project) if project else None,
                     }
                     | ({"original": args.original} if args.command == "expand" else {})
@@ -241,71 +252,6 @@ async def _run_edit(args, request) -> int:
         _say(
             f"Note: {withheld} of {len(job.variants)} variants were withheld by the safety filter.\n"
         )
-    return EXIT_OK
-
-
-def cmd_resume(args) -> int:
-    """Download the images of a finished remote task (raw provider files, no composite)."""
-    from ..core.atomic import atomic_write
-    from ..core.errors import InpaintError
-    from ..core.formats.output import file_extension
-    from ..core.pipeline.net import download_image, is_loopback
-    from ..providers import create_provider
-    from ..providers.answers import valid_id
-    from ..providers.http import make_client
-
-    if valid_id(args.task_id) is None:
-        _say(
-            f"inpaint-studio: “{args.task_id}” is not a task id (letters, digits, '-' and '_' only)."
-        )
-        return EXIT_INPUT
-    if args.out.exists() and not args.out.is_dir():
-        _say(
-            f"inpaint-studio: --out {args.out} is a file; give a folder for the downloaded images."
-        )
-        return EXIT_INPUT
-
-    async def run() -> list[Path]:
-        async with make_client() as client:
-            provider = create_provider(args.provider, client, base_url=args.base_url)
-            status, urls = await provider.fetch(args.task_id)
-            if status != "COMPLETED":
-                raise _UsageError(
-                    f"Task {args.task_id} is {status.lower() or 'unknown'}; try again later."
-                )
-            try:
-                args.out.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _UsageError(
-                    f"The folder {args.out} cannot be made ({exc.strerror or exc})."
-                ) from None
-            loopback = is_loopback(urlsplit(provider.base_url).hostname or "")
-            paths = []
-            for i, url in enumerate(urls[:8], 1):
-                data, _ = await download_image(client, url, allow_loopback=loopback)
-                path = args.out / f"{args.task_id}-{i}.{file_extension(data)}"
-                atomic_write(path, data)
-                paths.append(path)
-            return paths
-
-    try:
-        paths = asyncio.run(run())
-    except _UsageError as exc:
-        _say(f"inpaint-studio: {exc}\n")
-        return EXIT_PROVIDER
-    except InpaintError as exc:
-        _say(f"inpaint-studio: {exc.message}\n")
-        return exc.exit_code
-    except OSError as exc:
-        _say(
-            f"inpaint-studio: the images could not be written to {args.out} ({exc.strerror or exc})."
-        )
-        return EXIT_PROVIDER
-    if args.json:
-        print(json.dumps({"task_id": args.task_id, "paths": [str(p) for p in paths]}))
-    else:
-        for p in paths:
-            print(p)
     return EXIT_OK
 
 

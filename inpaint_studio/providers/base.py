@@ -102,6 +102,19 @@ class NetworkProvider(ProviderBase):
             key_hint=lambda: None if self._api_key else wrong_key_hint(type(self)),
         )
 
+    def choose(self, option: str, value: str, allowed: tuple[str, ...]) -> None:
+        """Take ``value`` for the option that selects a variant (``model``): label and
+        capabilities become that variant's (:meth:`ProviderDescription.resolve`).
+
+        Raises:
+            ValueError: ``value`` is not one of ``allowed``.
+        """
+        if value not in allowed:
+            raise ValueError(f"{option} must be one of {allowed}")
+        setattr(self, option, value)
+        self.label, self.capabilities = self.description.resolve({option: value})
+        self.http.label = self.label
+
     def api_key(self) -> str:
         """The key: given, else the environment variable, else the OS keyring.
 

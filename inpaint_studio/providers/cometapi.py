@@ -53,11 +53,8 @@ class CometApiProvider(NetworkProvider):
 
     def __init__(self, client: httpx.AsyncClient, *, model: str = "ideogram-3", **common) -> None:
         super().__init__(client, **common)
-        if model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}")
         self.model = model
-        self.label, self.capabilities = self.description.resolve({"model": model})
-        self.http.label = self.label
+        self.choose("model", model, MODELS)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key()}", "Accept": "application/json"}

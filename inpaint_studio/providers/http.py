@@ -132,6 +132,22 @@ def server_message(resp: httpx.Response) -> tuple[str, dict]:
     return msg, body
 
 
+#: One sentence per Ideogram ``reject_reason`` of a 402 (shared/docs/providers.md, "Ideogram
+#: API v2", errors); nothing was billed.
+REJECT_REASONS = {
+    "insufficient_funds": "Your {label} account has too few credits for this edit; add credits "
+    "in Ideogram's billing settings (nothing was charged).",
+    "daily_limit": "Your {label} account has reached its daily spending limit; raise it in "
+    "Ideogram's billing settings or try again tomorrow (nothing was charged).",
+    "subscription_required": "{label} needs an Ideogram API subscription for this model; "
+    "subscribe in Ideogram's billing settings (nothing was charged).",
+    "priority_credit_required": "{label} needs priority credits for this request; add them in "
+    "Ideogram's billing settings (nothing was charged).",
+    "feature_limit": "Your {label} plan does not include this feature or has used up its "
+    "allowance for it (nothing was charged).",
+}
+
+
 def error_for_response(
     label: str, resp: httpx.Response, key_hint: str | None = None
 ) -> ProviderError:
@@ -147,8 +163,12 @@ def error_for_response(
             f"{label} refused the API key; {hint}.", status=status, details=details
         )
     if status == 402:
+        reason = body.get("reject_reason") if isinstance(body, dict) else None
+        sentence = REJECT_REASONS.get(reason) if isinstance(reason, str) else None
         return OutOfCreditsError(
-            f"Your {label} account is out of credits or over its plan limit{said}.",
+            sentence.format(label=label)
+            if sentence
+            else f"Your {label} account is out of credits or over its plan limit{said}.",
             status=status,
             details=details,
         )

@@ -27,6 +27,7 @@ from ..core.pipeline.protocol import (
     ProviderBase,
     ProviderDescription,
     ProviderOption,
+    Quote,
     RawVariant,
     Reporter,
     Stage,
@@ -103,6 +104,11 @@ class LocalProvider(ProviderBase):
         answer_sizes=(),  # works at the photo's own resolution
         max_inflight_images=None,
     )
+
+    async def quote(self, request: EditRequest, prepared: Prepared | None) -> Quote:
+        """Free: it runs on this computer."""
+        return Quote(0.0, True, f"{request.num_images} × offline", "runs on this computer")
+
     description = ProviderDescription(
         name=name,
         label=label,

@@ -83,6 +83,84 @@ class Journal:
         )
         return image
 
+    # -- paid work still running at a provider -----------------------------------------------
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.root / "pending"
+
+    @staticmethod
+    def _pending_name(provider: str, task_id: str) -> str:
+        import hashlib
+
+        # never a path built from a provider's data: a digest of it
+        return hashlib.sha256(f"{provider}\0{task_id}".encode()).hexdigest()[:24] + ".json"
+
+    def record_pending(self, job, **extra) -> None:
+        """Keep every remote task of ``job`` (a paid generation or task) durably until its
+        results are journaled (:meth:`clear_pending`): ``inpaint-studio resume`` lists them
+        and composites them again onto the photo. ``extra``: what it needs for that (base URL,
+        the photo's and mask's local paths); this file stays on this machine. Atomic, fsynced
+        writes; runs file I/O."""
+        if job.prepared is None:
+            return
+        region = job.prepared.region
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        options = {
+            k: getattr(job.provider, k)
+            for k in job.provider.description.option_names
+            if isinstance(getattr(job.provider, k, None), str)
+        }
+        for t in job.prepared.remote_tasks:
+            meta = clean_json(
+                {
+                    "provider": t.provider,
+                    "task_id": t.task_id,
+                    "seed": t.seed,
+                    "label": job.provider.label,
+                    "options": options,
+                    "prompt": job.request.prompt[:200],
+                    "parameters": to_json(job.request),
+                    "region": [region.x0, region.y0, region.x1, region.y1]
+                    + [region.send_width, region.send_height, region.mode.value],
+                    "time": time.time(),
+                }
+                | extra
+            )
+            atomic_write(
+                self.pending_dir / self._pending_name(t.provider, t.task_id),
+                json.dumps(meta, ensure_ascii=False).encode(),
+            )
+
+    def clear_pending(self, provider: str, task_id: str) -> None:
+        """Forget a remote task whose results arrived (or that failed unbilled)."""
+        (self.pending_dir / self._pending_name(provider, task_id)).unlink(missing_ok=True)
+
+    def pending(self) -> list[dict]:
+        """Every remote task kept by :meth:`record_pending` and not yet cleared, oldest first
+        (untrusted files: entries without a provider and a task id are skipped)."""
+        from ..pipeline.protocol import RemoteTask
+
+        out: list[dict] = []
+        if not self.pending_dir.is_dir():
+            return out
+        for f in self.pending_dir.glob("*.json"):
+            try:
+                if f.stat().st_size > 100_000:
+                    continue
+                meta = json.loads(f.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            task = RemoteTask.from_json(meta)
+            if task is not None and isinstance(meta, dict):
+                out.append(meta | {"task": task})
+
+        def when(m: dict) -> float:
+            t = m.get("time")
+            return float(t) if isinstance(t, int | float) else 0.0
+
+        return sorted(out, key=when)
+
     def entries(self) -> list[JournalEntry]:
         """Every entry, newest first."""
         out = []

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
 from ..events import Signal
-from ..pixels.imaging import encode_for_upload, header_size, load_image
+from ..pixels.imaging import UPLOAD_LIMIT, encode_for_upload, header_size, load_image
 from .composite import Layer, build_layer
 from .context import Region, extract, plan_region, resize_mask
 from .net import download_image, is_loopback
 from .params import check
-from .protocol import Prepared, Provider, RawVariant, RemoteTask, Stage
-from .request import IDEOGRAM_ANSWER_SIZES, EditRequest, GrainMode
+from .protocol import Prepared, Provider, Quote, RawVariant, RemoteTask, Stage, table_quote
+from .request import IDEOGRAM_ANSWER_SIZES, ContextMode, EditRequest, GrainMode
 
 #: Default number of jobs running at once per provider.
 DEFAULT_CONCURRENCY = 2
@@ -44,6 +44,8 @@ def prepare(
     *,
     uploads: bool = True,
     answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES,
+    max_region_pixels: int | None = None,
+    upload_limit: int = UPLOAD_LIMIT,
 ) -> Prepared:
     """Plan the region, cut and scale it, and encode it for upload (pixel work: run in a thread).
 
@@ -55,10 +57,21 @@ def prepare(
             ratio is sent at exactly that size (the model returns about 1 MP whatever it
             gets, and the result is brought back to the region at full resolution), so a 5 %
             mask on 18 MP uploads 1.03 MP instead of 2.9 MP.
+        max_region_pixels: ``Capabilities.max_region_pixels``: the region is sent at the
+            photo's own pixels up to this many (:func:`full_resolution`), so the answer lands
+            1:1; ``answer_sizes`` is then ignored.
+        upload_limit: bytes the encoded image may have (``Capabilities.upload_limit``).
     """
-    region = plan_region(request.mask, request.context)
+    context = request.context
+    if uploads and max_region_pixels and context is ContextMode.AUTO:
+        # the whole photo when the model takes it at its own pixels, else the edit's surroundings
+        h, w = request.mask.shape
+        context = ContextMode.FULL if w * h <= max_region_pixels else ContextMode.CROP
+    region = plan_region(request.mask, context)
     if not uploads:
         region = replace(region, send_width=region.width, send_height=region.height)
+    elif max_region_pixels:  # a model that edits at the photo's own pixels (Precise Edit)
+        region = full_resolution(region, max_region_pixels)
     elif answer_sizes:
         aw, ah = answer_size(region.width, region.height, answer_sizes)
         if region.send_width * region.send_height > aw * ah:
@@ -66,9 +79,20 @@ def prepare(
     image, mask = extract(request.photo.rgb, request.mask, region)
     if not uploads:
         return Prepared(region, image, mask)
-    encoded = encode_for_upload(image, prefer_lossy=True)
+    encoded = encode_for_upload(image, upload_limit, prefer_lossy=True)
     upload_mask = resize_mask(mask, (encoded.width, encoded.height))
     return Prepared(region, image, mask, encoded, upload_mask)
+
+
+def full_resolution(region: Region, max_pixels: int) -> Region:
+    """``region`` sent at scale 1 when it has at most ``max_pixels`` pixels, else scaled
+    down to fit (never up: the model edits at the photo's own pixels)."""
+    area = region.width * region.height
+    scale = 1.0 if area <= max_pixels else math.sqrt(max_pixels / area)
+    w, h = max(1, int(region.width * scale)), max(1, int(region.height * scale))
+    while w * h > max_pixels:  # rounding never passes the limit
+        w, h = w - 1, max(1, int(h * (w - 1) / w))
+    return replace(region, send_width=w, send_height=h)
 
 
 @dataclass(eq=False)
@@ -142,6 +166,21 @@ class Job:
     @property
     def provider_name(self) -> str:
         return self.provider.name
+
+    def cost(self) -> Quote:
+        """What the job cost: what the provider reported (Ideogram v2's
+        ``usage_cost_usd_micros``: exact), else its price table for the images asked (an
+        estimate; ``usd`` None when the provider publishes no price). Free offline."""
+        if not self.provider.capabilities.uploads:
+            return Quote(0.0, True, "offline", "runs on this computer")
+        reported = [v.extra.get("cost_usd") for v in self.variants]
+        costs = [float(c) for c in reported if isinstance(c, int | float)]
+        if costs and len(costs) == len(reported):
+            return Quote(sum(costs), True, f"{len(reported)} images", "reported by the provider")
+        table = getattr(self.provider, "price_table", None)
+        return table_quote(
+            self.provider.label, table(self.request) if table else None, self.request.num_images
+        )
 
     @property
     def elapsed(self) -> float:
@@ -342,6 +381,8 @@ class JobRunner:
                     request,
                     uploads=provider.capabilities.uploads,
                     answer_sizes=provider.capabilities.answer_sizes,
+                    max_region_pixels=provider.capabilities.max_region_pixels,
+                    upload_limit=provider.capabilities.upload_limit,
                 )
             prepared = job.prepared
             if self.persist_tasks is not None:

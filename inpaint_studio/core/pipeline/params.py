@@ -164,6 +164,7 @@ def _params() -> tuple[Param, ...]:
         ContextMode,
         GrainMode,
         MagicPrompt,
+        Quality,
         RenderingSpeed,
         StyleType,
     )
@@ -198,6 +199,18 @@ def _params() -> tuple[Param, ...]:
             widget="speedSelector",
             cli="--speed",
             cli_help="rendering speed",
+        ),
+        Param(
+            "quality",
+            Kind.CHOICE,
+            None,
+            "Quality",
+            choices=Quality,
+            capability="quality",
+            refused_as="a quality setting (it has rendering speeds)",
+            widget="qualityCombo",
+            cli="--quality",
+            cli_help="Ideogram 4.x quality (replaces --speed; default medium)",
         ),
         Param(
             "num_images",
@@ -285,6 +298,17 @@ def _params() -> tuple[Param, ...]:
             widget="characterRefList",
             cli="--character-ref",
             cli_help="character reference image (one)",
+        ),
+        Param(
+            "references",
+            Kind.IMAGES,
+            (),
+            "References",
+            capability="max_references",
+            refused_as="reference images",
+            widget="referenceList",
+            cli="--reference",
+            cli_help="Ideogram 4.x reference image; repeat for several (at most 3 with a mask)",
         ),
         Param(
             "color_palette",
@@ -391,6 +415,8 @@ def allowed(p: Param, capabilities) -> bool:
     """Whether a provider with ``capabilities`` shows ``p``'s control."""
     if p.name == "style_type":
         return bool(capabilities.style_types)
+    if p.name == "rendering_speed":
+        return bool(capabilities.rendering_speed)
     return p.capability is None or bool(getattr(capabilities, p.capability))
 
 

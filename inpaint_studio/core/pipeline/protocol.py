@@ -55,6 +55,39 @@ class RemoteTask:
         return cls(provider, ident, seed if ok else None)
 
 
+@dataclass(frozen=True)
+class Quote:
+    """What a job would cost, known before anything billable is sent.
+
+    Attributes:
+        usd: US dollars for the whole job, or None when the provider publishes no price.
+        exact: the provider priced this very request (Ideogram v2 ``dry_run``), not a table.
+        detail: what it is made of, for people (``"4 × medium"``).
+        source: where the figure comes from (``"Ideogram dry_run"``, a price table's source
+            and date).
+    """
+
+    usd: float | None
+    exact: bool = False
+    detail: str = ""
+    source: str = ""
+
+    def to_json(self) -> dict:
+        """``{"usd", "exact"}`` as ``--json`` outputs carry it (plus detail and source)."""
+        return {
+            "usd": None if self.usd is None else round(self.usd, 4),
+            "exact": self.exact,
+            "detail": self.detail,
+            "source": self.source,
+        }
+
+    def text(self) -> str:
+        """``"$0.24 · 4 × medium"``; ``"price unknown · …"`` without a price."""
+        price = "price unknown" if self.usd is None else f"${self.usd:.2f}"
+        approx = "" if self.exact or self.usd is None else "≈ "
+        return f"{approx}{price}" + (f" · {self.detail}" if self.detail else "")
+
+
 @dataclass(eq=False)
 class Prepared:
     """What the runner prepared for a provider.
@@ -230,6 +263,16 @@ class ProviderBase:
 
         raise ProviderError(f"{self.description.label} has no running tasks to resume.")
 
+    async def quote(self, request: EditRequest, prepared: Prepared | None) -> Quote:
+        """What ``request`` would cost; nothing billable is sent. By default the provider's
+        :attr:`price_table` (None: "unknown")."""
+        return table_quote(self.description.label, self.price_table(request), request.num_images)
+
+    def price_table(self, request: EditRequest) -> tuple[float, str, str] | None:
+        """``(usd per image, what, source and date)`` for ``request``, or None when the
+        provider publishes no price."""
+        return None
+
     async def fetch(self, task_id: str) -> tuple[str, list[str]]:
         """One status look-up of a remote task by its id: ``(status, result links)``, status
         ``"COMPLETED"`` when the links are ready (``inpaint-studio resume``). Declared by
@@ -254,6 +297,14 @@ class ProviderBase:
         )
 
 
+def table_quote(label: str, row: tuple[float, str, str] | None, images: int) -> Quote:
+    """A :class:`Quote` from one price-table row for ``images`` images."""
+    if row is None:
+        return Quote(None, False, f"{images} × ?", f"{label} publishes no price")
+    each, what, source = row
+    return Quote(each * images, False, f"{images} × {what}", source)
+
+
 class Provider(Protocol):
     """A way to reach an inpainting model.
 
@@ -275,6 +326,10 @@ class Provider(Protocol):
 
     async def resume(self, remote_tasks: list[RemoteTask], report: Reporter) -> list[RawVariant]:
         """Poll remote work of an earlier run (see :class:`ProviderBase`)."""
+        ...
+
+    async def quote(self, request: EditRequest, prepared: Prepared | None) -> Quote:
+        """What ``request`` would cost, nothing billable sent (see :class:`ProviderBase`)."""
         ...
 
     async def generate(

@@ -46,6 +46,20 @@ class RenderingSpeed(StrEnum):
     QUALITY = "QUALITY"
 
 
+class Quality(StrEnum):
+    """Ideogram 4.5 Precise Edit ``quality`` (shared/docs/providers.md, "Ideogram API v2"):
+    very_low < low < medium (its default) < high, in time and price."""
+
+    VERY_LOW = "very_low"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+#: the quality a draft is made at (very_low, low) and a final re-rendered at
+DRAFT_QUALITIES = frozenset({Quality.VERY_LOW, Quality.LOW})
+
+
 class MagicPrompt(StrEnum):
     """``magic_prompt``: let the provider rewrite the prompt."""
 
@@ -158,6 +172,9 @@ class EditRequest:
             not set, so not sent.
         style_codes: 8-hex-digit codes.
         style_references, character_references: images to upload.
+        quality: Ideogram 4.x quality (very_low … high), or ``None`` = not set (not sent; the
+            model's default, medium).
+        references: reference images of Ideogram 4.x Precise Edit (``reference_images``).
         seed: 0–2147483647, or ``None`` for random (the provider picks; the result says which).
         num_images: variants to make, 1–8.
         context: which region is sent (auto, full, crop).
@@ -180,6 +197,8 @@ class EditRequest:
     style_codes: tuple[str, ...] = ()
     style_references: tuple[ReferenceImage, ...] = ()
     character_references: tuple[ReferenceImage, ...] = ()
+    references: tuple[ReferenceImage, ...] = ()
+    quality: Quality | None = None
     color_palette: ColorPalette | None = None
     negative_prompt: str | None = None
     seed: int | None = None
@@ -321,7 +340,7 @@ def validate(request: EditRequest, *, prompt_required: bool = True) -> list[Prob
                     f"A character reference needs style type AUTO, REALISTIC or FICTION, not {st.value}.",
                 )
             )
-    refs = r.style_references + r.character_references
+    refs = r.style_references + r.character_references + r.references
     for ref in refs:
         if ref.format not in UPLOAD_FORMATS:
             out.append(
@@ -367,6 +386,19 @@ class Capabilities:
             (the offline engine works at the photo's own resolution).
         max_inflight_images: images it lets an account have in flight at once (Ideogram: 10
             per organisation by default, shared/docs/providers.md); ``None``: no such limit.
+        rendering_speed: it has a ``rendering_speed`` field (Ideogram 4.x has ``quality``
+            instead: only the default speed passes, any other is refused by name).
+        quality: it takes ``quality``.
+        max_references: most ``reference_images`` it takes with a mask (0 = none; Ideogram
+            4.5: 4, one slot taken by the mask, so 3).
+        max_region_pixels: it edits a region of up to this many pixels at its own pixels
+            (Ideogram 4.5 Precise Edit: 4,194,304): the region is sent at scale 1 when it
+            fits, else scaled down to fit; ``answer_sizes`` then does not apply. None: the
+            model works near 1 MP (``answer_sizes``).
+        upload_limit: bytes a file it takes may have (10 MB for 3.0 and its resellers; 25 MB
+            for Precise Edit, the safe reading of its page).
+        mask_needs_keep: the mask sent must keep some pixels (Precise Edit: "it must contain
+            both colours").
         Other flags: whether the field of that name is accepted.
     """
 
@@ -388,6 +420,12 @@ class Capabilities:
     style_type_required_with_character: bool = False
     answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES
     max_inflight_images: int | None = 10
+    rendering_speed: bool = True
+    quality: bool = False
+    max_references: int = 0
+    max_region_pixels: int | None = None
+    upload_limit: int = UPLOAD_LIMIT
+    mask_needs_keep: bool = False
 
     def problems(self, r: EditRequest, provider: str) -> list[Problem]:
         """One :class:`Problem` per field ``r`` sets that this provider cannot take."""
@@ -396,7 +434,16 @@ class Capabilities:
         def refuse(field_: str, what: str) -> None:
             out.append(Problem(field_, f"{provider} does not support {what}."))
 
-        if r.rendering_speed not in self.speeds:
+        if not self.rendering_speed:
+            if r.rendering_speed is not RenderingSpeed.DEFAULT:
+                out.append(
+                    Problem(
+                        "rendering_speed",
+                        f"{provider} has no rendering speed; choose a quality "
+                        "(very_low, low, medium or high) instead.",
+                    )
+                )
+        elif r.rendering_speed not in self.speeds:
             allowed = ", ".join(s.value for s in RenderingSpeed if s in self.speeds)
             out.append(
                 Problem(
@@ -426,6 +473,22 @@ class Capabilities:
                 Problem(
                     "style_references",
                     f"{provider} takes at most {self.max_style_references} style reference images.",
+                )
+            )
+        if self.max_references and len(r.references) > self.max_references:
+            out.append(
+                Problem(
+                    "references",
+                    f"{provider} takes at most {self.max_references} reference images with a "
+                    "mask (the mask takes one of its 4 slots).",
+                )
+            )
+        if self.mask_needs_keep and r.mask.shape == r.photo.rgb.shape[:2] and r.mask.all():
+            out.append(
+                Problem(
+                    "mask",
+                    f"{provider} needs part of the photo left unmasked: the mask covers all of "
+                    "it. Leave some of the photo unpainted.",
                 )
             )
         if r.num_images > self.max_images and self.max_images > 1:
