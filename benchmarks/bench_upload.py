@@ -24,9 +24,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.masks import five_percent  # noqa: E402
 from inpaint_studio.core.pipeline.composite import build_layer  # noqa: E402
 from inpaint_studio.core.pipeline.context import extract, plan_region  # noqa: E402
-from inpaint_studio.core.pipeline.jobs import answer_size, prepare  # noqa: E402
+from inpaint_studio.core.pipeline.prepare import answer_size, prepare  # noqa: E402
 from inpaint_studio.core.pipeline.request import IDEOGRAM_ANSWER_SIZES, EditRequest  # noqa: E402
 from inpaint_studio.core.pixels.imaging import encode_for_upload, load_image  # noqa: E402
 
@@ -47,11 +48,7 @@ def error_inside(original: np.ndarray, mask: np.ndarray, region, answer: np.ndar
 def main(path: Path) -> None:
     photo = load_image(path)
     h, w = photo.rgb.shape[:2]
-    yy, xx = np.ogrid[:h, :w]
-    area = 0.05 * h * w
-    rx = (area / np.pi * 1.4) ** 0.5
-    ry = area / np.pi / rx
-    mask = ((yy - h * 0.45) / ry) ** 2 + ((xx - w * 0.55) / rx) ** 2 <= 1
+    mask = five_percent(h, w)
     req = EditRequest(prompt="x", photo=photo, mask=mask)
     t = time.perf_counter()
     now = prepare(req)

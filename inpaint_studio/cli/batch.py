@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, _output_folder, _provider_options, _say, _UsageError
-from .edit import _reported, _where_kept
+from .common import EXIT_OK, _output_folder, _provider_options, _reported, _say, _UsageError
+from .edit import _where_kept
 from .paid import TaskKeeper, print_quote, quote_job
 
 MASK_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .common import EXIT_INPUT, EXIT_OK, _say, _UsageError, _WriteError
+from .common import EXIT_INPUT, EXIT_OK, _reported, _say, _UsageError, _WriteError
 
 
 class TaskKeeper:
@@ -207,8 +207,6 @@ def cmd_resume(args) -> int:
         None,
     )
     provider = args.provider or (record["task"].provider if record else "magnific")
-    from .edit import _reported
-
     got: list = []
 
     def run() -> int:

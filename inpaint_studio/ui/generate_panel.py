@@ -49,6 +49,7 @@ class GeneratePanel(PanelControls, QWidget):
     SECTIONS = {
         "prompt": None,
         "rendering_speed": None,
+        "quality": None,
         "num_images": None,
         "magic_prompt": "Style",
         "style_type": "Style",
@@ -57,6 +58,7 @@ class GeneratePanel(PanelControls, QWidget):
         "negative_prompt": "Style",
         "style_references": "References",
         "character_references": "References",
+        "references": "References",
         "color_palette": "Palette",
         "seed": "Seed",
         "context": "Blend",
@@ -120,6 +122,11 @@ class GeneratePanel(PanelControls, QWidget):
         self.generate_button = QPushButton("Generate", objectName="generateButton")
         self.generate_button.setDefault(True)
         self.generate_button.setMinimumHeight(32)
+        #: what Generate would cost, before it is pressed ("$0.24 · 4 × medium")
+        self.price_label = QLabel(objectName="priceLabel")
+        self.price_label.setMinimumWidth(
+            self.price_label.fontMetrics().horizontalAdvance("≈ $0.00 · 8 × very_low")
+        )
         scroll = self.sections_scroll = QScrollArea(
             widgetResizable=True, objectName="sectionsScroll"
         )
@@ -130,7 +137,10 @@ class GeneratePanel(PanelControls, QWidget):
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addWidget(self.problems_label)
-        outer.addWidget(self.generate_button)
+        go = QHBoxLayout()
+        go.addWidget(self.generate_button, 1)
+        go.addWidget(self.price_label)
+        outer.addLayout(go)
         outer.addWidget(self.sent_label)
         outer.addWidget(scroll, 1)
         self.provider_combo.currentIndexChanged.connect(lambda _: self._provider_switched())
@@ -305,11 +315,25 @@ class GeneratePanel(PanelControls, QWidget):
                 combo.setCurrentIndex(i)
 
     def _provider_switched(self) -> None:
-        """Show the option rows of the provider chosen."""
+        """Show the option rows of the provider chosen, each listing that provider's choices
+        (one ``modelCombo`` serves Ideogram's and CometAPI's models)."""
         desc = self.description()
         names = set(desc.option_names) if desc else set()
         for name, combo in self.option_combos.items():
             self.form.setRowVisible(combo, name in names)
+            opt = next((o for o in desc.options if o.name == name), None) if desc else None
+            if opt is None or [combo.itemData(i) for i in range(combo.count())] == [
+                v for v, _ in opt.choices
+            ]:
+                continue
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            for value, label in opt.choices:
+                combo.addItem(label, value)
+            i = combo.findData(current)
+            combo.setCurrentIndex(i if i >= 0 else max(0, combo.findData(opt.default)))
+            combo.blockSignals(False)
 
     def apply_capabilities(self, caps: Capabilities, has_key: bool) -> None:
         """Show only the rows the provider can take."""

@@ -1,6 +1,6 @@
 """The Generate dock's behaviour: each of the panel's controls is bound to its field of the
 document's request, the core validates the request, "What will be sent" is prepared off
-the GUI thread, and Generate, Render at QUALITY, Replay and Re-run submit jobs to the
+the GUI thread, and Generate, Render final, Replay and Re-run submit jobs to the
 session. The request is built from the document alone."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from ..core.document.session import EditSession
 from ..core.errors import InpaintError, Problem, ValidationError
-from ..core.events import DocumentReplaced, Event, ImageChanged, ParamsChanged
+from ..core.events import DocumentReplaced, Event, ImageChanged, MaskChanged, ParamsChanged
 from ..core.pipeline.jobs import Job, prepare
 from ..core.pipeline.params import check, params
 from ..core.pipeline.request import EditRequest, RenderingSpeed
@@ -38,6 +38,10 @@ class GenerateController:
             for name, f in panel.fields.items()
         }
         panel.generate_requested.connect(self._generate_from_panel)
+        #: quotes by what they depend on (never asked twice; a job's price is never a surprise)
+        self.quotes: dict[tuple, object] = {}
+        self._quote_gen = 0
+        self.price_timer = QTimer(window, singleShot=True, interval=400, timeout=self.refresh_price)
         session.subscribe(self._on_change)  # after the bindings: the controls show the values
 
     # -- model → panel ----------------------------------------------------------------------------
@@ -51,8 +55,10 @@ class GenerateController:
                     self._provider_changed()
                 self.validate()
                 self.preview_timer.start()
-            case ImageChanged():
+                self.price_timer.start()
+            case ImageChanged() | MaskChanged():
                 self.preview_timer.start()
+                self.price_timer.start()
 
     def refresh_providers(self) -> None:
         """List every provider, those with a key first, the offline engine always; the
@@ -97,13 +103,27 @@ class GenerateController:
         type) becomes the nearest one it can, in the document."""
         request = self.session.doc.request
         name = request["provider"]
-        label, caps = describe(name).resolve(request["provider_options"])
-        self.panel.apply_capabilities(caps, has_key(name))
+        desc = describe(name)
+        self.panel._provider_switched()  # its option combos list this provider's choices
         fixes: dict = {}
+        options = request["provider_options"]
+        if set(options) - set(desc.option_names):  # another provider's options
+            options = fixes["provider_options"] = {
+                k: v for k, v in options.items() if k in desc.option_names
+            } | {k: v for k, v in self.panel.provider_options().items()}
+        for opt in desc.options:  # a value another provider took (CometAPI's ideogram-2)
+            allowed = [v for v, _ in opt.choices]
+            if allowed and options.get(opt.name) not in (None, *allowed):
+                fixes["provider_options"] = dict(options) | {opt.name: opt.default}
+        options = fixes.get("provider_options", options)
+        label, caps = desc.resolve(options)
+        self.panel.apply_capabilities(caps, has_key(name))
         if request["rendering_speed"] not in caps.speeds:
             fixes["rendering_speed"] = next(s for s in RenderingSpeed if s in caps.speeds)
         if request["style_type"] is not None and request["style_type"] not in caps.style_types:
             fixes["style_type"] = None
+        if request.get("quality") is not None and not caps.quality:
+            fixes["quality"] = None
         if fixes:
             self.session.set_request(**fixes)
         self.validate()
@@ -113,9 +133,14 @@ class GenerateController:
     def provider(self):
         """A provider for the document's choice (cheap: no network until a job runs)."""
         request = self.session.doc.request
-        return create_provider(
-            request["provider"], self.session.client, **request["provider_options"]
-        )
+        names = describe(request["provider"]).option_names
+        options = {k: v for k, v in request["provider_options"].items() if k in names}
+        return create_provider(request["provider"], self.session.client, **options)
+
+    def capabilities(self):
+        """What the document's provider, with its options (model), accepts."""
+        r = self.session.doc.request
+        return describe(r["provider"]).resolve(r["provider_options"])[1]
 
     def build_request(self, *, snapshot: bool = True) -> EditRequest | None:
         """The document's request (:meth:`EditSession.request`): what Generate sends."""
@@ -141,6 +166,81 @@ class GenerateController:
         self.panel.show_problems(problems)
         return problems
 
+    # -- the price before paying --------------------------------------------------------------
+
+    def _quote_key(self, request: EditRequest, caps) -> tuple:
+        """What a quote depends on: provider and options, the priced fields, and for a
+        request priced exactly (``dry_run``) the upload itself."""
+        r = self.session.doc.request
+        exact = bool(caps.quality)  # Ideogram 4.x prices the very request
+        return (
+            r["provider"],
+            tuple(sorted(r["provider_options"].items())),
+            request.rendering_speed,
+            request.quality,
+            request.num_images,
+            len(request.references),
+            self._prepared_key(request, caps) if exact else None,
+        )
+
+    def refresh_price(self) -> None:
+        """Show what Generate would cost (debounced; quotes cached by request; the network
+        and pixel work run as tasks, never on the GUI thread's time)."""
+        label = self.panel.price_label
+        request = self.build_request(snapshot=False)
+        if request is None or self.session.doc.mask is None or not self.session.doc.mask.any():
+            label.setText("")
+            return
+        caps = self.capabilities()
+        key = self._quote_key(request, caps)
+        if key in self.quotes:
+            self._show_quote(self.quotes[key])
+            return
+        self._quote_gen += 1
+        self.window.spawn(self._quote(self._quote_gen, key, caps))
+
+    async def _quote(self, gen: int, key: tuple, caps) -> None:
+        from ..core.pipeline.protocol import Quote
+
+        label = self.panel.price_label
+        request = self.build_request()
+        try:
+            provider = self.provider()
+            prepared = None
+            if caps.quality and caps.uploads and not request.prompt.strip():
+                raise ValueError("the exact price is asked once there is a prompt")
+            if caps.quality and caps.uploads:  # priced exactly: the upload is needed
+                label.setText("pricing…")
+                prepared = await asyncio.to_thread(
+                    prepare,
+                    request,
+                    uploads=True,
+                    answer_sizes=caps.answer_sizes,
+                    max_region_pixels=caps.max_region_pixels,
+                    upload_limit=caps.upload_limit,
+                )
+            quote = await provider.quote(request, prepared)
+        except (InpaintError, ValueError) as exc:
+            table = getattr(self.provider(), "price_table", None)
+            row = table(request) if table is not None else None
+            quote = Quote(
+                None if row is None else row[0] * request.num_images,
+                False,
+                f"{request.num_images} × {row[1]}" if row else "",
+                f"no quote: {getattr(exc, 'message', str(exc))}",
+            )
+        else:
+            self.quotes[key] = quote
+        if gen == self._quote_gen:
+            self._show_quote(quote)
+
+    def _show_quote(self, quote) -> None:
+        label = self.panel.price_label
+        label.setText(quote.text())
+        label.setToolTip(
+            f"{quote.text()}\n{'Exact price from the provider' if quote.exact else quote.source}"
+        )
+
     def _prepared_key(self, request: EditRequest, caps) -> tuple:
         """What a prepared upload depends on: mask, working image, context, and the provider's
         kind and working resolution."""
@@ -150,6 +250,8 @@ class GenerateController:
             request.context,
             caps.uploads,
             caps.answer_sizes,
+            caps.max_region_pixels,
+            caps.upload_limit,
         )
 
     def schedule_preview(self) -> None:
@@ -164,12 +266,17 @@ class GenerateController:
 
     async def _preview(self, gen: int) -> None:
         req = self.build_request()
-        caps = describe(self.session.doc.request["provider"]).capabilities
-        uploads = caps.uploads
+        caps = self.capabilities()
         key = self._prepared_key(req, caps)
 
         def work():
-            prepared = prepare(req, uploads=uploads, answer_sizes=caps.answer_sizes)
+            prepared = prepare(
+                req,
+                uploads=caps.uploads,
+                answer_sizes=caps.answer_sizes,
+                max_region_pixels=caps.max_region_pixels,
+                upload_limit=caps.upload_limit,
+            )
             mask_bytes = (
                 len(encode_mask(prepared.upload_mask)) if prepared.upload_mask is not None else 0
             )
@@ -192,7 +299,7 @@ class GenerateController:
                 f"image {enc.width}×{enc.height} {enc.format} {len(enc.data) / 1e6:.2f} MB"
             )
             lines.append(f"mask {enc.width}×{enc.height} PNG {mask_bytes / 1e3:.0f} kB")
-            for ref in req.style_references + req.character_references:
+            for ref in req.style_references + req.character_references + req.references:
                 lines.append(f"{ref.name} {len(ref.data) / 1e6:.2f} MB")
             lines.append(f"{req.num_images} image{'s' if req.num_images > 1 else ''} billed")
         else:
@@ -234,12 +341,13 @@ class GenerateController:
         self.window.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def render_at_quality(self) -> Job | None:
-        """Resubmit the selected TURBO/FLASH variant at QUALITY with its seed; the final
-        takes the draft's place when it arrives."""
+        """Render final: resubmit the selected draft (TURBO/FLASH, or very_low/low quality)
+        with its seed at QUALITY (or high); the final takes the draft's place when it arrives."""
         request = self.session.final_request()
         if request is None:
             self.window.report_error(
-                "Render at QUALITY applies to a selected TURBO or FLASH draft."
+                "Render final applies to a selected draft (TURBO or FLASH speed, or very_low or "
+                "low quality)."
             )
             return None
         return self.generate(request=request, draft_of=self.session.doc.selected)

@@ -70,7 +70,7 @@ class JobRow(QWidget):
         title = f"#{job.id} {prompt}"
         self.label.setText(title)
         self.label.setToolTip(
-            f"{title}\n{job.provider.label} · {job.request.rendering_speed.value}"
+            f"{title}\n{job.provider.label} · {job.setting}"
             + (f"\nfinal of {final_of}" if final_of else "")
         )
         stage = job.stage
@@ -88,14 +88,20 @@ class JobRow(QWidget):
         bar.setVisible(job.is_active)
         failed = job.error is not None and stage == Stage.FAILED
         state = f"{stage} · " if not job.is_active else ""
-        self.status.setText(
-            f"{state}{job.request.rendering_speed.value.title()} · {job.elapsed:.1f} s"
-        )
+        self.status.setText(f"{state}{job.setting.title()} · {job.elapsed:.1f} s{_cost_text(job)}")
         self.status.setStyleSheet("color: #d33;" if failed else "")
         self.error.setVisible(failed)
         self.error.setText(str(job.error) if failed else "")
         self.cancel.setVisible(job.is_active)
         self.copy.setVisible(failed)
+
+
+def _cost_text(job: Job) -> str:
+    """`` · $0.24`` (``≈`` for a price-table estimate), or "" when the price is unknown."""
+    cost = job.cost()
+    if cost.usd is None:
+        return ""
+    return f" · {'' if cost.exact else '≈ '}${cost.usd:.2f}"
 
 
 def seed_of(job: Job):
@@ -220,7 +226,7 @@ class HistoryView:
             job.id,
             prompt=job.request.prompt,
             provider=job.provider.label,
-            speed=job.request.rendering_speed.value,
+            speed=job.setting + _cost_text(job),
             seed=seed_of(job),
             created=job.created,
             state=state,

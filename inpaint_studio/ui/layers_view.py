@@ -41,7 +41,7 @@ THUMB = 72
 
 
 class LayersPanel(QWidget):
-    """Variant layers: thumbnail, name, visibility, opacity, discard, accept, render at QUALITY."""
+    """Variant layers: thumbnail, name, visibility, opacity, discard, accept, render final."""
 
     accept_requested = Signal()
     discard_requested = Signal()
@@ -73,7 +73,7 @@ class LayersPanel(QWidget):
             objectName="discardOthersButton",
             toolTip="Keep the selected variant and remove the rest (one undoable step)",
         )
-        self.quality_button = QPushButton("Render at QUALITY", objectName="qualityButton")
+        self.quality_button = QPushButton("Render final", objectName="qualityButton")
         self.original_button = QPushButton(
             "Original",
             objectName="originalButton",

@@ -126,7 +126,7 @@ def build_menus(w) -> None:
     act(w, "Discard &others", w.discard_others, None, layers)
     act(w, "Discard &all", w.discard_all, None, layers, name="discardAllAction")
     act(w, "&Re-blend", w.reblend_selected, None, layers, name="reblendAction")
-    act(w, "Render at &QUALITY", w.render_at_quality, None, layers)
+    act(w, "Render &final", w.render_at_quality, None, layers)
     h = mb.addMenu("&Help")
     act(
         w,

@@ -181,9 +181,13 @@ class PanelControls:
         buttons.addWidget(rm)
         v.addWidget(lst)
         v.addLayout(buttons)
-        if max_items is None:
+        if p.name == "style_references":
             self.style_refs, self.style_refs_size = lst, QLabel("0 / 10 MB")
             buttons.addWidget(self.style_refs_size, 1)
+            rm.clicked.connect(lst.remove_selected)
+        elif max_items is None:  # Ideogram 4.x's reference images (its limit: the core's rule)
+            self.reference_list = lst
+            lst.setFixedHeight(96)
             rm.clicked.connect(lst.remove_selected)
         else:
             self.char_ref = lst

@@ -371,6 +371,7 @@ class LayerCommands:
             "provider": lay.job.provider.name,
             "prompt": r.prompt,
             "rendering_speed": r.rendering_speed.value,
+            "setting": lay.job.setting,
             "seed": lay.variant.seed,
             "returned_prompt": lay.variant.prompt,
             "opacity": lay.opacity,

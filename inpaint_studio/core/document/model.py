@@ -22,7 +22,7 @@ from ..events import Event
 from ..pipeline.composite import blend_into
 from ..pipeline.jobs import Job, Variant
 from ..pipeline.params import Kind, from_json, params, to_json
-from ..pipeline.request import EditRequest, RenderingSpeed
+from ..pipeline.request import EditRequest
 from ..pixels.imaging import Photo, ReferenceImage
 from ..pixels.maskedit import Rect
 
@@ -111,14 +111,15 @@ class VariantLayer:
 
     @property
     def is_draft(self) -> bool:
-        return self.job.request.rendering_speed in (RenderingSpeed.TURBO, RenderingSpeed.FLASH)
+        return self.job.is_draft
 
 
 def layer_name(job: Job, v: Variant, final_of: str | None = None) -> str:
-    """``prompt · seed · speed`` (never Python's ``None``: an unknown seed reads "seed ?")."""
+    """``prompt · seed · speed`` (or quality; never Python's ``None``: an unknown seed reads
+    "seed ?")."""
     short = job.request.prompt.strip()[:24] or "offline fill"
     seed = "seed ?" if v.seed is None else str(v.seed)
-    name = f"{short} · {seed} · {job.request.rendering_speed.value}"
+    name = f"{short} · {seed} · {job.setting}"
     return f"{name} · final of {final_of}" if final_of else name
 
 

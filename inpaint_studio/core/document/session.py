@@ -40,7 +40,7 @@ from ..events import (
 )
 from ..pipeline.jobs import Job, JobRunner
 from ..pipeline.protocol import Prepared, Provider, ProviderFactory, Stage
-from ..pipeline.request import EditRequest, RenderingSpeed
+from ..pipeline.request import EditRequest, Quality, RenderingSpeed
 from ..pixels.maskedit import MaskPatch, Rect, sync_alpha
 from ..undo import FunctionCommand, UndoHistory
 from .layers import LayerCommands
@@ -371,16 +371,17 @@ class EditSession(LayerCommands):
         )
 
     def final_request(self, key: str | None = None) -> EditRequest | None:
-        """The QUALITY request for the draft layer ``key`` (selected): same seed, one image."""
+        """The final's request for the draft layer ``key`` (selected): same seed, one image,
+        at QUALITY speed (or, for a model with qualities, Ideogram 4.x, at high)."""
         lay = self.doc.layer(key or self.doc.selected)
         if lay is None or not lay.is_draft:
             return None
-        return replace(
-            lay.job.request,
-            rendering_speed=RenderingSpeed.QUALITY,
-            seed=lay.variant.seed,
-            num_images=1,
+        better = (
+            {"rendering_speed": RenderingSpeed.QUALITY}
+            if lay.job.provider.capabilities.rendering_speed
+            else {"quality": Quality.HIGH}
         )
+        return replace(lay.job.request, seed=lay.variant.seed, num_images=1, **better)
 
     # -- persistence (see persist.py) --------------------------------------------------------
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,77 +21,23 @@ import numpy as np
 
 from ..errors import AllWithheldError, DownloadError, InpaintError, JobCancelledError, ProviderError
 from ..events import Signal
-from ..pixels.imaging import UPLOAD_LIMIT, encode_for_upload, header_size, load_image
+from ..pixels.imaging import header_size, load_image
 from .composite import Layer, build_layer
-from .context import Region, extract, plan_region, resize_mask
+from .context import Region
 from .net import download_image, is_loopback
 from .params import check
+from .prepare import prepare
 from .protocol import Prepared, Provider, Quote, RawVariant, RemoteTask, Stage, table_quote
-from .request import IDEOGRAM_ANSWER_SIZES, ContextMode, EditRequest, GrainMode
+from .request import (
+    DRAFT_QUALITIES,
+    EditRequest,
+    GrainMode,
+    Quality,
+    RenderingSpeed,
+)
 
 #: Default number of jobs running at once per provider.
 DEFAULT_CONCURRENCY = 2
-
-
-def answer_size(width: int, height: int, sizes) -> tuple[int, int]:
-    """The size in ``sizes`` whose aspect ratio is nearest ``width`` ÷ ``height``."""
-    return min(sizes, key=lambda s: abs(math.log((s[0] / s[1]) / (width / height))))
-
-
-def prepare(
-    request: EditRequest,
-    *,
-    uploads: bool = True,
-    answer_sizes: tuple[tuple[int, int], ...] = IDEOGRAM_ANSWER_SIZES,
-    max_region_pixels: int | None = None,
-    upload_limit: int = UPLOAD_LIMIT,
-) -> Prepared:
-    """Plan the region, cut and scale it, and encode it for upload (pixel work: run in a thread).
-
-    Args:
-        request: a validated request.
-        uploads: encode files (network providers); offline engines get the region at photo scale.
-        answer_sizes: the sizes the provider's model answers with
-            (``Capabilities.answer_sizes``): a region larger than the one nearest its aspect
-            ratio is sent at exactly that size (the model returns about 1 MP whatever it
-            gets, and the result is brought back to the region at full resolution), so a 5 %
-            mask on 18 MP uploads 1.03 MP instead of 2.9 MP.
-        max_region_pixels: ``Capabilities.max_region_pixels``: the region is sent at the
-            photo's own pixels up to this many (:func:`full_resolution`), so the answer lands
-            1:1; ``answer_sizes`` is then ignored.
-        upload_limit: bytes the encoded image may have (``Capabilities.upload_limit``).
-    """
-    context = request.context
-    if uploads and max_region_pixels and context is ContextMode.AUTO:
-        # the whole photo when the model takes it at its own pixels, else the edit's surroundings
-        h, w = request.mask.shape
-        context = ContextMode.FULL if w * h <= max_region_pixels else ContextMode.CROP
-    region = plan_region(request.mask, context)
-    if not uploads:
-        region = replace(region, send_width=region.width, send_height=region.height)
-    elif max_region_pixels:  # a model that edits at the photo's own pixels (Precise Edit)
-        region = full_resolution(region, max_region_pixels)
-    elif answer_sizes:
-        aw, ah = answer_size(region.width, region.height, answer_sizes)
-        if region.send_width * region.send_height > aw * ah:
-            region = replace(region, send_width=aw, send_height=ah)
-    image, mask = extract(request.photo.rgb, request.mask, region)
-    if not uploads:
-        return Prepared(region, image, mask)
-    encoded = encode_for_upload(image, upload_limit, prefer_lossy=True)
-    upload_mask = resize_mask(mask, (encoded.width, encoded.height))
-    return Prepared(region, image, mask, encoded, upload_mask)
-
-
-def full_resolution(region: Region, max_pixels: int) -> Region:
-    """``region`` sent at scale 1 when it has at most ``max_pixels`` pixels, else scaled
-    down to fit (never up: the model edits at the photo's own pixels)."""
-    area = region.width * region.height
-    scale = 1.0 if area <= max_pixels else math.sqrt(max_pixels / area)
-    w, h = max(1, int(region.width * scale)), max(1, int(region.height * scale))
-    while w * h > max_pixels:  # rounding never passes the limit
-        w, h = w - 1, max(1, int(h * (w - 1) / w))
-    return replace(region, send_width=w, send_height=h)
 
 
 @dataclass(eq=False)
@@ -166,6 +111,21 @@ class Job:
     @property
     def provider_name(self) -> str:
         return self.provider.name
+
+    @property
+    def setting(self) -> str:
+        """What the job ran at: its rendering speed (``TURBO``), or for a model with qualities
+        (Ideogram 4.x) its quality (``medium`` when not set)."""
+        if self.provider.capabilities.rendering_speed:
+            return self.request.rendering_speed.value
+        return (self.request.quality or Quality.MEDIUM).value
+
+    @property
+    def is_draft(self) -> bool:
+        """A fast draft a final can be rendered from: TURBO/FLASH, or very_low/low quality."""
+        if self.provider.capabilities.rendering_speed:
+            return self.request.rendering_speed in (RenderingSpeed.TURBO, RenderingSpeed.FLASH)
+        return self.request.quality in DRAFT_QUALITIES
 
     def cost(self) -> Quote:
         """What the job cost: what the provider reported (Ideogram v2's
