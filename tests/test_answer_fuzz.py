@@ -117,6 +117,12 @@ SERVERS = {
         lambda: IdeogramServer(),
         lambda c, s: IdeogramProvider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST),
     ),
+    "ideogram-4.5": (  # the async create answer, then each generation look-up
+        lambda: IdeogramServer(),
+        lambda c, s: IdeogramProvider(
+            c, api_key=s.api_key, base_url=s.base_url, retry=FAST, poll=POLL, model="ideogram-4.5"
+        ),
+    ),
     "ideogram-v2": (
         lambda: IdeogramServer(),
         lambda c, s: IdeogramV2Provider(c, api_key=s.api_key, base_url=s.base_url, retry=FAST),
@@ -183,7 +189,8 @@ def test_any_answer_gives_results_or_one_sentence(
         servers[name] = make_server().start()
     server = servers[name]
     seen = {"count": 0}
-    which = which if name in ("magnific", "1min") else 0  # the Ideogram routes answer once
+    # the Ideogram 3.0 routes answer once; tasks and generations are created, then polled
+    which = which if name in ("magnific", "1min", "ideogram-4.5") else 0
 
     def mutate(method, path, answer):
         seen["count"] += 1
@@ -193,6 +200,8 @@ def test_any_answer_gives_results_or_one_sentence(
 
     server.mutate = mutate
     speed = RenderingSpeed.TURBO if name in ("ideogram-v2", "cometapi") else RenderingSpeed.DEFAULT
+    if name == "ideogram-4.5":
+        server.pending_polls = 1  # a pending answer, then the completed one
     request = EditRequest(
         prompt="a silver spoon",
         photo=photo,

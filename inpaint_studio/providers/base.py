@@ -64,10 +64,13 @@ class NetworkProvider(ProviderBase):
             variants=cls.variants,
             can_resume=cls.can_resume,
             wire=dict(cls.wire),
+            menu_label=cls.menu_label,
         )
 
     name = ""
     label = ""
+    #: the provider list's name when the label is one model's ("" = the label)
+    menu_label = ""
     default_base_url = ""
     key_env = ""
     #: other environment variables that may hold the key (e.g. Freepik's, before the rebrand)

@@ -114,6 +114,7 @@ class IdeogramProvider(NetworkProvider):
 
     name = "ideogram"
     label = "Ideogram 3.0"
+    menu_label = "Ideogram (3.0, 4.5 Precise Edit)"
     default_base_url = "https://api.ideogram.ai"
     key_env = "IDEOGRAM_API_KEY"
     base_url_env = "IDEOGRAM_BASE_URL"

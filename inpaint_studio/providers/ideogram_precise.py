@@ -33,7 +33,7 @@ from ..core.pipeline.request import (
 )
 from ..core.pixels.imaging import encode_mask
 from ..core.textsafe import clean
-from .answers import Status, _Answer, checked_id, ideogram_variants
+from .answers import ShortText, Status, _Answer, checked_id, ideogram_variants
 from .http import parse_json, set_fields
 
 #: the endpoint of each model (4.6's is unconfirmed on Ideogram's index)
@@ -130,18 +130,18 @@ Micros = Annotated[int | None, BeforeValidator(_micros)]
 class PriceQuote(_Answer):
     """``{"object": "price_quote", "usd_micros", "qualifier", "quantity", …}``."""
 
-    object: str | None = None
+    object: ShortText = None
     usd_micros: Micros = None
     upper_bound_usd_micros: Micros = None
-    qualifier: str | None = None
+    qualifier: ShortText = None
 
 
 class Generation(_Answer):
     """``GET /v2/generations/{id}``: ``status`` pending | completed | failed."""
 
-    generation_id: str | None = None
+    generation_id: ShortText = None
     status: Status = ""
-    failure_reason: str | None = None
+    failure_reason: ShortText = None
     usage_cost_usd_micros: Micros = None
 
 
@@ -183,7 +183,7 @@ def read_generation(answer: object, label: str) -> tuple[str, list[RawVariant]]:
     """
     g = Generation.model_validate(answer if isinstance(answer, dict) else {})
     if g.status == "FAILED":
-        reason = clean(g.failure_reason, limit=200) if isinstance(g.failure_reason, str) else ""
+        reason = g.failure_reason or ""
         raise InvalidRequestError(
             f"{label} could not complete the edit"
             + (f" ({reason.rstrip('.')})" if reason else "")

@@ -32,6 +32,7 @@ from ..core.pipeline.params import Kind, Param, allowed, params
 from ..core.pipeline.protocol import ProviderDescription
 from ..core.pipeline.request import (
     Capabilities,
+    Quality,
     RenderingSpeed,
 )
 from .panel_controls import UNSET, Field, PanelControls, PromptEdit, Section, _combo_text
@@ -254,6 +255,38 @@ class GeneratePanel(PanelControls, QWidget):
             changed=(self.speed_group.buttonClicked,),
         )
 
+    def _build_quality(self, p: Param) -> Field:
+        """Ideogram 4.x quality as a segmented row like the speeds (not set shows medium, the
+        model's default)."""
+        box = self.quality_selector = QWidget(objectName=p.widget)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        group = self.quality_group = QButtonGroup(self)
+        self.quality_buttons: dict[Quality, QToolButton] = {}
+        for q in Quality:
+            b = QToolButton(
+                text=q.value.replace("_", " ").capitalize(),
+                checkable=True,
+                objectName=f"quality{q.value.title().replace('_', '')}",
+            )
+            group.addButton(b)
+            self.quality_buttons[q] = b
+            row.addWidget(b)
+        self.quality_buttons[Quality.MEDIUM].setChecked(True)
+        box.setMinimumHeight(box.sizeHint().height())
+
+        def get() -> Quality | None:
+            return next((q for q, b in self.quality_buttons.items() if b.isChecked()), None)
+
+        return Field(
+            p,
+            box,
+            get=get,
+            set=lambda v: self.quality_buttons[v or Quality.MEDIUM].setChecked(True),
+            changed=(group.buttonClicked,),
+        )
+
     def _build_num_images(self, p: Param) -> Field:
         w = self.num_images_spin = QSpinBox(
             objectName=p.widget, minimum=p.range[0], maximum=p.range[1], value=2
@@ -269,7 +302,8 @@ class GeneratePanel(PanelControls, QWidget):
         self.provider_combo.clear()
         for desc, ok in entries:
             self._descriptions[desc.name] = desc
-            self.provider_combo.addItem(f"{desc.label}{'' if ok else ' (no key)'}", desc.name)
+            shown = desc.menu_label or desc.label
+            self.provider_combo.addItem(f"{shown}{'' if ok else ' (no key)'}", desc.name)
             for opt in desc.options:
                 if opt.gui and opt.name not in self.option_combos:
                     combo = QComboBox(objectName=f"{opt.name}Combo")

@@ -50,7 +50,7 @@ async def test_model_quality_references_and_the_price_before_paying(window, serv
     await until(lambda: p.price_label.text() == "$0.12 · 2 × medium")
     assert server.dry_runs == 2  # the earlier quote came from the cache
     # a draft at low quality, with a reference image
-    p.fields["quality"].widget.setCurrentIndex(p.fields["quality"].widget.findText("low"))
+    QTest.mouseClick(p.quality_buttons[Quality.LOW], Qt.MouseButton.LeftButton)
     assert s.doc.request["quality"] is Quality.LOW
     s.set_request(references=(load_reference(DATA / "chelsea.png"),))
     QTest.mouseClick(p.generate_button, Qt.MouseButton.LeftButton)
@@ -74,3 +74,54 @@ async def test_model_quality_references_and_the_price_before_paying(window, serv
     assert models == ["ideogram-3", "ideogram-2"]
     assert s.doc.request["provider_options"] == {"model": "ideogram-3"}
     assert p.offers("rendering_speed") and not p.offers("quality")
+
+
+async def test_a_generation_running_at_a_crash_is_polled_to_the_end_on_restore(
+    qapp, server, tmp_path, monkeypatch
+):
+    """Ideogram 4.5's generation id is in the recovery copy before any wait; the next start
+    polls it to the end and never submits (pays) again."""
+    import shutil
+
+    from inpaint_studio.ui import MainWindow
+
+    from .conftest import dispose
+
+    monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
+    monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
+    server.pending_polls = 10**9
+    qapp.setQuitOnLastWindowClosed(False)
+    first, second = MainWindow(), None
+    first.ask_before_closing = False
+    try:
+        await opened(first, DATA / "coffee.png")
+        await first.session.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+        p = first.panel
+        choose(p.provider_combo, "ideogram")
+        choose(p.model_combo, "ideogram-4.5")
+        p.prompt_edit.setPlainText("a teaspoon")
+        p.num_images_spin.setValue(2)
+        job = first.generate()
+        await until(lambda: job.prepared is not None and len(job.prepared.remote_tasks) == 1)
+        await first.save_recovery()
+        saved = tmp_path / "crashed-session"
+        shutil.copytree(first.session.recovery_folder, saved)  # what a kill -9 now would leave
+        first.runner.cancel(job)
+        server.pending_polls = 0
+        posts = len(server.edit_requests)
+        second = MainWindow()
+        second.ask_before_closing = False
+        await second.restore_recovery(saved)
+        (resumed,) = second.runner.jobs.values()
+        await second.runner.wait(resumed)
+        assert resumed.finished_ok, resumed.error
+        assert resumed.provider.label == "Ideogram 4.5 Precise Edit"
+        await until(lambda: len(second.session.doc.layers) == 2)
+        assert len(server.edit_requests) == posts  # polled, never submitted again
+        assert resumed.cost().exact and resumed.cost().usd == 0.12
+    finally:
+        for w in (first, second):
+            if w is not None:
+                w.close()
+                await w.aclose()
+                dispose(w)

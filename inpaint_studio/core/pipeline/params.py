@@ -208,7 +208,7 @@ def _params() -> tuple[Param, ...]:
             choices=Quality,
             capability="quality",
             refused_as="a quality setting (it has rendering speeds)",
-            widget="qualityCombo",
+            widget="qualitySelector",
             cli="--quality",
             cli_help="Ideogram 4.x quality (replaces --speed; default medium)",
         ),

@@ -218,6 +218,8 @@ class ProviderDescription:
     #: the wire schema: request parameter name → field name on this provider's wire, for
     #: the parameters it sends as plain fields (files, palettes as parts… it builds itself)
     wire: Mapping[str, str] = field(default_factory=dict)
+    #: what the provider list shows when its models differ ("Ideogram"; "" = :attr:`label`)
+    menu_label: str = ""
 
     @property
     def needs_key(self) -> bool:
