@@ -37,6 +37,15 @@ async def window(qapp, server, monkeypatch):
     dispose(w)
 
 
+async def close_windows(*windows) -> None:
+    """Close, await and delete each window that was made (None: never made)."""
+    for w in windows:
+        if w is not None:
+            w.close()
+            await w.aclose()
+            dispose(w)
+
+
 def dispose(w) -> None:
     """Delete a window now, on the GUI thread: left to Python's garbage collector, a window in
     a reference cycle may be freed on a worker thread, leaving Qt timers that point at it."""

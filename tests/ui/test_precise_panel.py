@@ -85,7 +85,7 @@ async def test_a_generation_running_at_a_crash_is_polled_to_the_end_on_restore(
 
     from inpaint_studio.ui import MainWindow
 
-    from .conftest import dispose
+    from .conftest import close_windows
 
     monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
     monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
@@ -108,7 +108,7 @@ async def test_a_generation_running_at_a_crash_is_polled_to_the_end_on_restore(
         shutil.copytree(first.session.recovery_folder, saved)  # what a kill -9 now would leave
         first.runner.cancel(job)
         server.pending_polls = 0
-        posts = len(server.edit_requests)
+        generations = len(server.generations)
         second = MainWindow()
         second.ask_before_closing = False
         await second.restore_recovery(saved)
@@ -117,11 +117,7 @@ async def test_a_generation_running_at_a_crash_is_polled_to_the_end_on_restore(
         assert resumed.finished_ok, resumed.error
         assert resumed.provider.label == "Ideogram 4.5 Precise Edit"
         await until(lambda: len(second.session.doc.layers) == 2)
-        assert len(server.edit_requests) == posts  # polled, never submitted again
+        assert len(server.generations) == generations  # polled, never submitted (paid) again
         assert resumed.cost().exact and resumed.cost().usd == 0.12
     finally:
-        for w in (first, second):
-            if w is not None:
-                w.close()
-                await w.aclose()
-                dispose(w)
+        await close_windows(first, second)

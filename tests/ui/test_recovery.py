@@ -16,7 +16,7 @@ import pytest
 
 from inpaint_studio.core.pixels.maskedit import fill_polygon
 
-from .conftest import dispose
+from .conftest import close_windows, dispose
 from .test_window import generate_with_ideogram, opened, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -221,11 +221,7 @@ async def test_remote_tasks_resume_after_a_crash(qapp, data_dir, tmp_path, monke
             t.seed for t in job.prepared.remote_tasks
         )
     finally:
-        for w in (first, second):
-            if w is not None:
-                w.close()
-                await w.aclose()
-                dispose(w)
+        await close_windows(first, second)
         srv.stop()
 
 
