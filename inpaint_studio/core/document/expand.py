@@ -155,11 +155,22 @@ def expand_photo(photo: Photo, pad: Pad) -> tuple[Photo, np.ndarray]:
             f"{MAX_PIXELS // 1_000_000} MP this program handles."
         )
     rgb = prefill(np.asarray(photo.rgb), pad)
-    alpha = None
+    alpha = straight = None
     if photo.alpha is not None:
         alpha = np.full((nh, nw), 255, np.uint8)
         alpha[top : top + h, left : left + w] = photo.alpha
+        if photo.straight is not None:  # the file's own colour stays (no white fringe)
+            straight = rgb.copy()
+            straight[top : top + h, left : left + w] = photo.export_rgb(np.asarray(photo.rgb))
     mask = np.ones((nh, nw), bool)
     mask[top : top + h, left : left + w] = False
-    source = encode_png(rgb, alpha=alpha, icc=photo.icc_profile, exif=photo.exif, dpi=photo.dpi)
-    return replace(photo, rgb=rgb, alpha=alpha, source=source, source_format="PNG"), mask
+    source = encode_png(
+        straight if straight is not None else rgb,
+        alpha=alpha,
+        icc=photo.icc_profile,
+        exif=photo.exif,
+        dpi=photo.dpi,
+    )
+    expanded = replace(photo, rgb=rgb, alpha=alpha, source=source, source_format="PNG")
+    expanded.straight = straight
+    return expanded, mask

@@ -32,7 +32,7 @@ from PIL import Image
 
 from ..atomic import atomic_write
 from ..pipeline.composite import blend_into
-from ..pixels.imaging import Photo, load_image
+from ..pixels.imaging import Photo, flatten_on_white, load_image
 from .output import encode_export, encode_png
 
 #: Output formats by suffix.
@@ -64,6 +64,20 @@ def _opaque(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     return np.dstack([rgb, a])
 
 
+def _accepted(photo: Photo, x0: int, y0: int, patch: np.ndarray) -> np.ndarray:
+    """An accepted edit's box as an RGBA layer: opaque on an opaque photo; on a transparent
+    one with the photo's alpha and, where the box still shows the photo, its own colour."""
+    if photo.alpha is None:
+        return _opaque(patch)
+    h, w = patch.shape[:2]
+    box = (slice(y0, y0 + h), slice(x0, x0 + w))
+    if photo.straight is not None:
+        straight = photo.straight[box]
+        unchanged = (patch == flatten_on_white(straight, photo.alpha[box])).all(axis=2)
+        patch = np.where(unchanged[..., None], straight, patch)
+    return _opaque(patch, photo.alpha[box])
+
+
 def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
     """The layer stack of a :class:`~inpaint_studio.core.formats.project.ProjectState`, bottom first:
     the original, each accepted edit (its box, opaque: outside the mask it equals the photo
@@ -76,9 +90,9 @@ def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
     from .project import MAX_LAYER_PIXELS
 
     photo = load_image(state.original, keep_source=True, name=state.original_name)
-    layers = [StackLayer("Original", 0, 0, _opaque(photo.rgb, photo.alpha))]
+    layers = [StackLayer("Original", 0, 0, _opaque(photo.export_rgb(photo.rgb), photo.alpha))]
     for i, ((x0, y0, _, _), patch) in enumerate(state.accepted, 1):
-        layers.append(StackLayer(f"Accepted edit {i}", x0, y0, _opaque(patch)))
+        layers.append(StackLayer(f"Accepted edit {i}", x0, y0, _accepted(photo, x0, y0, patch)))
     rgba: dict[int, np.ndarray] = {}  # variants sharing one layer share its pixels (made once)
     total = 0
     for v in state.variants:

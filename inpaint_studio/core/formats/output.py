@@ -119,6 +119,8 @@ def encode_export(
             photo.dpi[1],
             2,
         )  # X/YResolution, inches
+    if fmt != "JPEG":  # with its transparency: the file's own colour outside the edits
+        rgb = photo.export_rgb(rgb)
     if fmt == "PNG":
         return encode_png(
             rgb,
@@ -333,7 +335,7 @@ def write_variant(
     # batch re-run skip what is done) always has them, never a local path either way
     meta = clean_json(shareable(record, details=details))
     side_meta = clean_json(shareable(record))
-    composite = apply_layer(photo.rgb, variant.layer)
+    composite = photo.export_rgb(apply_layer(photo.rgb, variant.layer))
     png = encode_png(
         composite,
         alpha=photo.alpha,

@@ -38,6 +38,13 @@ UPLOAD_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
+def flatten_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``(H, W, 3) uint8`` straight colour ``rgb`` with ``(H, W) uint8`` ``alpha`` composited
+    onto white (rounded), as the editor and the models see a transparent photo."""
+    af = alpha[..., None].astype(np.uint16)
+    return ((rgb.astype(np.uint16) * af + 255 * (255 - af) + 127) // 255).astype(np.uint8)
+
+
 @dataclass(eq=False)
 class Photo:
     """A decoded photo.
@@ -57,6 +64,10 @@ class Photo:
             upright, so the tag says 1), kept to embed on export; ``None`` when absent or
             unreadable.
         dpi: ``(x, y)`` pixels per inch the file declares, or ``None``.
+        straight: ``(H, W, 3) uint8`` the file's own (straight, not flattened) colour where
+            it is partly transparent, or ``None`` (opaque photos). Outputs carry it outside
+            the edits (:meth:`export_rgb`), so a transparent photo comes back bit-identical
+            outside the mask, never lightened by the white it was edited on.
     """
 
     rgb: np.ndarray
@@ -67,6 +78,18 @@ class Photo:
     source: bytes | None = field(default=None, repr=False)
     exif: bytes | None = field(default=None, repr=False)
     dpi: tuple[float, float] | None = None
+    straight: np.ndarray | None = field(default=None, repr=False)
+
+    def export_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """``rgb`` (``(H, W, 3) uint8``, this photo's size: a composite) as written to a file
+        with :attr:`alpha`: where it still equals the photo as the file flattened it, the
+        file's own straight colour; elsewhere (edits) ``rgb`` unchanged."""
+        if self.straight is None or self.alpha is None or rgb.shape != self.straight.shape:
+            return rgb
+        unchanged = (rgb == flatten_on_white(self.straight, self.alpha)).all(axis=2)
+        out = np.array(rgb, copy=True)
+        out[unchanged] = self.straight[unchanged]
+        return out
 
     @property
     def size(self) -> tuple[int, int]:
@@ -273,6 +296,7 @@ def load_image(
         pass
     exif = _upright_exif(img)
     alpha: np.ndarray | None = None
+    straight: np.ndarray | None = None
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -297,11 +321,10 @@ def load_image(
             alpha = None
             rgb = np.ascontiguousarray(a[..., :3])
         else:
-            # flatten onto white so transparent areas are neutral for the model
-            af = alpha[..., None].astype(np.uint16)
-            rgb = ((a[..., :3].astype(np.uint16) * af + 255 * (255 - af) + 127) // 255).astype(
-                np.uint8
-            )
+            # flattened onto white so transparent areas are neutral for the model; the file's
+            # own colour is kept for the outputs
+            straight = np.ascontiguousarray(a[..., :3])
+            rgb = flatten_on_white(straight, alpha)
     else:
         if img.mode != "RGB":
             if icc and img.mode == "L":
@@ -318,6 +341,7 @@ def load_image(
         source=raw if keep_source else None,
         exif=exif,
         dpi=dpi,
+        straight=straight,
     )
 
 
