@@ -15,14 +15,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, TiffTags
 
 from ..atomic import FILE_MODE, finished_temp
 from ..pipeline.composite import apply_layer
 from ..pipeline.params import to_json
 from ..pixels.imaging import Photo
+from ..pixels.metadata import SourceMetadata, png_chunks, updated_xmp, with_app13
 
 PNG_TEXT_KEY = "inpaint-studio"
+
+# Pillow writes an Exif UserComment as BYTE; the standard's type is UNDEFINED (exiv2 and
+# exiftool read the BYTE form as raw numbers). Its tag table is where Pillow takes the type.
+TiffTags.TAGS_V2_GROUPS[0x8769][0x9286] = TiffTags.TagInfo(
+    0x9286, "UserComment", TiffTags.UNDEFINED, 0
+)
 
 
 def encode_png(
@@ -34,10 +41,12 @@ def encode_png(
     compress_level: int = 1,
     exif: bytes | None = None,
     dpi: tuple[float, float] | None = None,
+    keep: SourceMetadata | None = None,
 ) -> bytes:
     """Encode ``(H, W, 3) uint8`` (plus optional ``(H, W) uint8`` alpha) as PNG bytes, with
     the colour profile, EXIF block (``eXIf``), pixels per inch (``pHYs``) and parameters
-    (``iTXt`` ``inpaint-studio``) given.
+    (``iTXt`` ``inpaint-studio``) given, and the source's own metadata ``keep`` (its
+    ``gAMA``/``cHRM``/``sRGB``, text chunks and XMP, updated: :mod:`..pixels.metadata`).
 
     ``compress_level`` 1 keeps an 18 MP photo around a second to write (level 6: ~4×).
     """
@@ -48,6 +57,8 @@ def encode_png(
     else:
         img = Image.fromarray(rgb, "RGB")
     info = PngImagePlugin.PngInfo()
+    if keep is not None:
+        png_chunks(keep, info)
     if text is not None:
         info.add_itxt(PNG_TEXT_KEY, json.dumps(text, ensure_ascii=False))
     buf = io.BytesIO()
@@ -129,6 +140,7 @@ def encode_export(
             text=text,
             exif=exif.tobytes() if len(exif) else None,
             dpi=photo.dpi,
+            keep=photo.metadata,
         )
     alpha = photo.alpha if fmt != "JPEG" else None
     img = Image.fromarray(
@@ -136,15 +148,17 @@ def encode_export(
         "RGBA" if alpha is not None else "RGB",
     )
     note = json.dumps(text, ensure_ascii=False) if text is not None else None
-    if note is not None and 2 * len(note) < 60_000 - len(
-        photo.exif or b""
-    ):  # UTF-16 in a 64 KB segment
-        exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + note.encode("utf-16-be")  # Exif UserComment
+    ascii_note = json.dumps(text) if text is not None else None  # \u escapes: no byte order
+    if ascii_note is not None and len(ascii_note) < 60_000 - len(photo.exif or b""):
+        # Exif UserComment: UNDEFINED with the ASCII character code (Exif 2.32 §4.6.5)
+        exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0" + ascii_note.encode("ascii")
     kwargs: dict = {"exif": exif.tobytes()}
     if photo.icc_profile:
         kwargs["icc_profile"] = photo.icc_profile
     if photo.dpi:
         kwargs["dpi"] = photo.dpi
+    if photo.metadata.xmp is not None:
+        kwargs["xmp"] = updated_xmp(photo.metadata.xmp)
     if fmt == "JPEG":
         kwargs.update(quality=95, subsampling=0, optimize=True)
         if note is not None and len(note.encode()) < 65_000:
@@ -155,6 +169,8 @@ def encode_export(
         kwargs.update(quality=95, method=4)
     buf = io.BytesIO()
     img.save(buf, fmt, **kwargs)
+    if fmt == "JPEG":  # IPTC (creator, copyright, caption) as the source had it
+        return with_app13(buf.getvalue(), photo.metadata.iptc)
     return buf.getvalue()
 
 
@@ -343,6 +359,7 @@ def write_variant(
         text=meta,
         exif=photo.exif,
         dpi=photo.dpi,
+        keep=photo.metadata,
     )
     raw_data = None
     if raw and (variant.raw is not None or variant.raw_pixels is not None):
