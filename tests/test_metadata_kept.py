@@ -23,7 +23,8 @@ XMP = (
     b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
     b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
     b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmp:Rating="4" '
-    b'xmp:ModifyDate="2020-01-01T00:00:00" xmp:CreatorTool="Camera 1.0">'
+    b'xmp:ModifyDate="2020-01-01T00:00:00" xmp:CreatorTool="Camera 1.0" '
+    b'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="48,51.4N">'
     b"<dc:creator><rdf:Seq><rdf:li>Jane Doe</rdf:li></rdf:Seq></dc:creator>"
     b'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Jane Doe</rdf:li></rdf:Alt>'
     b"</dc:rights></rdf:Description></rdf:RDF></x:xmpmeta>"
@@ -82,6 +83,9 @@ def test_jpeg_keeps_xmp_iptc_and_writes_a_standard_user_comment(jpeg_photo):
     xmp = out.info["xmp"]
     assert b"Jane Doe" in xmp and b'xmp:Rating="4"' in xmp and b"(c) Jane Doe" in xmp
     assert b'xmp:CreatorTool="Inpaint Studio"' in xmp and b"2020-01-01" not in xmp
+    assert b"GPSLatitude" in xmp  # the photographer's own metadata, kept by default
+    private = encode_export(jpeg_photo.rgb, jpeg_photo, ".jpg", remove_location=True)
+    assert b"GPSLatitude" not in Image.open(io.BytesIO(private)).info["xmp"]
     app13 = [payload for marker, payload in out.applist if marker == "APP13"]
     assert app13 == [iptc_app13()]
     exif = out.getexif()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,13 @@ from ..atomic import FILE_MODE, finished_temp
 from ..pipeline.composite import apply_layer
 from ..pipeline.params import to_json
 from ..pixels.imaging import Photo
-from ..pixels.metadata import SourceMetadata, png_chunks, updated_xmp, with_app13
+from ..pixels.metadata import (
+    SourceMetadata,
+    png_chunks,
+    updated_xmp,
+    with_app13,
+    without_location,
+)
 
 PNG_TEXT_KEY = "inpaint-studio"
 
@@ -140,7 +147,9 @@ def encode_export(
             text=text,
             exif=exif.tobytes() if len(exif) else None,
             dpi=photo.dpi,
-            keep=photo.metadata,
+            keep=replace(photo.metadata, xmp=without_location(photo.metadata.xmp))
+            if remove_location and photo.metadata.xmp
+            else photo.metadata,
         )
     alpha = photo.alpha if fmt != "JPEG" else None
     img = Image.fromarray(
@@ -158,7 +167,8 @@ def encode_export(
     if photo.dpi:
         kwargs["dpi"] = photo.dpi
     if photo.metadata.xmp is not None:
-        kwargs["xmp"] = updated_xmp(photo.metadata.xmp)
+        xmp = updated_xmp(photo.metadata.xmp)
+        kwargs["xmp"] = without_location(xmp) if remove_location else xmp
     if fmt == "JPEG":
         kwargs.update(quality=95, subsampling=0, optimize=True)
         if note is not None and len(note.encode()) < 65_000:

@@ -121,6 +121,16 @@ def updated_xmp(xmp: bytes, when: float | None = None) -> bytes:
     return out if _parses(out) else xmp
 
 
+def without_location(xmp: bytes) -> bytes:
+    """``xmp`` without its ``exif:GPS…`` properties (Preferences ▸ Remove location); the
+    packet unchanged if the result would not parse."""
+    text = xmp.decode("utf-8", "replace")
+    text = re.sub(r'\s+exif:GPS\w+="[^"]*"', "", text)
+    text = re.sub(r"<exif:GPS(\w+)\b[^>]*>.*?</exif:GPS\1>", "", text, flags=re.S)
+    out = text.encode("utf-8")
+    return out if _parses(out) else xmp
+
+
 def png_chunks(meta: SourceMetadata, pnginfo) -> None:
     """Add ``meta``'s colour chunks, text and XMP to a ``PngImagePlugin.PngInfo``."""
     if meta.gamma is not None:
