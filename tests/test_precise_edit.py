@@ -224,3 +224,28 @@ async def test_dry_run_prices_exactly_and_bills_nothing(server, data_dir):
         q3 = await quote_job(provider(client, server, "ideogram-3"), replace(req, quality=None))
         assert not q3.exact and q3.usd == pytest.approx(0.24) and q3.text().startswith("≈ $0.24")
         assert server.dry_runs == 1 and len(server.edit_requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_cancel_says_whether_the_request_may_still_be_billed(server, data_dir):
+    from inpaint_studio.core.errors import JobCancelledError
+
+    from .support.waiting import until
+
+    photo = load_image(data_dir / "coffee.png")
+    req = EditRequest(prompt="a cup", photo=photo, mask=ellipse_mask(400, 600, 280, 370, 50, 40))
+    server.pending_polls = 10**9
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+        runner = JobRunner(client)
+        early = runner.submit(req, provider(client, server))
+        runner.cancel(early)  # before anything left this computer
+        await runner.wait(early)
+        assert isinstance(early.error, JobCancelledError)
+        assert "nothing was billed" in early.error.message and server.generations == {}
+        late = runner.submit(req, provider(client, server))
+        await until(lambda: late.prepared is not None and late.prepared.remote_tasks)
+        runner.cancel(late)
+        await runner.wait(late)
+        ident = late.prepared.remote_tasks[0].task_id
+        assert "may still run it and bill it" in late.error.message
+        assert f"inpaint-studio resume {ident} --provider ideogram" in late.error.message

@@ -90,8 +90,9 @@ class JobRow(QWidget):
         state = f"{stage} · " if not job.is_active else ""
         self.status.setText(f"{state}{job.setting.title()} · {job.elapsed:.1f} s{_cost_text(job)}")
         self.status.setStyleSheet("color: #d33;" if failed else "")
-        self.error.setVisible(failed)
-        self.error.setText(str(job.error) if failed else "")
+        said = job.error is not None and stage in (Stage.FAILED, Stage.CANCELLED)
+        self.error.setVisible(said)  # a cancel says whether the request may still be billed
+        self.error.setText(str(job.error) if said else "")
         self.cancel.setVisible(job.is_active)
         self.copy.setVisible(failed)
 

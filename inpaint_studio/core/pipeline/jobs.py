@@ -69,6 +69,22 @@ class Variant:
 _ids = itertools.count(1)
 
 
+def cancelled_sentence(job: Job) -> str:
+    """What a cancel means for the bill: nothing was sent, or the request had reached the
+    provider and may still run and be billed (its remote work named with its command)."""
+    if not job.provider.capabilities.uploads:
+        return "The job was cancelled; it ran on this computer, so nothing was billed."
+    if job.stage in (Stage.QUEUED, Stage.PREPARING, Stage.UPLOADING):
+        return "The job was cancelled before its request reached the provider; nothing was billed."
+    tasks = job.prepared.remote_tasks if job.prepared is not None else []
+    kept = "; ".join(f"`inpaint-studio resume {t.task_id} --provider {t.provider}`" for t in tasks)
+    return (
+        f"The job was cancelled after its request reached {job.provider.label}, which may "
+        "still run it and bill it"
+        + (f"; its results can still be fetched with {kept}." if kept else ".")
+    )
+
+
 def reserve_ids(highest: int) -> None:
     """Make new job ids start above ``highest`` (after restoring an earlier session's jobs)."""
     global _ids
@@ -263,6 +279,10 @@ class JobRunner:
         """Cancel ``job`` at whatever stage it is."""
         if job.task is not None and not job.task.done():
             job.task.cancel()
+            if job.started is None:  # it never ran, so its own clean-up never will
+                job.error = JobCancelledError(cancelled_sentence(job))
+                job.finished = time.time()
+                self._set(job, Stage.CANCELLED)
 
     async def aclose(self) -> None:
         """Cancel every running job and wait for them to end."""
@@ -305,7 +325,7 @@ class JobRunner:
         try:
             await (self._resumed_pipeline(job) if resumed else self._pipeline(job))
         except asyncio.CancelledError:
-            job.error = JobCancelledError("The job was cancelled.")
+            job.error = JobCancelledError(cancelled_sentence(job))
             job.finished = time.time()
             self._set(job, Stage.CANCELLED)
             return
