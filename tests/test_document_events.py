@@ -225,3 +225,33 @@ async def test_one_variant_per_region_a_row_shows_its_own_and_discard_all_undoes
     s.undo.undo()
     assert len(s.doc.layers) == 4 and np.array_equal(s.doc.composite(), before)
     await s.aclose(keep_recovery=False)
+
+
+async def test_number_keys_survive_a_withheld_job_and_a_final_takes_its_drafts_number(
+    tmp_path, data_dir, server
+):
+    async with httpx.AsyncClient(timeout=30) as client:
+        s = await opened(tmp_path, data_dir, client=client)
+        ideogram = create_provider(
+            "ideogram", client, api_key=server.api_key, base_url=server.base_url
+        )
+        s.set_request(prompt="a spoon", num_images=2, rendering_speed=RenderingSpeed.TURBO)
+        drafts = s.generate(s.request(), ideogram)
+        await s.runner.wait(drafts)
+        await until(lambda: len(s.doc.latest) == 2)
+        keys = list(s.doc.latest)
+        s.set_request(prompt="unsafe-all")  # every variant withheld by the safety filter
+        withheld = s.generate(s.request(), ideogram)
+        await s.runner.wait(withheld)
+        await until(lambda: len(s.doc.layers) == 4)
+        assert s.doc.latest == keys  # keys 1–2 still show the drafts on screen
+        s.show_variant(2)
+        assert s.doc.selected == keys[1] and s.doc.layer(keys[1]).visible
+        final = s.generate(s.final_request(keys[1]), ideogram, draft_of=keys[1])
+        await s.runner.wait(final)
+        await until(lambda: any(lay.final_of == keys[1] for lay in s.doc.layers))
+        final_key = next(lay.key for lay in s.doc.layers if lay.final_of == keys[1])
+        assert s.doc.latest == [keys[0], final_key]  # the other draft keeps its number
+        s.show_variant(1)
+        assert s.doc.layer(keys[0]).visible and not s.doc.layer(final_key).visible
+        await s.aclose(keep_recovery=False)

@@ -221,11 +221,13 @@ class LayersView:
 
     def caption(self, lay) -> str:
         """``"2 · prompt · seed · speed"`` (the number is the key that shows it, for the newest
-        job's variants) and a second line with visibility and the draft/final badge."""
+        job's variants) and a second line with the draft/final badge, visibility and the
+        provider and model that made it."""
         latest = list(self.session.doc.latest)
         number = f"{latest.index(lay.key) + 1} · " if lay.key in latest[:8] else ""
         badge = "FINAL · " if lay.final_of else "DRAFT · " if lay.is_draft else ""
-        return f"{number}{lay.name}\n{badge}{'shown' if lay.visible else 'hidden'}"
+        shown = "shown" if lay.visible else "hidden"
+        return f"{number}{lay.name}\n{badge}{shown} · {lay.job.provider.label}"
 
     async def _make_thumbnails(self, layers) -> None:
         photo = self.session.doc.photo

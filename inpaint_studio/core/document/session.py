@@ -329,20 +329,24 @@ class EditSession(LayerCommands):
         doc.results_saved.add(job.id)
         if draft is not None and draft in doc.layers:
             draft.visible = False
-        doc.latest = [lay.key for lay in new if lay.drawable]
-        if doc.latest:  # saved as it will be shown: the first variant alone in its region
-            for key in self.overlapping(doc.latest[0]):
+        shown = [lay.key for lay in new if lay.drawable]
+        if shown and draft_key in doc.latest:  # a final takes its draft's number key
+            doc.latest = [shown[0] if k == draft_key else k for k in doc.latest]
+        elif shown:  # a job with nothing to show (withheld) leaves the keys as they were
+            doc.latest = shown
+        if shown:  # saved as it will be shown: the first variant alone in its region
+            for key in self.overlapping(shown[0]):
                 other = doc.layer(key)
                 if other is not None:
                     other.visible = False
-            next(lay for lay in new if lay.key == doc.latest[0]).visible = True
-            doc.selected = doc.latest[0]
+            next(lay for lay in new if lay.key == shown[0]).visible = True
+            doc.selected = shown[0]
         before = self.revision
         await self.save_recovery()
         if self.doc is not doc:
             return []
         self.emit(LayersChanged())
-        if doc.latest:
+        if shown:
             self.emit(SelectionChanged(doc.selected))
         if self.revision == before + 1:  # nothing else changed meanwhile: the copy is current
             self.recovery_revision = self.revision
