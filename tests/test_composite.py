@@ -105,6 +105,35 @@ def test_feather_band_inside_mask(data_dir):
     assert a[25, 0] == 255 and a[25, 19] < 128
 
 
+@pytest.mark.parametrize("mode", ["inward", "centred", "outward"])
+def test_feather_band_inward_centred_or_outward(data_dir, mode):
+    """Where the 12 px band lies on the painted edge: the alpha at the edge itself is ~0,
+    ~half or full, and only an outward or centred band reaches past it."""
+    photo = load_image(data_dir / "coffee.png")
+    mask = ellipse_mask(400, 600, 200, 300, 80, 80)
+    region = plan_region(mask, ContextMode.FULL)
+    red = np.zeros((400, 600, 3), np.uint8)
+    red[..., 0] = 255
+    layer = build_layer(
+        photo.rgb, mask, region, red, feather=12, colour_match=False, grain=False, feather_mode=mode
+    )
+    alpha = np.zeros((400, 600), np.uint8)
+    x0, y0, x1, y1 = layer.box
+    alpha[y0:y1, x0:x1] = layer.alpha
+    inside_edge, outside = alpha[200, 221], alpha[200, 214]  # the edge is at x = 220
+    centre = alpha[200, 300]
+    assert centre == 255
+    if mode == "inward":
+        assert inside_edge < 40 and (alpha[~mask] == 0).all()
+    elif mode == "centred":
+        assert 60 < inside_edge < 200 and 0 < outside < inside_edge
+        assert alpha[200, 205] == 0  # the band reaches about 6 px out, no further
+    else:
+        assert inside_edge == 255 and outside > 0 and alpha[200, 205] < outside
+    out = apply_layer(photo.rgb, layer)
+    assert np.array_equal(out[alpha == 0], photo.rgb[alpha == 0])
+
+
 def test_crop_composite_on_large_photo(data_dir):
     rgb = big_photo(data_dir)
     h, w = rgb.shape[:2]

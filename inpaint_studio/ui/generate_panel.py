@@ -64,6 +64,7 @@ class GeneratePanel(PanelControls, QWidget):
         "seed": "Seed",
         "context": "Blend",
         "feather": "Blend",
+        "feather_mode": "Blend",
         "colour_match": "Blend",
         "grain": "Blend",
     }

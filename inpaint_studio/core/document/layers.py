@@ -351,6 +351,7 @@ class LayerCommands:
                 colour_match=colour_match,
                 strength=job.request.mask_alpha,
                 grain=lay.grain if grain is None else grain,
+                feather_mode=job.request.feather_mode,
             )
 
         pixels, layer = await asyncio.to_thread(work)

@@ -156,6 +156,7 @@ def _from_journal(journal, session: str, state: ProjectState, photo: Photo) -> d
                 feather=feather,
                 colour_match=colour,
                 grain=params.get("grain", "auto") != "off",
+                feather_mode=str(params.get("feather_mode", "inward")),
             )
             variants.append(
                 Variant(

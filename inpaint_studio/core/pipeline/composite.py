@@ -174,6 +174,22 @@ def feather_alpha(
     return np.rint(a * 255).astype(np.uint8)
 
 
+def grown(
+    mask: np.ndarray, strength: np.ndarray | None, px: int, region: Region
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(H, W) bool`` ``mask`` grown by ``px`` (a disc), only inside ``region``; a soft
+    ``strength`` grown with it (grey dilation), so the band outside keeps full strength."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    y0, y1 = max(0, region.y0), region.y1
+    x0, x1 = max(0, region.x0), region.x1
+    out = mask.copy()
+    out[y0:y1, x0:x1] = cv2.dilate(mask[y0:y1, x0:x1].view(np.uint8), k).astype(bool)
+    if strength is not None:
+        strength = strength.copy()
+        strength[y0:y1, x0:x1] = cv2.dilate(strength[y0:y1, x0:x1], k)
+    return out, strength
+
+
 def build_layer(
     original: np.ndarray,
     mask: np.ndarray,
@@ -184,6 +200,7 @@ def build_layer(
     colour_match: bool = True,
     strength: np.ndarray | None = None,
     grain: bool = True,
+    feather_mode: str = "inward",
 ) -> Layer:
     """Map ``result`` back onto ``region`` and make the layer for ``mask``.
 
@@ -198,11 +215,17 @@ def build_layer(
             feathered alpha; ``None`` = full strength wherever ``mask`` is set.
         grain: when the result was upscaled by more than :data:`GRAIN_UPSCALE` to fit the
             region, add grain matching the photo's (:func:`match_grain`).
+        feather_mode: ``inward`` (the band inside the painted edge), ``centred`` (half
+            outside) or ``outward`` (all outside: the blend mask is the painted mask grown by
+            ``feather`` px, within the region).
 
     Raises:
         MaskError: the mask is empty inside the region.
     """
     H, W = mask.shape
+    grow = {"centred": (feather + 1) // 2, "outward": feather}.get(str(feather_mode), 0)
+    if grow > 0:  # the blend mask grows past the painted edge, never past what was sent
+        mask, strength = grown(mask, strength, grow, region)
     bbox = mask_bbox(mask[region.y0 : region.y1, region.x0 : region.x1])
     if bbox is None:
         raise MaskError("The mask is empty: paint the area to change first.")

@@ -562,6 +562,7 @@ class JobRunner:
                     colour_match=req.colour_match,
                     strength=req.mask_alpha,
                     grain=req.grain is GrainMode.AUTO,
+                    feather_mode=req.feather_mode,
                 )
             out.append(
                 Variant(

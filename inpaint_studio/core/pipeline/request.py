@@ -88,6 +88,16 @@ class GrainMode(StrEnum):
     OFF = "off"
 
 
+class FeatherMode(StrEnum):
+    """Where the feathered band lies on the painted edge: inside it (the default: nothing
+    outside the mask changes), centred on it, or outside it (the edit keeps its painted
+    size; the band blends into the surroundings)."""
+
+    INWARD = "inward"
+    CENTRED = "centred"
+    OUTWARD = "outward"
+
+
 class ContextMode(StrEnum):
     """Which part of the photo is sent: see :mod:`inpaint_studio.core.pipeline.context`."""
 
@@ -178,7 +188,9 @@ class EditRequest:
         seed: 0–2147483647, or ``None`` for random (the provider picks; the result says which).
         num_images: variants to make, 1–8.
         context: which region is sent (auto, full, crop).
-        feather: width in px of the soft transition band inside the mask edge; 0 = hard.
+        feather: width in px of the soft transition band at the mask edge; 0 = hard.
+        feather_mode: where the band lies: inside the edge (default), centred on it, or
+            outside it (:class:`FeatherMode`).
         colour_match: shift the edited region's mean colour to match the ring around it.
         grain: ``auto`` adds grain matching the photo's to a result upscaled by more than
             :data:`~inpaint_studio.core.pipeline.composite.GRAIN_UPSCALE` (``off``: never).
@@ -205,6 +217,7 @@ class EditRequest:
     num_images: int = 1
     context: ContextMode = ContextMode.AUTO
     feather: int = DEFAULT_FEATHER
+    feather_mode: FeatherMode = FeatherMode.INWARD
     colour_match: bool = True
     grain: GrainMode = GrainMode.AUTO
     mask_alpha: np.ndarray | None = None
