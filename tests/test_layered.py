@@ -27,6 +27,7 @@ async def project(env, data_dir, tmp_path):  # noqa: F811
     make, provider = env
     s = await edited(make(), data_dir)
     first = await results(s, provider(), n=1)
+    accepted = s.doc.layer(f"j{first.id}-0").name
     assert await s.accept(f"j{first.id}-0")
     job = await results(s, provider(), n=3)
     keys = [f"j{job.id}-{i}" for i in range(3)]
@@ -35,27 +36,26 @@ async def project(env, data_dir, tmp_path):  # noqa: F811
     s.set_visible(keys[2], True)
     s.set_opacity(keys[2], 0.7)
     path = await s.save(tmp_path / "coffee.inpaint")
-    return path, s.doc.composite(), [s.doc.layer(k) for k in keys]
+    # the accepted edit's layer keeps the name (prompt, seed, speed) it had as a variant
+    return path, s.doc.composite(), [s.doc.layer(k) for k in keys], f"Accepted edit 1 · {accepted}"
 
 
 @pytest.mark.asyncio
 async def test_psd_has_every_layer_named_placed_and_hidden_as_in_the_project(
     project, data_dir, tmp_path
 ):
-    path, composite, variants = project
+    path, composite, variants, accepted = project
     out = tmp_path / "coffee.psd"
     res = cli("project", "export", path, "--out", out, "--json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert [lay["name"] for lay in summary["layers"]][:2] == ["Original", "Accepted edit 1"]
+    assert [lay["name"] for lay in summary["layers"]][:2] == ["Original", accepted]
     from psd_tools import PSDImage
 
     psd = PSDImage.open(out)
     assert psd.size == (600, 400)
     layers = list(psd)
-    assert [lay.name for lay in layers] == ["Original", "Accepted edit 1"] + [
-        v.name for v in variants
-    ]
+    assert [lay.name for lay in layers] == ["Original", accepted] + [v.name for v in variants]
     original = load_image(data_dir / "coffee.png").rgb
     assert np.array_equal(
         np.asarray(layers[0].topil().convert("RGB")), original
@@ -71,7 +71,7 @@ async def test_psd_has_every_layer_named_placed_and_hidden_as_in_the_project(
 
 @pytest.mark.asyncio
 async def test_ora_follows_the_spec_and_png_is_the_visible_composite(project, data_dir, tmp_path):
-    path, composite, variants = project
+    path, composite, variants, accepted = project
     out = tmp_path / "coffee.ora"
     assert cli("project", "export", path, "--out", out).returncode == 0
     with zipfile.ZipFile(out) as z:
@@ -82,7 +82,7 @@ async def test_ora_follows_the_spec_and_png_is_the_visible_composite(project, da
         assert (root.get("w"), root.get("h")) == ("600", "400")
         entries = list(root.find("stack"))
         assert [e.get("name") for e in entries] == [v.name for v in reversed(variants)] + [
-            "Accepted edit 1",
+            accepted,
             "Original",
         ]
         bottom = np.asarray(Image.open(io.BytesIO(z.read(entries[-1].get("src")))).convert("RGB"))

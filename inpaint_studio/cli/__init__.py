@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument(
         "--out",
         type=Path,
-        help="export: X.psd (Photoshop), X.ora (OpenRaster: Krita, GIMP) or X.png (flat)",
+        help="export: X.psd (Photoshop, Krita, GIMP), X.ora (OpenRaster: Krita, MyPaint) or X.png (flat)",
     )
     project.add_argument("--json", action="store_true")
     select = sub.add_parser(

@@ -64,6 +64,16 @@ def _opaque(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     return np.dstack([rgb, a])
 
 
+def accepted_name(i: int, summaries: list) -> str:
+    """``"Accepted edit 2 · a wooden boat · 42 · DEFAULT"``: the number and, when the project
+    recorded it (untrusted), the accepted layer's own name, so the prompt is not lost."""
+    summary = summaries[i - 1] if i <= len(summaries) else None
+    name = summary.get("name") if isinstance(summary, dict) else None
+    if isinstance(name, str) and name.strip():
+        return f"Accepted edit {i} · {name.strip()[:200]}"
+    return f"Accepted edit {i}"
+
+
 def _accepted(photo: Photo, x0: int, y0: int, patch: np.ndarray) -> np.ndarray:
     """An accepted edit's box as an RGBA layer: opaque on an opaque photo; on a transparent
     one with the photo's alpha and, where the box still shows the photo, its own colour."""
@@ -91,8 +101,12 @@ def stack_from_project(state) -> tuple[Photo, list[StackLayer]]:
 
     photo = load_image(state.original, keep_source=True, name=state.original_name)
     layers = [StackLayer("Original", 0, 0, _opaque(photo.export_rgb(photo.rgb), photo.alpha))]
+    summaries = state.extra.get("accepted_layers") if isinstance(state.extra, dict) else None
+    summaries = summaries if isinstance(summaries, list) else []
     for i, ((x0, y0, _, _), patch) in enumerate(state.accepted, 1):
-        layers.append(StackLayer(f"Accepted edit {i}", x0, y0, _accepted(photo, x0, y0, patch)))
+        layers.append(
+            StackLayer(accepted_name(i, summaries), x0, y0, _accepted(photo, x0, y0, patch))
+        )
     rgba: dict[int, np.ndarray] = {}  # variants sharing one layer share its pixels (made once)
     total = 0
     for v in state.variants:
