@@ -93,11 +93,8 @@ class MaskActions:
 
         if self.session.doc.photo is None:
             return None
-        if self.session.doc.layers:
-            self.report_error(
-                "Accept or discard the variants before expanding the canvas: they belong to its current size."
-            )
-            return None
+        if self.session.doc.layers:  # they belong to the current size: settle them first
+            return self.spawn(self._settle_variants_then_expand())
         dlg = ExpandDialog(self, self.canvas)
         dlg.expand_requested.connect(self.expand_canvas)
         dlg.finished.connect(dlg.deleteLater)
@@ -106,6 +103,49 @@ class MaskActions:
         corner = dock.mapToGlobal(dock.rect().topLeft())
         dlg.move(corner.x() + max(0, dock.width() - dlg.width()) // 2, corner.y() + 30)
         return dlg
+
+    async def _settle_variants_then_expand(self) -> None:
+        """One question: accept the variant shown (and drop the rest) or discard them all —
+        each one undoable step — then the Expand dialog; Cancel leaves everything as it was."""
+        from PySide6.QtWidgets import QMessageBox
+
+        doc = self.session.doc
+        shown = [lay.key for lay in doc.layers if lay.visible and lay.drawable]
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Expand canvas",
+            "The variants belong to the canvas's current size.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("expandVariantsDialog")
+        box.setInformativeText(
+            "Accept the one shown and discard the others, or discard them all, then expand. "
+            "Either can be undone."
+        )
+        accept = box.addButton("Accept shown", QMessageBox.ButtonRole.AcceptRole)
+        accept.setObjectName("acceptShownButton")
+        accept.setEnabled(len(shown) == 1)
+        if len(shown) != 1:
+            accept.setToolTip("Show exactly one variant to accept it.")
+        discard = box.addButton("Discard all", QMessageBox.ButtonRole.DestructiveRole)
+        discard.setObjectName("discardAllButton")
+        box.setDefaultButton(accept if len(shown) == 1 else discard)
+        done = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda _: done.done() or done.set_result(box.clickedButton()))
+        box.open()
+        try:
+            clicked = await done
+        finally:
+            box.deleteLater()
+        if clicked is accept and len(shown) == 1:
+            if not await self.session.accept(shown[0]):
+                return
+        elif clicked is not discard:
+            return
+        if doc.layers:
+            self.session.discard_all()
+        self.expand_dialog()
 
     def expand_canvas(self, pad) -> asyncio.Task:
         """Expand by ``pad`` (left, top, right, bottom px); the margin becomes the mask."""

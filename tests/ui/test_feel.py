@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ..conftest import DATA, ellipse_mask
+from ..support.waiting import until
 from .test_window import opened, screen
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -88,3 +89,38 @@ async def test_a_click_on_a_hidden_variants_row_shows_it_and_enables_accept(wind
     assert doc.layers == [] and window.session.undo.undo_text == "Discard all variants"
     window.undo()
     assert len(doc.layers) == 2
+
+
+async def test_expand_with_variants_asks_once_to_accept_or_discard(window):
+    from PySide6.QtWidgets import QMessageBox, QPushButton
+
+    from inpaint_studio.ui.expand_dialog import ExpandDialog
+
+    from .test_window import generate_with_ideogram
+
+    await opened(window, DATA / "coffee.png")
+    s = window.session
+    await s.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    await generate_with_ideogram(window, 2)
+    before = np.array(s.doc.photo.rgb)
+    shown = next(lay.key for lay in s.doc.layers if lay.visible)
+    task = window.expand_dialog()
+    await until(lambda: window.findChild(QMessageBox, "expandVariantsDialog") is not None)
+    box = window.findChild(QMessageBox, "expandVariantsDialog")
+    box.findChild(QPushButton, "acceptShownButton").click()
+    await task
+    assert s.doc.layers == [] and not np.array_equal(s.doc.photo.rgb, before)
+    assert s.doc.extra["accepted_layers"][-1]["name"].startswith("a silver spoon")
+    dlg = window.findChild(ExpandDialog)
+    assert dlg is not None and dlg.isVisible()  # then the Expand dialog, as asked
+    dlg.reject()
+    window.undo()  # the discarded other variant comes back
+    window.undo()  # and the accept is undone
+    assert np.array_equal(s.doc.photo.rgb, before) and len(s.doc.layers) == 2
+    assert shown in [lay.key for lay in s.doc.layers]
+    # Cancel leaves everything as it was
+    task = window.expand_dialog()
+    await until(lambda: window.findChild(QMessageBox, "expandVariantsDialog") is not None)
+    window.findChild(QMessageBox, "expandVariantsDialog").reject()
+    await task
+    assert len(s.doc.layers) == 2 and np.array_equal(s.doc.photo.rgb, before)
