@@ -9,7 +9,7 @@ core's: the panel shows its sentences at the controls.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -69,6 +69,8 @@ class GeneratePanel(PanelControls, QWidget):
         "grain": "Blend",
     }
     sections_changed = Signal(dict)
+    #: pixels the sections area needs to show an opened section's first rows
+    room_wanted = Signal(int)
 
     def __init__(self, open_sections: dict | None = None) -> None:
         super().__init__()
@@ -104,6 +106,7 @@ class GeneratePanel(PanelControls, QWidget):
                     sec.toggled.connect(
                         lambda *_: self.sections_changed.emit(self.section_states())
                     )
+                    sec.toggled.connect(lambda opened, sec=sec: self._make_room(sec, opened))
                     sections_lay.addWidget(sec)
                 target = self.sections[title].form
             target.addRow(p.label, f.row)
@@ -160,6 +163,35 @@ class GeneratePanel(PanelControls, QWidget):
         title = self.SECTIONS.get(name, "More")
         if title is not None and title in self.sections:
             self.sections[title].set_open(True)
+
+    #: rows an opened section shows at least (when it has that many), however small the window
+    ROWS_SHOWN = 5
+
+    def _make_room(self, sec, opened: bool) -> None:
+        """An opened section asks for room for its header and first :data:`ROWS_SHOWN` rows
+        (``room_wanted``: the window takes it from the docks below, never growing past the
+        screen) and scrolls into view."""
+        if not opened:
+            return
+        form = sec.form
+        spacing = max(0, form.verticalSpacing())
+        heights = []
+        for i in range(form.rowCount()):
+            if not form.isRowVisible(i):
+                continue
+            field = form.itemAt(i, QFormLayout.ItemRole.FieldRole)
+            label = form.itemAt(i, QFormLayout.ItemRole.LabelRole)
+            heights.append(
+                max(
+                    field.sizeHint().height() if field else 0,
+                    label.sizeHint().height() if label else 0,
+                )
+                + spacing
+            )
+        body = sum(heights[: self.ROWS_SHOWN]) + 6
+        self.room_wanted.emit(sec.header.sizeHint().height() + body + 4)
+        bar = self.sections_scroll.verticalScrollBar()
+        QTimer.singleShot(0, lambda: bar.setValue(sec.y()))  # its header at the top
 
     def section_states(self) -> dict[str, bool]:
         """``{title: open}`` of the collapsible sections (saved in settings)."""

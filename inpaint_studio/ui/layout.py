@@ -99,6 +99,22 @@ class WindowLayout:
         for old in ("window_geometry", "window_state"):  # the single layout of earlier versions
             w.settings.pop(old, None)
 
+    def make_room(self, wanted: int, scroll) -> None:
+        """Give the Generate dock's sections area ``wanted`` px (an opened section's first
+        rows), taken from the docks below down to their minimum; the window never grows."""
+        extra = wanted - scroll.height()
+        if extra <= 0:
+            return
+        gen, below = self.docks["generateDock"], self.docks["layersDock"]
+        spare = below.height() - below.minimumSizeHint().height()
+        extra = min(extra, max(0, spare))
+        if extra > 0:
+            self.window.resizeDocks(
+                [gen, below],
+                [gen.height() + extra, below.height() - extra],
+                Qt.Orientation.Vertical,
+            )
+
     def default_sizes(self) -> None:
         """Default proportions when no layout was restored: Generate 400 px wide, taking what
         its top needs; the tabs below it the rest."""

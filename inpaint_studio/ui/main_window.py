@@ -117,6 +117,9 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
         self.setAcceptDrops(True)
         self.panel = GeneratePanel(self.settings.get("generate_sections"))
         self.panel.sections_changed.connect(self._sections_changed)
+        self.panel.room_wanted.connect(
+            lambda px: self.layout_.make_room(px, self.panel.sections_scroll)
+        )
         self.layers_panel = LayersPanel()
         self.history_panel = HistoryPanel()
         self.jobs_list = QListWidget(objectName="jobsList")

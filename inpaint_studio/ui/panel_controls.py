@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QSpinBox,
     QToolButton,
@@ -91,7 +90,8 @@ class Section(QWidget):
         self.body = QWidget()
         self.form = QFormLayout(self.body)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.form.setContentsMargins(12, 0, 0, 6)
+        self.form.setContentsMargins(12, 0, 0, 4)
+        self.form.setVerticalSpacing(4)  # five rows fit a 1280×800 window
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -170,29 +170,37 @@ class PanelControls:
         )
 
     def _references(self, p: Param, max_items: int | None) -> Field:
+        """A thumbnail list with its buttons beside it (one compact row: a small window
+        shows every reference row of the section at once)."""
         lst = ReferenceList(p.widget, max_items)
         box = QWidget()
-        v = QVBoxLayout(box)
-        v.setContentsMargins(0, 0, 0, 0)
-        buttons = QHBoxLayout()
-        add = QPushButton("Add…" if max_items is None else "Set…")
-        rm = QPushButton("Remove" if max_items is None else "Clear")
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        buttons = QVBoxLayout()
+        buttons.setSpacing(0)
+        add = QToolButton(text="Add…" if max_items is None else "Set…")
+        rm = QToolButton(text="Remove" if max_items is None else "Clear")
+        for b in (add, rm):
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         buttons.addWidget(add)
         buttons.addWidget(rm)
-        v.addWidget(lst)
-        v.addLayout(buttons)
+        row.addWidget(lst, 1)
+        row.addLayout(buttons)
         if p.name == "style_references":
             self.style_refs, self.style_refs_size = lst, QLabel("0 / 10 MB")
-            buttons.addWidget(self.style_refs_size, 1)
+            self.style_refs_size.setToolTip("Style and character references together")
+            small = self.style_refs_size.font()
+            small.setPointSizeF(small.pointSizeF() * 0.85)
+            self.style_refs_size.setFont(small)
+            buttons.addWidget(self.style_refs_size)
             rm.clicked.connect(lst.remove_selected)
         elif max_items is None:  # Ideogram 4.x's reference images (its limit: the core's rule)
             self.reference_list = lst
-            lst.setFixedHeight(96)
             rm.clicked.connect(lst.remove_selected)
         else:
             self.char_ref = lst
-            lst.setFixedHeight(72)
             rm.clicked.connect(lst.clear_refs)
+        buttons.addStretch(1)
         add.clicked.connect(lambda: self._add_refs(lst))
         lst.changed.connect(self._update_ref_size)
         return Field(

@@ -22,8 +22,8 @@ class ReferenceList(QListWidget):
         self.refs: list[ReferenceImage] = []
         self.setAcceptDrops(True)
         self.setViewMode(QListWidget.ViewMode.IconMode)
-        self.setIconSize(QSize(56, 56))
-        self.setFixedHeight(84)
+        self.setIconSize(QSize(40, 40))
+        self.setFixedHeight(56)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         self.setToolTip("Drop images here, or use Add")
 

@@ -83,3 +83,35 @@ async def test_generate_controls_visible_at_1280x800(window):
         assert widget.isVisibleTo(window) and top_left.y() >= 0 and bottom <= dock.height(), (
             widget.objectName()
         )
+
+
+async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window):
+    """Style, References, Seed and Blend each show their first five rows (or all they have)
+    when opened in a 1280×800 window, the docks below giving up the room."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QFormLayout
+
+    window.resize(1280, 736)  # a 1280×800 screen's fitted window
+    window.layout_.restored = False
+    window.layout_.default_sizes()
+    QTest.qWait(50)
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    viewport = panel.sections_scroll.viewport()
+    for title in ("Style", "References", "Seed", "Blend"):
+        for sec in panel.sections.values():
+            sec.set_open(False)
+        sec = panel.sections[title]
+        sec.set_open(True)
+        QTest.qWait(80)
+        view = QRect(0, 0, viewport.width(), viewport.height())
+        rows = [i for i in range(sec.form.rowCount()) if sec.form.isRowVisible(i)]
+        seen = 0
+        for i in rows[:5]:
+            field = sec.form.itemAt(i, QFormLayout.ItemRole.FieldRole).widget()
+            top = field.mapTo(viewport, field.rect().topLeft())
+            bottom = field.mapTo(viewport, field.rect().bottomLeft())
+            seen += view.contains(top) and view.contains(bottom)
+        assert seen == min(5, len(rows)), (title, seen, len(rows), viewport.height())
+        assert window.height() <= 736
