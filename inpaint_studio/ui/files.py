@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -28,6 +29,8 @@ OPEN_FILTER = (
     "Inpaint Studio project (*.inpaint);;All files (*)"
 )
 PROJECT_FILTER = "Inpaint Studio project (*.inpaint)"
+#: a save shows its progress once it has taken this long, ms
+SAVE_PROGRESS_AFTER_MS = 500
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
@@ -182,8 +185,26 @@ class FileActions:
         if self.session.doc.photo is None:
             self.window.report_error("Open a photo before saving a project.")
             return False
+        bar = self.window.save_progress
+        progress = [0, 1]
+        shown = QTimer(self.window, singleShot=True, interval=SAVE_PROGRESS_AFTER_MS)
+
+        def show() -> None:  # only a save that takes a while shows its progress
+            bar.setFormat(f"Saving {target.name} %p%")
+            bar.show()
+            bar.setRange(0, progress[1])
+            bar.setValue(progress[0])
+
+        def advance(done: int, total: int) -> None:
+            progress[:] = [done, total]
+            if bar.isVisible():
+                bar.setRange(0, total)
+                bar.setValue(done)
+
+        shown.timeout.connect(show)
+        shown.start()
         try:
-            written = await self.session.save(target)
+            written = await self.session.save(target, advance)
         except OSError as exc:
             self.window.report_error(
                 f"The project could not be saved ({exc.strerror or exc}); the last saved file is unchanged."
@@ -192,6 +213,9 @@ class FileActions:
         except InpaintError as exc:
             self.window.report_error(str(exc))
             return False
+        finally:
+            shown.stop()
+            bar.hide()
         self.window.statusBar().showMessage(f"Saved {written}", 4000)
         self.add_recent(written)
         return True

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -138,6 +139,11 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
         self.size_label = QLabel(objectName="sizeLabel")
         self.cursor_label = QLabel(objectName="cursorLabel")
         self.coverage_label = QLabel(objectName="coverageLabel")
+        #: a save that takes over half a second shows its progress here
+        self.save_progress = QProgressBar(objectName="saveProgress", maximumWidth=260)
+        self.save_progress.setTextVisible(True)
+        self.save_progress.hide()
+        self.statusBar().addPermanentWidget(self.save_progress)
         for w in (self.cursor_label, self.size_label, self.coverage_label, self.zoom_label):
             self.statusBar().addPermanentWidget(w)
         self.brush = BrushControls(self.canvas)

@@ -124,3 +124,25 @@ async def test_expand_with_variants_asks_once_to_accept_or_discard(window):
     window.findChild(QMessageBox, "expandVariantsDialog").reject()
     await task
     assert len(s.doc.layers) == 2 and np.array_equal(s.doc.photo.rgb, before)
+
+
+async def test_a_save_that_takes_a_while_shows_its_progress(window, tmp_path, monkeypatch):
+    from inpaint_studio.ui import files
+
+    from .test_window import generate_with_ideogram
+
+    await opened(window, DATA / "coffee.png")
+    await window.session.replace_mask(ellipse_mask(400, 600, 280, 375, 45, 40), "Mask")
+    await generate_with_ideogram(window, 3)
+    bar = window.save_progress
+    seen: list[tuple[int, int, bool]] = []
+    bar.valueChanged.connect(lambda v: seen.append((v, bar.maximum(), bar.isVisible())))
+    monkeypatch.setattr(files, "SAVE_PROGRESS_AFTER_MS", 0)  # as if it took over 0.5 s
+    assert await window.save_project(tmp_path / "three.inpaint")
+    assert seen and all(visible for *_, visible in seen)
+    assert seen[-1][0] == seen[-1][1]  # it reached the end
+    assert not bar.isVisible()  # and went away
+    seen.clear()
+    monkeypatch.setattr(files, "SAVE_PROGRESS_AFTER_MS", 500)
+    assert await window.save_project(tmp_path / "quick.inpaint")  # a quick save shows nothing
+    assert not any(visible for *_, visible in seen) and not bar.isVisible()

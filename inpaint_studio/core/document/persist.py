@@ -468,13 +468,20 @@ def project_state(session: EditSession, *, for_recovery: bool = False) -> Projec
     )
 
 
-async def save(session: EditSession, path: Path) -> Path:
+async def save(session: EditSession, path: Path, progress=None) -> Path:
     if path.suffix != ".inpaint":
         path = path.with_suffix(".inpaint")
     state = project_state(session)
     if state is None:
         raise InpaintError("Open a photo before saving a project.")
-    await asyncio.to_thread(save_project, path, state)
+    report = None
+    if progress is not None:  # called on the saving thread; reported on the loop's
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(progress, done, total)
+
+    await asyncio.to_thread(save_project, path, state, report)
     session.mark_saved(path)
     return path
 

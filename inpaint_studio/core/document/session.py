@@ -411,15 +411,16 @@ class EditSession(LayerCommands):
         loaded = await load_recovery(folder, self.journal)
         await install(self, loaded)
 
-    async def save(self, path: str | Path) -> Path:
+    async def save(self, path: str | Path, progress=None) -> Path:
         """Save the document as a ``.inpaint`` project (atomic); returns the path written.
+        ``progress(done, total)`` (members written) is called on the loop as it goes.
 
         Raises:
             OSError: it could not be written (the previous file is intact).
         """
         from .persist import save
 
-        return await save(self, Path(path))
+        return await save(self, Path(path), progress)
 
     async def save_recovery(self) -> None:
         """Write the recovery copy now (waits for a save already running); never raises."""

@@ -293,17 +293,29 @@ def files_of(state: ProjectState, manifest: dict, *, skip=lambda name: False):
             yield d["raw"], v.raw
 
 
-def save_project(path: str | Path, state: ProjectState) -> None:
+def save_project(path: str | Path, state: ProjectState, progress=None) -> None:
     """Write ``state`` to a ``.inpaint`` file atomically (pixel and file work: use a thread).
+
+    Args:
+        progress: ``progress(done, total)`` after each member and once written (called on
+            the saving thread), or None.
 
     Raises:
         OSError: the file cannot be written (the previous file is left intact).
     """
     path = Path(path)
     manifest = state.manifest()
+    total = 4 + len(state.accepted) + 2 * len(state.jobs) + len(state.variants)
+    done = 0
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         z.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
         for name, data in files_of(state, manifest):
             z.writestr(name, data)
+            done += 1
+            if progress is not None:
+                total = max(total, done + 1)
+                progress(done, total)
     atomic_write(path, buf.getvalue())
+    if progress is not None:
+        progress(total, total)
