@@ -40,7 +40,8 @@ class GenerateController:
         panel.generate_requested.connect(self._generate_from_panel)
         #: quotes by what they depend on (never asked twice; a job's price is never a surprise)
         self.quotes: dict[tuple, object] = {}
-        self._quote_gen = 0
+        self._wanted: tuple | None = None  # the request whose price the label should show
+        self._quoting: set[tuple] = set()  # the requests whose quotes are on their way
         self.price_timer = QTimer(window, singleShot=True, interval=400, timeout=self.refresh_price)
         session.subscribe(self._on_change)  # after the bindings: the controls show the values
 
@@ -193,24 +194,27 @@ class GenerateController:
             return
         caps = self.capabilities()
         key = self._quote_key(request, caps)
+        self._wanted = key  # an answer still on its way for another request is not shown
         if key in self.quotes:
             self._show_quote(self.quotes[key])
             return
-        self._quote_gen += 1
-        self.window.spawn(self._quote(self._quote_gen, key, caps))
+        if key in self._quoting:  # that very quote is on its way: it will be shown
+            return
+        self._quoting.add(key)
+        # the request and provider as they are now: the quote is cached under this key
+        self.window.spawn(self._quote(key, caps, self.build_request(), self.provider()))
 
-    async def _quote(self, gen: int, key: tuple, caps) -> None:
+    async def _quote(self, key: tuple, caps, request: EditRequest, provider) -> None:
         from ..core.pipeline.protocol import Quote
 
         label = self.panel.price_label
-        request = self.build_request()
         try:
-            provider = self.provider()
             prepared = None
             if caps.quality and caps.uploads and not request.prompt.strip():
                 raise ValueError("the exact price is asked once there is a prompt")
             if caps.quality and caps.uploads:  # priced exactly: the upload is needed
-                label.setText("pricing…")
+                if key == self._wanted:
+                    label.setText("pricing…")
                 prepared = await asyncio.to_thread(
                     prepare,
                     request,
@@ -221,7 +225,7 @@ class GenerateController:
                 )
             quote = await provider.quote(request, prepared)
         except (InpaintError, ValueError) as exc:
-            table = getattr(self.provider(), "price_table", None)
+            table = getattr(provider, "price_table", None)
             row = table(request) if table is not None else None
             quote = Quote(
                 None if row is None else row[0] * request.num_images,
@@ -231,7 +235,9 @@ class GenerateController:
             )
         else:
             self.quotes[key] = quote
-        if gen == self._quote_gen:
+        finally:
+            self._quoting.discard(key)
+        if key == self._wanted:
             self._show_quote(quote)
 
     def _show_quote(self, quote) -> None:

@@ -54,7 +54,7 @@ class LayersPanel(QWidget):
         super().__init__()
         self.list = QListWidget(objectName="layersList")
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setMinimumHeight(40)  # a small window gives room to Generate first
+        self.list.setMinimumHeight(32)  # a small window gives room to Generate first
         self.list.setSpacing(2)
         self.list.setWordWrap(True)
         self.opacity = QSlider(

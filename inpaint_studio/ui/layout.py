@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 
 from PySide6.QtCore import QByteArray, QRect, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 #: The first window's size when the screen has room, logical px.
 DEFAULT_SIZE = (1400, 900)
@@ -38,6 +38,21 @@ def fitted(available: QRect, size: tuple[int, int] = DEFAULT_SIZE) -> QRect:
     )
 
 
+#: a screen this many logical px high or less gets scrolling docks (the panels' own minimum
+#: heights would make the window taller than the screen)
+SMALL_SCREEN = 700
+
+
+def scrolling(panel: QWidget, name: str) -> QScrollArea:
+    """``panel`` in a frameless vertical scroll area that resizes it (it scrolls only when the
+    dock is smaller than the panel's minimum)."""
+    area = QScrollArea(objectName=name, widgetResizable=True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(panel)
+    return area
+
+
 class WindowLayout:
     """Arranges ``window.docks`` and saves/restores the layout in ``window.settings``."""
 
@@ -56,10 +71,16 @@ class WindowLayout:
     # -- what comes to the front ----------------------------------------------------------------
 
     def bring(self, name: str) -> None:
-        """Show dock ``name`` and put its tab in front."""
+        """Show dock ``name`` and put its tab in front; the tabs get back room for a few rows
+        if an opened section had taken it."""
         dock = self.docks[name]
         dock.show()
         dock.raise_()
+        gen, below = self.docks["generateDock"], self.docks["layersDock"]
+        total = gen.height() + below.height()
+        want = min(total // 2, self.TABS_WANT)
+        if name != "generateDock" and below.isVisible() and below.height() < want:
+            self.window.resizeDocks([gen, below], [total - want, want], Qt.Orientation.Vertical)
 
     # -- size and per-screen layouts -------------------------------------------------------------
 
@@ -99,21 +120,36 @@ class WindowLayout:
         for old in ("window_geometry", "window_state"):  # the single layout of earlier versions
             w.settings.pop(old, None)
 
+    #: what the Layers tabs keep at least, logical px, when Generate asks for room (their
+    #: own minimum when larger)
+    BELOW_KEEPS = 120
+    #: what the tabs get back when results arrive or a job starts, logical px
+    TABS_WANT = 280
+
+    def _generate_needs(self, extra: int = 0) -> int:
+        """The Generate dock's height that shows its whole panel (plus ``extra`` px)."""
+        gen = self.docks["generateDock"]
+        area = gen.widget()
+        if not isinstance(area, QScrollArea):  # its dock already holds the whole panel
+            return gen.height() + max(0, extra)
+        panel = area.widget()
+        hidden = max(0, panel.sizeHint().height() - area.viewport().height())
+        return gen.height() + hidden + max(0, extra)
+
+    def _split(self, wanted_generate: int) -> None:
+        """Generate gets ``wanted_generate`` px, the tabs below keep their minimum (at least
+        :data:`BELOW_KEEPS`, or what they have); the window never grows."""
+        gen, below = self.docks["generateDock"], self.docks["layersDock"]
+        total = gen.height() + below.height()
+        keep = min(below.height(), max(self.BELOW_KEEPS, below.minimumSizeHint().height()))
+        g = max(gen.height(), min(wanted_generate, total - keep))
+        if g != gen.height():
+            self.window.resizeDocks([gen, below], [g, total - g], Qt.Orientation.Vertical)
+
     def make_room(self, wanted: int, scroll) -> None:
         """Give the Generate dock's sections area ``wanted`` px (an opened section's first
-        rows), taken from the docks below down to their minimum; the window never grows."""
-        extra = wanted - scroll.height()
-        if extra <= 0:
-            return
-        gen, below = self.docks["generateDock"], self.docks["layersDock"]
-        spare = below.height() - below.minimumSizeHint().height()
-        extra = min(extra, max(0, spare))
-        if extra > 0:
-            self.window.resizeDocks(
-                [gen, below],
-                [gen.height() + extra, below.height() - extra],
-                Qt.Orientation.Vertical,
-            )
+        rows) and its whole panel, taken from the docks below."""
+        self._split(self._generate_needs(wanted - scroll.height()))
 
     def default_sizes(self) -> None:
         """Default proportions when no layout was restored: Generate 400 px wide, taking what
@@ -127,3 +163,4 @@ class WindowLayout:
             [int(w.height() * 0.48), int(w.height() * 0.52)],
             Qt.Orientation.Vertical,
         )
+        self._split(self._generate_needs())  # its whole top visible where the window allows

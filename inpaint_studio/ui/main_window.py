@@ -54,7 +54,7 @@ from .generate_view import GenerateController
 from .history import HistoryPanel
 from .jobs_view import HistoryView, JobsView
 from .layers_view import LayersPanel, LayersView
-from .layout import WindowLayout
+from .layout import SMALL_SCREEN, WindowLayout, scrolling
 from .mask_actions import MaskActions
 from .menus import build_menus
 from .pyramid import build_pyramid
@@ -125,11 +125,16 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
         self.history_panel = HistoryPanel()
         self.jobs_list = QListWidget(objectName="jobsList")
         self.docks: dict[str, QDockWidget] = {}
+        # on a small screen (960×540 logical at a device pixel ratio of 2) the Generate,
+        # Layers and History panels scroll rather than push the window past the screen
+        screen = QApplication.primaryScreen()
+        small = screen is not None and screen.availableGeometry().height() < SMALL_SCREEN
+        fit = scrolling if small else (lambda w, name: w)
         for name, title, widget in (
-            ("generateDock", "Generate", self.panel),
-            ("layersDock", "Layers", self.layers_panel),
+            ("generateDock", "Generate", fit(self.panel, "generateScroll")),
+            ("layersDock", "Layers", fit(self.layers_panel, "layersScroll")),
             ("jobsDock", "Jobs", self.jobs_list),
-            ("historyDock", "History", self.history_panel),
+            ("historyDock", "History", fit(self.history_panel, "historyScroll")),
         ):
             dock = QDockWidget(title, self, objectName=name)
             dock.setWidget(widget)

@@ -66,3 +66,42 @@ def test_device_pixel_ratio_2_is_crisp(data_dir):
     for r in (one, two):
         assert 1 / r["fit_level"] >= r["fit_zoom"] * 0.999
     assert two["fit_level"] * 2 == one["fit_level"]
+
+
+FIRST_WINDOW = textwrap.dedent("""
+    import json
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from inpaint_studio.ui import MainWindow
+    w = MainWindow()
+    w.show()
+    app.processEvents()
+    s, f = w.screen().availableGeometry(), w.frameGeometry()
+    print(json.dumps({"dpr": w.devicePixelRatioF(), "screen": s.getRect(), "frame": f.getRect()}))
+""")
+
+
+def test_the_first_window_fits_a_1920x1080_screen_at_ratio_2(tmp_path):
+    """960×540 logical pixels: the docks scroll rather than push the window past the screen."""
+    screens = tmp_path / "screens.json"
+    screens.write_text(
+        json.dumps(
+            {"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1920, "height": 1080,
+                          "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}
+        )
+    )  # fmt: skip
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM=f"offscreen:configfile={screens}",
+        QT_SCALE_FACTOR="2",
+        INPAINT_STUDIO_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", FIRST_WINDOW], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    sx, sy, sw, sh = out["screen"]
+    fx, fy, fw, fh = out["frame"]
+    assert out["dpr"] == 2.0 and (sw, sh) == (960, 540)
+    assert sx <= fx and sy <= fy and fx + fw <= sx + sw and fy + fh <= sy + sh, out
