@@ -143,8 +143,8 @@ async def main(path: Path) -> None:
     area = 0.05 * h * wd
     rx = (area / np.pi * 1.4) ** 0.5
     ry = area / np.pi / rx
-    w.session.mask[...] = ((yy - h * 0.45) / ry) ** 2 + ((xx - wd * 0.55) / rx) ** 2 <= 1
-    w.session.mask_changed()
+    ellipse = ((yy - h * 0.45) / ry) ** 2 + ((xx - wd * 0.55) / rx) ** 2 <= 1
+    await w.session.replace_mask(ellipse, "Benchmark mask")
     w.panel.provider_combo.setCurrentIndex(w.panel.provider_combo.findData("ideogram"))
     w.panel.prompt_edit.setPlainText("a lotus flower")
     w.panel.num_images_spin.setValue(8)

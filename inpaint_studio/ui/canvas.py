@@ -24,6 +24,7 @@ from ..core.pixels.tools import Tool, make_tool
 from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
 from .pyramid import block_max
+from .scaled_view import ScaledView, premultiplied
 
 
 def rgb_qimage(arr: np.ndarray) -> QImage:
@@ -96,6 +97,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
+        self._view: ScaledView | None = None  # the zoomed-out view at its zoom, made on paint
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
         #: the mask tool in use (a Qt-free class of ``core/pixels/tools``, driven in photo px)
@@ -127,6 +129,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._photo_img = rgb_qimage(rgb)
         self._mask_img = self._mask_qimage(self._overlay_source())
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
+        self._view = None
         self.context_box = None
         self.fit()
 
@@ -154,6 +157,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.rgb = rgb
         self._photo_img = rgb_qimage(rgb)
         self._levels = levels
+        self._view = None
         self.update()
 
     def _overlay_source(self) -> np.ndarray:
@@ -165,6 +169,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         0/1 levels read as full strength, so nothing is rebuilt)."""
         self.alpha = alpha
         self._mask_img = self._mask_qimage(alpha)
+        self._view = None
         self.update()
 
     def _colour_table(self) -> list[int]:
@@ -190,6 +195,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         for img in [self._mask_img] + [lv[3] for lv in self._levels]:
             if img is not None:
                 img.setColorTable(table)
+        if self._view is not None:
+            self._view.set_lut(premultiplied(table))
         self.update()
 
     @property
@@ -211,6 +218,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             level_mask[y0 // f : -(-y1 // f), x0 // f : -(-x1 // f)] = block_max(
                 self._overlay_source()[y0:y1, x0:x1], f
             )
+        if self._view is not None:
+            self._view.update_mask(self._level_mask(self._view.f), rect)
         self._update_photo_rect(rect)
 
     # -- geometry ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, qRgba
 
 from ..core.pixels.tools import BrushOutline, Outline
+from .scaled_view import MAX_AREA_FACTOR, ScaledView, edges, premultiplied
 
 
 class CanvasOverlays:
@@ -33,6 +34,25 @@ class CanvasOverlays:
             else:
                 break
         return f, photo, mask
+
+    def _scaled_view(self, f: int):
+        """The :class:`ScaledView` of this zoom (made now if the zoom changed), or None when
+        the view is not zoomed out or would be too large."""
+        dpr = self.devicePixelRatioF()
+        dz = self.zoom * dpr
+        w, h = self.image_size
+        size = (max(1, round(w * dz)), max(1, round(h * dz)))
+        area = self.width() * self.height() * dpr * dpr
+        if dz >= 1.0 or size[0] * size[1] > MAX_AREA_FACTOR * area:
+            self._view = None  # its memory is not kept for a later zoom out
+            return None
+        if self._view is None or self._view.key != (f, size):
+            photo = self.rgb if f == 1 else self._levels[f.bit_length() - 2][0]
+            self._view = ScaledView(
+                photo, self._level_mask(f), (w, h), f, size, premultiplied(self._colour_table())
+            )
+        self._view.set_dpr(dpr)
+        return self._view
 
     def _level_mask(self, f: int) -> np.ndarray:
         if f == 1:
@@ -64,8 +84,14 @@ class CanvasOverlays:
         f, photo, mask = self._level()
         target = QRectF(self.to_screen(x0, y0), self.to_screen(x1, y1))
         source = QRectF(x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
-        p.drawImage(target, photo, source)
+        view = self._scaled_view(f)
+        if view is not None:  # zoomed out: unscaled copies of the view kept at this zoom
+            dpr = self.devicePixelRatioF()
+            ox, oy = round(self.offset.x() * dpr) / dpr, round(self.offset.y() * dpr) / dpr
+            p.drawImage(QPointF(ox, oy), view.photo)
+        else:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 1.0)
+            p.drawImage(target, photo, source)
         split_x = self.split * self.width() if self.split is not None else None
         if split_x is not None:  # layers only right of the divider: before | after
             p.save()
@@ -94,10 +120,22 @@ class CanvasOverlays:
             # the tint steps aside while a variant is shown (its outline stays), so results are
             # never tinted; it comes back while the user paints
             # nor is the original (Tab, the Original button): it is shown exactly as it is
-            if not self.show_original and not (self.variant_shown() and not self._stroking):
-                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-                p.drawImage(target, mask, source)
-            self._paint_outline(p, f, x0, y0, x1, y1)
+            tinted = not self.show_original and not (self.variant_shown() and not self._stroking)
+            if view is not None:
+                if view.bbox is not None:
+                    bx0, by0, bx1, by1 = view.bbox
+                    at = QRectF(
+                        ox + bx0 / dpr, oy + by0 / dpr, (bx1 - bx0) / dpr, (by1 - by0) / dpr
+                    )
+                    box = QRectF(bx0, by0, bx1 - bx0, by1 - by0)
+                    if tinted:
+                        p.drawImage(at, view.tint, box)
+                    p.drawImage(at, view.edge, box)
+            else:
+                if tinted:
+                    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                    p.drawImage(target, mask, source)
+                self._paint_outline(p, f, x0, y0, x1, y1)
         if self.feather_preview:
             self._paint_feather(p, f, x0, y0, x1, y1)
         if split_x is not None:
@@ -127,12 +165,10 @@ class CanvasOverlays:
         sx1, sy1 = min(m.shape[1], int(-(-x1 // f)) + 1), min(m.shape[0], int(-(-y1 // f)) + 1)
         if sx1 - sx0 < 3 or sy1 - sy0 < 3:
             return
-        sub = m[sy0:sy1, sx0:sx1] > 0
-        centre = sub[1:-1, 1:-1]
-        if not centre.any():
+        sub = m[sy0:sy1, sx0:sx1]
+        if not sub[1:-1, 1:-1].any():
             return
-        inner = centre & sub[:-2, 1:-1] & sub[2:, 1:-1] & sub[1:-1, :-2] & sub[1:-1, 2:]
-        edge = (centre ^ inner).view(np.uint8)  # set pixels with an unset 4-neighbour
+        edge = edges(sub).view(np.uint8)  # set pixels with an unset 4-neighbour, lines excepted
         h, w = edge.shape
         img = QImage(edge.data, w, h, edge.strides[0], QImage.Format.Format_Indexed8)
         img.setColorTable([qRgba(0, 0, 0, 0), qRgba(255, 255, 255, 220)])
