@@ -170,8 +170,11 @@ class GeneratePanel(PanelControls, QWidget):
     def _make_room(self, sec, opened: bool) -> None:
         """An opened section asks for room for its header and first :data:`ROWS_SHOWN` rows
         (``room_wanted``: the window takes it from the docks below, never growing past the
-        screen) and scrolls into view."""
+        screen) and scrolls into view; when the last open one closes, ``room_wanted(0)``
+        gives the docks below back what was taken."""
         if not opened:
+            if not any(s.is_open() for s in self.sections.values()):
+                self.room_wanted.emit(0)
             return
         form = sec.form
         spacing = max(0, form.verticalSpacing())
@@ -452,5 +455,6 @@ class GeneratePanel(PanelControls, QWidget):
             sec.header.setText(f"{title}  ⚠" if title in flagged else title)
         text = "\n".join(p.message for p in problems)
         self.problems_label.setText(text)
+        self.problems_label.setVisible(bool(problems))  # no empty line's room when all is well
         self.generate_button.setEnabled(not problems)
         self.generate_button.setToolTip(text if problems else "Generate (Ctrl+Enter)")

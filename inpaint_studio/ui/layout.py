@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 
-from PySide6.QtCore import QByteArray, QRect, Qt
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 #: The first window's size when the screen has room, logical px.
@@ -67,6 +67,8 @@ class WindowLayout:
         w.tabifyDockWidget(docks["jobsDock"], docks["historyDock"])
         docks["layersDock"].raise_()
         self.restored = False
+        self._lent_from: int | None = None  # the tabs' height before opened sections took room
+        self._asks = 0
 
     # -- what comes to the front ----------------------------------------------------------------
 
@@ -148,8 +150,33 @@ class WindowLayout:
 
     def make_room(self, wanted: int, scroll) -> None:
         """Give the Generate dock's sections area ``wanted`` px (an opened section's first
-        rows) and its whole panel, taken from the docks below."""
-        self._split(self._generate_needs(wanted - scroll.height()))
+        rows) and its whole panel, taken from the docks below; ``wanted`` 0 (no section is
+        open any more): the docks below get back the height they had before the first loan."""
+        self._asks += 1  # a give-back still waiting is cancelled by any later ask
+        if wanted > 0:
+            if self._lent_from is None:
+                self._lent_from = self.docks["layersDock"].height()
+            self._split(self._generate_needs(wanted - scroll.height()))
+        else:  # on the next turn: a section opened right after (one replacing another) wins
+            QTimer.singleShot(0, lambda asked=self._asks: self._give_back(asked))
+
+    def _give_back(self, asked: int) -> None:
+        if asked != self._asks or self._lent_from is None:
+            return
+        had, self._lent_from = self._lent_from, None
+        self._tabs_to(had, retry=True)
+
+    def _tabs_to(self, height: int, *, retry: bool) -> None:
+        """The tabs below Generate ``height`` px tall (resizeDocks shares the space in
+        proportion, which can miss by a title bar: measured and corrected once)."""
+        gen, below = self.docks["generateDock"], self.docks["layersDock"]
+        total = gen.height() + below.height()
+        miss = height - below.height()
+        if miss > 1 and height < total:
+            ask = height + (0 if retry else miss)
+            self.window.resizeDocks([gen, below], [total - ask, ask], Qt.Orientation.Vertical)
+            if retry:
+                QTimer.singleShot(0, lambda: self._tabs_to(height, retry=False))
 
     def default_sizes(self) -> None:
         """Default proportions when no layout was restored: Generate 400 px wide, taking what

@@ -85,20 +85,36 @@ async def test_generate_controls_visible_at_1280x800(window):
         )
 
 
-async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window):
+async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window, data_dir):
     """Style, References, Seed and Blend each show their first five rows (or all they have)
-    when opened in a 1280×800 window, the docks below giving up the room."""
+    when opened in a 1280×800 window with a request ready to send (its price and "What will
+    be sent" shown), the docks below giving up the room; closing them gives it back."""
+    import numpy as np
     from PySide6.QtCore import QRect
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QFormLayout
 
+    from ..support.waiting import until
+
     window.resize(1280, 736)  # a 1280×800 screen's fitted window
+    await window.open_image(data_dir / "coffee.png")
+    mask = np.zeros((400, 600), bool)
+    mask[150:300, 400:480] = True
+    await window.session.replace_mask(mask, "Test mask")
+    panel = window.panel
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
+    panel.prompt_edit.setPlainText("a silver fork")
+    await until(lambda: "billed" in panel.sent_label.text())
+    assert panel.problems_label.isHidden()
     window.layout_.restored = False
     window.layout_.default_sizes()
     QTest.qWait(50)
-    panel = window.panel
-    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("ideogram"))
     viewport = panel.sections_scroll.viewport()
+    for sec in panel.sections.values():
+        sec.set_open(False)
+    QTest.qWait(50)
+    below = window.docks["layersDock"]
+    tabs_before = below.height()
     for title in ("Style", "References", "Seed", "Blend"):
         for sec in panel.sections.values():
             sec.set_open(False)
@@ -123,3 +139,11 @@ async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window):
                 break
         assert seen == min(5, len(rows)), (title, seen, len(rows), viewport.height())
         assert window.height() <= 736
+    assert below.height() < tabs_before  # the room came from the Layers tabs
+    for sec in panel.sections.values():  # closing the last open section gives it back
+        sec.set_open(False)
+    for _ in range(150):
+        QTest.qWait(20)
+        if abs(below.height() - tabs_before) <= 2:
+            break
+    assert abs(below.height() - tabs_before) <= 2, (below.height(), tabs_before)
