@@ -18,10 +18,27 @@ def pytest_asyncio_loop_factories(config, item):
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def window(qapp, server, monkeypatch):
-    """The editor, shown offscreen, pointed at the loopback Ideogram server; closed cleanly."""
-    from PySide6.QtTest import QTest
+    """The editor, shown offscreen, pointed at the loopback Ideogram server; closed cleanly.
+
+    Tests wait with ``await`` only: ``QTest.qWait`` (or any nested event loop) inside a
+    coroutine lets qasync run another task's step inside the test's ("Cannot enter into
+    task"), and that task never wakes again. Such an error fails the test here; the close is
+    bounded so a lost task is a failure, never a hang."""
+    import asyncio
 
     from inpaint_studio.ui import MainWindow
+
+    from ..support.waiting import until
+
+    loop = asyncio.get_running_loop()
+    before = loop.get_exception_handler()
+    nested: list[str] = []
+
+    def handler(lp, context) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, RuntimeError) and "Cannot enter into task" in str(exc):
+            nested.append(str(exc)[:300])
+        (before or lp.default_exception_handler.__func__)(lp, context)
 
     monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
     monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
@@ -30,11 +47,16 @@ async def window(qapp, server, monkeypatch):
     w.ask_before_closing = False  # the unsaved-work question has tests of its own
     w.resize(1200, 800)
     w.show()
-    QTest.qWaitForWindowExposed(w)
-    yield w
-    w.close()
-    await w.aclose()
-    dispose(w)
+    loop.set_exception_handler(handler)
+    try:
+        await until(lambda: w.windowHandle() is not None and w.windowHandle().isExposed())
+        yield w
+        assert not nested, f"a task was stepped inside another (a nested event loop): {nested}"
+    finally:
+        loop.set_exception_handler(before)
+        w.close()
+        await asyncio.wait_for(w.aclose(), 60)
+        dispose(w)
 
 
 async def close_windows(*windows) -> None:

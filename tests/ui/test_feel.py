@@ -3,6 +3,8 @@ pytest-qt)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -27,7 +29,7 @@ async def test_holding_tab_shows_the_original_without_the_mask_tint(window):
     await window.session.replace_mask(ellipse_mask(400, 600, 200, 300, 80, 120), "Mask")
     c = window.canvas
     c.setFocus()
-    QTest.qWait(50)
+    await asyncio.sleep(0.05)  # never QTest.qWait in a coroutine: a nested loop
     photo = tuple(int(v) for v in window.session.doc.photo.rgb[200, 300])
     assert pixel(c, 300, 200) != photo  # the mask is tinted while editing
     QTest.keyPress(window, Qt.Key.Key_Tab)

@@ -3,6 +3,8 @@ stay out of the way (Jobs comes forward when a job starts, Layers when results a
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from PySide6.QtCore import QRect
 
@@ -67,9 +69,8 @@ async def test_generate_controls_visible_at_1280x800(window):
     window.resize(1280, 800)
     window.layout_.restored = False
     window.layout_.default_sizes()
-    from PySide6.QtTest import QTest
 
-    QTest.qWait(50)
+    await asyncio.sleep(0.05)
     panel = window.panel
     dock = window.docks["generateDock"]
     for widget in (
@@ -91,7 +92,6 @@ async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window, data
     be sent" shown), the docks below giving up the room; closing them gives it back."""
     import numpy as np
     from PySide6.QtCore import QRect
-    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QFormLayout
 
     from ..support.waiting import until
@@ -108,11 +108,11 @@ async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window, data
     assert panel.problems_label.isHidden()
     window.layout_.restored = False
     window.layout_.default_sizes()
-    QTest.qWait(50)
+    await asyncio.sleep(0.05)
     viewport = panel.sections_scroll.viewport()
     for sec in panel.sections.values():
         sec.set_open(False)
-    QTest.qWait(50)
+    await asyncio.sleep(0.05)
     below = window.docks["layersDock"]
     tabs_before = below.height()
     for title in ("Style", "References", "Seed", "Blend"):
@@ -134,7 +134,7 @@ async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window, data
 
         # the layout settles over a few event-loop turns (slower under load): wait up to 3 s
         for _ in range(150):
-            QTest.qWait(20)
+            await asyncio.sleep(0.02)
             if (seen := seen_rows()) == min(5, len(rows)):
                 break
         assert seen == min(5, len(rows)), (title, seen, len(rows), viewport.height())
@@ -143,7 +143,7 @@ async def test_each_section_opens_to_at_least_five_rows_at_1280x800(window, data
     for sec in panel.sections.values():  # closing the last open section gives it back
         sec.set_open(False)
     for _ in range(150):
-        QTest.qWait(20)
+        await asyncio.sleep(0.02)
         if abs(below.height() - tabs_before) <= 2:
             break
     assert abs(below.height() - tabs_before) <= 2, (below.height(), tabs_before)
