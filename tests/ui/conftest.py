@@ -38,7 +38,7 @@ async def window(qapp, server, monkeypatch):
         exc = context.get("exception")
         if isinstance(exc, RuntimeError) and "Cannot enter into task" in str(exc):
             nested.append(str(exc)[:300])
-        (before or lp.default_exception_handler.__func__)(lp, context)
+        before(lp, context) if before else lp.default_exception_handler(context)
 
     monkeypatch.setenv("IDEOGRAM_API_KEY", server.api_key)
     monkeypatch.setenv("IDEOGRAM_BASE_URL", server.base_url)
