@@ -4,6 +4,8 @@
 
 - open to first paint vs a bare Pillow decode of the file (target ≤ 1.5×);
 - a brush segment plus its repaint, p50/p95, at fit zoom and at 100 % (target p95 ≤ 8 ms);
+- a wheel step: set a new zoom and repaint, p50/p95/max over 24 steps from fit to 3× fit and
+  back, 50 ms apart (the zoomed-out view of each zoom is made in a worker meanwhile);
 - the longest GUI event-loop stall (10 ms heartbeat timer) while a job uploads a ~10 MB
   image and downloads 8 results from a loopback Ideogram server in another process
   (target ≤ 50 ms);
@@ -40,6 +42,14 @@ s = IdeogramServer(api_key="bench").start()
 print(s.base_url, flush=True)
 time.sleep(3600)
 """
+
+
+async def settled(c) -> None:
+    """Repaint, then wait for the zoomed-out view of this zoom to be made (in a worker)."""
+    c.repaint()
+    while getattr(c, "_view_task", None) is not None:
+        await asyncio.sleep(0.01)
+    c.repaint()
 
 
 def rss_mb() -> float:
@@ -79,13 +89,31 @@ async def main(path: Path) -> None:
     )
 
     c = w.canvas
+    c.fit()
+    await settled(c)
+    fit = c.zoom
+    steps = [fit * 1.1**i for i in range(1, 13)] + [fit * 1.1**i for i in range(11, -1, -1)]
+    times = []
+    for z in steps:
+        t = time.perf_counter()
+        c.set_zoom(z, centre=True)
+        c.repaint()
+        times.append((time.perf_counter() - t) * 1000)
+        await asyncio.sleep(0.05)  # wheel ticks come about this far apart
+    times.sort()
+    print(
+        f"wheel step (set zoom + repaint, fit {fit:.3f} to {steps[11]:.3f} and back): "
+        f"p50 {statistics.median(times):.2f} ms, p95 {times[int(0.95 * len(times))]:.2f} ms, "
+        f"max {times[-1]:.2f} ms"
+    )
+
     c.set_brush_radius(40)
     for label, zoom in (("fit", None), ("100 %", 1.0)):
         if zoom is None:
             c.fit()
         else:
             c.set_zoom(zoom, centre=True)
-        c.repaint()
+        await settled(c)
         cx, cy = c.width() // 2, c.height() // 2
         dirty = QRegion()
         plain_update = c.update
@@ -104,6 +132,7 @@ async def main(path: Path) -> None:
             c.brush_hardness, c.brush_opacity = (0.3, 0.6) if soft else (1.0, 1.0)
             if soft:
                 await w.session.prepare_soft_mask()  # as the window does when hardness drops
+                await settled(c)
             times = []
             QTest.mousePress(
                 c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(cx - 200, cy)

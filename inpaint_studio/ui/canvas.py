@@ -10,6 +10,7 @@ inside the rectangle they changed.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,10 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
         self._view: ScaledView | None = None  # the zoomed-out view at its zoom, made on paint
+        self._view_task: asyncio.Task | None = None  # making one in a worker thread
+        self._view_epoch = 0  # bumped when the photo or the overlay's source changes
+        self._view_failed = -1  # the epoch whose view could not be made
+        self._view_pending: Rect | None = None  # mask changed here while a view was being made
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
         #: the mask tool in use (a Qt-free class of ``core/pixels/tools``, driven in photo px)
@@ -129,7 +134,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._photo_img = rgb_qimage(rgb)
         self._mask_img = self._mask_qimage(self._overlay_source())
         self._levels = [(r, m, rgb_qimage(r), self._mask_qimage(m)) for r, m in pyramid]
-        self._view = None
+        self.drop_view()
         self.context_box = None
         self.fit()
 
@@ -157,7 +162,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self.rgb = rgb
         self._photo_img = rgb_qimage(rgb)
         self._levels = levels
-        self._view = None
+        self.drop_view()
         self.update()
 
     def _overlay_source(self) -> np.ndarray:
@@ -169,7 +174,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         0/1 levels read as full strength, so nothing is rebuilt)."""
         self.alpha = alpha
         self._mask_img = self._mask_qimage(alpha)
-        self._view = None
+        self.drop_view()
         self.update()
 
     def _colour_table(self) -> list[int]:
@@ -220,6 +225,14 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
             )
         if self._view is not None:
             self._view.update_mask(self._level_mask(self._view.f), rect)
+        if self._view_task is not None:
+            p = self._view_pending or rect
+            self._view_pending = (
+                min(p[0], rect[0]),
+                min(p[1], rect[1]),
+                max(p[2], rect[2]),
+                max(p[3], rect[3]),
+            )
         self._update_photo_rect(rect)
 
     # -- geometry ---------------------------------------------------------------------------

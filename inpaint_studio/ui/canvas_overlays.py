@@ -8,9 +8,11 @@ pyramid); kept apart so the canvas module stays about input and the document.
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, qRgba
 
@@ -36,8 +38,8 @@ class CanvasOverlays:
         return f, photo, mask
 
     def _scaled_view(self, f: int):
-        """The :class:`ScaledView` of this zoom (made now if the zoom changed), or None when
-        the view is not zoomed out or would be too large."""
+        """The :class:`ScaledView` of this zoom, or None when the view is not zoomed out, would
+        be too large, or is still being made (the pyramid draws meanwhile)."""
         dpr = self.devicePixelRatioF()
         dz = self.zoom * dpr
         w, h = self.image_size
@@ -47,12 +49,73 @@ class CanvasOverlays:
             self._view = None  # its memory is not kept for a later zoom out
             return None
         if self._view is None or self._view.key != (f, size):
-            photo = self.rgb if f == 1 else self._levels[f.bit_length() - 2][0]
-            self._view = ScaledView(
-                photo, self._level_mask(f), (w, h), f, size, premultiplied(self._colour_table())
-            )
+            self._view = None
+            self._make_view(f, size)
+            if self._view is None:
+                return None
         self._view.set_dpr(dpr)
         return self._view
+
+    def _make_view(self, f: int, size: tuple[int, int]) -> None:
+        """Start making the view of ``size`` from level ``f`` in a worker thread (one at a
+        time: the paint after it lands asks for the zoom shown then); without a running event
+        loop (a script, a benchmark) it is made now."""
+        if self._view_task is not None or self._view_failed == self._view_epoch:
+            return  # one at a time; a view that failed is not retried until the photo changes
+        photo = self.rgb if f == 1 else self._levels[f.bit_length() - 2][0]
+        args = (photo, self._level_mask(f), self.image_size, f, size)
+        lut = premultiplied(self._colour_table())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._view = ScaledView(*args, lut)
+            return
+        self._view_pending = None
+        self._view_task = task = loop.create_task(self._view_made(self._view_epoch, args, lut))
+        task.add_done_callback(self._view_task_done)
+
+    async def _view_made(self, epoch: int, args: tuple, lut: np.ndarray) -> None:
+        try:
+            view = await asyncio.to_thread(ScaledView, *args, lut, images=False)
+        except Exception:
+            self._view_failed = epoch  # the pyramid draws instead; reported by the done callback
+            raise
+        finally:
+            if self._view_task is asyncio.current_task():
+                self._view_task = None
+        if not shiboken6.isValid(self):  # the canvas went with its window meanwhile
+            return
+        if epoch != self._view_epoch:  # another photo, or the soft mask, since it began
+            self.update()
+            return
+        view.make_images()
+        if self._view_pending is not None:  # strokes painted while it was being made
+            view.update_mask(self._level_mask(view.f), self._view_pending)
+        table = premultiplied(self._colour_table())
+        if not np.array_equal(table, view.lut):  # the overlay's colour changed meanwhile
+            view.set_lut(table)
+        self._view = view
+        self.update()
+
+    def _view_task_done(self, task: asyncio.Task) -> None:
+        if self._view_task is task:
+            self._view_task = None
+        if not task.cancelled() and task.exception() is not None:
+            task.get_loop().call_exception_handler(
+                {"message": "making the zoomed-out view failed", "exception": task.exception()}
+            )
+
+    def drop_view(self) -> None:
+        """Forget the zoomed-out view and any being made (the photo or the overlay's source
+        changed); the next paint starts a new one."""
+        self._view = None
+        self._view_epoch += 1
+
+    def cancel_view(self) -> None:
+        """Stop waiting for a view being made (the window closes)."""
+        if self._view_task is not None:
+            self._view_task.cancel()
+            self._view_task = None
 
     def _level_mask(self, f: int) -> np.ndarray:
         if f == 1:

@@ -488,6 +488,7 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
         self.generator.preview_timer.stop()
         self._mask_timer.stop()
         self.autosaver.cancel()
+        self.canvas.cancel_view()
         QApplication.instance().removeEventFilter(self)
         keep = None
         if self._closing_ok and getattr(self, "_discard_on_close", False):

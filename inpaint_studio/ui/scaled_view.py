@@ -5,7 +5,9 @@ rectangle it changed).
 
 The canvas uses it when the view is zoomed out (fewer than one device pixel per photo pixel)
 and the scaled photo is at most :data:`MAX_AREA_FACTOR` times the canvas; otherwise it
-draws from the pyramid directly.
+draws from the pyramid directly. A view is computed in a worker thread (numpy and OpenCV
+only, ``images=False``) and wrapped in ``QImage`` s on the GUI thread by :meth:`make_images`
+(shared/docs/qt-async-notes.md §8: no ``QImage`` off the GUI thread).
 """
 
 from __future__ import annotations
@@ -73,9 +75,11 @@ class ScaledView:
         f: photo px per level px.
         size: the scaled view's (width, height), device px.
         lut: ``(256,) uint32`` premultiplied tint colour of each mask value.
+        images: wrap the arrays in ``QImage`` s now (GUI thread only); with False, call
+            :meth:`make_images` on the GUI thread before drawing.
     """
 
-    def __init__(self, photo_level, mask_level, photo_size, f, size, lut) -> None:
+    def __init__(self, photo_level, mask_level, photo_size, f, size, lut, images=True) -> None:
         import cv2
 
         self.key = (f, size)
@@ -89,20 +93,26 @@ class ScaledView:
             cv2.resize(photo_level, (sw, sh), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGRA
         )
         self._photo = bgra  # 0xAARRGGBB words on a little-endian machine: Format_RGB32
-        self.photo = QImage(bgra.data, sw, sh, bgra.strides[0], QImage.Format.Format_RGB32)
         self.lut = lut
         # one pixel of margin all round, always clear: the outline's neighbours exist
         self.idx = np.zeros((sh + 2, sw + 2), np.uint8)
         self._tint = np.zeros((sh, sw), np.uint32)
         self._edge = np.zeros((sh, sw), np.uint32)
-        self.tint = QImage(
-            self._tint.data, sw, sh, sw * 4, QImage.Format.Format_ARGB32_Premultiplied
-        )
-        self.edge = QImage(
-            self._edge.data, sw, sh, sw * 4, QImage.Format.Format_ARGB32_Premultiplied
-        )
         self.bbox: tuple[int, int, int, int] | None = None  # set pixels lie inside (x0, y0, x1, y1)
         self._redo(mask_level, 0, 0, sw, sh)
+        if images:
+            self.make_images()
+
+    def make_images(self) -> None:
+        """Wrap the photo, tint and outline arrays (no copy) as ``photo``, ``tint`` and
+        ``edge`` ``QImage`` s; on the GUI thread only."""
+        sw, sh = self.size
+        self.photo = QImage(
+            self._photo.data, sw, sh, self._photo.strides[0], QImage.Format.Format_RGB32
+        )
+        premul = QImage.Format.Format_ARGB32_Premultiplied
+        self.tint = QImage(self._tint.data, sw, sh, sw * 4, premul)
+        self.edge = QImage(self._edge.data, sw, sh, sw * 4, premul)
 
     def set_dpr(self, dpr: float) -> None:
         for img in (self.photo, self.tint, self.edge):

@@ -1,6 +1,8 @@
 """The zoomed-out view (``ui/scaled_view.py``): a mask edit redone in its rectangle gives the
 same view as building it again; a one-pixel stroke stays visible zoomed far out; the canvas
-drawn through it looks like the canvas drawn from the pyramid directly."""
+drawn through it looks like the canvas drawn from the pyramid directly; it is made in a
+worker thread, and what changes meanwhile (a stroke, the overlay's colour, the photo) is in
+the view it lands as, or the view is dropped."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from PySide6.QtGui import QImage, qRgba
 from inpaint_studio.ui.pyramid import block_max
 from inpaint_studio.ui.scaled_view import ScaledView, premultiplied
 
+from ..support.waiting import until
+from .test_mask_view import stroke
 from .test_window import opened
 
 DATA = __import__("pathlib").Path(__file__).resolve().parent.parent / "data"
@@ -121,7 +125,7 @@ async def test_the_canvas_zoomed_out_looks_as_drawn_from_the_pyramid(window, mon
     await window.session.replace_mask(mask, "Test mask")
     c.set_zoom(0.37, centre=True)
     c.repaint()
-    assert c._view is not None, "zoomed out, the canvas draws through the scaled view"
+    await until(lambda: c._view is not None)  # zoomed out, the canvas draws through the view
     through_view = grab(c)
     window.overlay_action.setChecked(False)
     window.toggle_overlay()
@@ -144,3 +148,62 @@ async def test_the_canvas_zoomed_out_looks_as_drawn_from_the_pyramid(window, mon
     x0, x1 = round(c.to_screen(50, 0).x()), round(c.to_screen(550, 0).x())
     changed = np.abs(through_view - bare)[y - 2 : y + 3, x0:x1].sum(axis=2).max(axis=0)
     assert (changed > 30).all(), np.nonzero(changed <= 30)
+
+
+async def zoomed_out(window, zoom: float = 0.37):
+    """The coffee photo open and zoomed out, its view being made (not yet there)."""
+    await opened(window, DATA / "coffee.png")
+    c = window.canvas
+    await until(lambda: c._view_task is None)
+    c.set_zoom(zoom, centre=True)
+    c.repaint()
+    assert c._view is None and c._view_task is not None, "made in a worker, not in the paint"
+    return c
+
+
+def fresh(c) -> ScaledView:
+    """The view of the canvas's zoom made now from what it shows."""
+    v = c._view
+    photo = c.rgb if v.f == 1 else c._levels[v.f.bit_length() - 2][0]
+    lut = premultiplied(c._colour_table())
+    return ScaledView(photo, c._level_mask(v.f), c.image_size, v.f, v.size, lut)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_stroke_painted_while_the_view_is_made_is_in_it(window):
+    from PySide6.QtGui import QColor
+
+    c = await zoomed_out(window)
+    stroke(c, [(100, 70), (250, 90), (400, 70)])  # before or after the worker reads the mask
+    c.brush_radius = 0.5
+    stroke(c, [(20, 200), (580, 200)])  # a one-pixel line
+    assert window.session.doc.mask[196:205, 300].any() and window.session.doc.mask[70, 250]
+    c.set_overlay_color(QColor(40, 200, 90, 150))  # and a new overlay colour meanwhile
+    await until(lambda: c._view is not None)
+    expected = fresh(c)
+    assert np.array_equal(c._view._tint, expected._tint)
+    assert np.array_equal(c._view._edge, expected._edge)
+    assert np.array_equal(c._view._photo, expected._photo)
+    assert c._view.bbox is not None and c._view._tint.any()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_view_made_for_a_photo_since_replaced_is_dropped(window):
+    c = await zoomed_out(window)
+    old = c.rgb
+    c.set_rgb(255 - old, (0, 0, W, H))  # the working image changed before the view landed
+    await until(lambda: c._view is not None)
+    assert np.array_equal(c._view._photo, fresh(c)._photo)
+    # the inverted photo, not the one the first view was started from
+    x, y = W // 2, H // 2
+    px = c._view._photo[round(y * c._view.size[1] / H), round(x * c._view.size[0] / W)]
+    assert abs(int(px[2]) - (255 - int(old[y, x, 0]))) < 40
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_zooming_again_while_a_view_is_made_lands_the_last_zoom(window):
+    c = await zoomed_out(window, 0.37)
+    c.set_zoom(0.21, centre=True)
+    c.repaint()  # one view at a time: the second waits for the first
+    await until(lambda: c._view is not None and c._view.size[0] == round(W * 0.21))
+    assert np.array_equal(c._view._tint, fresh(c)._tint)
