@@ -24,7 +24,7 @@ from ..core.pixels.maskedit import (
 from ..core.pixels.tools import Tool, make_tool
 from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
-from .pyramid import block_max
+from .pyramid import PhotoLevels, block_max
 from .scaled_view import ScaledView, premultiplied
 
 
@@ -98,6 +98,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         self._photo_img: QImage | None = None
         self._mask_img: QImage | None = None
         self._levels: list[tuple[np.ndarray, np.ndarray, QImage, QImage]] = []
+        #: the photo levels of photos shown before (``photo_levels.pyramid(rgb, mask)``)
+        self.photo_levels = PhotoLevels()
         self._view: ScaledView | None = None  # the zoomed-out view at its zoom, made on paint
         self._view_task: asyncio.Task | None = None  # making one in a worker thread
         self._view_epoch = 0  # bumped when the photo or the overlay's source changes
@@ -128,6 +130,8 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
     ) -> None:
         """Show ``rgb`` with ``mask`` (and its soft mask ``alpha``; both wrapped, not copied)
         and a pyramid from :func:`build_pyramid` (of ``alpha`` when there is one)."""
+        if self.rgb is not None and self.rgb is not rgb and self._levels:
+            self.photo_levels.keep(self.rgb, [lv[0] for lv in self._levels])
         self.rgb = rgb
         self.mask = mask
         self.alpha = alpha

@@ -57,7 +57,6 @@ from .layers_view import LayersPanel, LayersView
 from .layout import SMALL_SCREEN, WindowLayout, scrolling
 from .mask_actions import MaskActions
 from .menus import build_menus
-from .pyramid import build_pyramid
 from .recovery import RecoveryBanner
 from .subject import SubjectTool
 from .window_state import WindowState
@@ -225,7 +224,7 @@ class MainWindow(MaskActions, WindowState, QMainWindow):
                 pyramid = (
                     pending[1]
                     if pending and pending[0] is s.doc.photo.rgb
-                    else build_pyramid(s.doc.photo.rgb, overlay)
+                    else self.canvas.photo_levels.pyramid(s.doc.photo.rgb, overlay)
                 )
                 self.files.pending_pyramid = None
                 self.canvas.set_photo(s.doc.photo.rgb, s.doc.mask, pyramid, s.doc.mask_alpha)

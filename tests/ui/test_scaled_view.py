@@ -73,6 +73,26 @@ def test_an_edit_redone_in_its_rectangle_equals_a_rebuild(edits, scale):
             assert bx0 <= xs.min() and xs.max() < bx1 and by0 <= ys.min() and ys.max() < by1
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    h=st.integers(1, 70),
+    w=st.integers(1, 70),
+    k=st.integers(0, 4),
+    seed=st.integers(0, 2**32 - 1),
+    density=st.floats(0.0, 1.0),
+)
+def test_block_max_is_the_largest_value_of_each_block(h, w, k, seed, density):
+    rng = np.random.default_rng(seed)
+    mask = np.where(rng.random((h, w)) < density, rng.integers(1, 256, (h, w)), 0).astype(np.uint8)
+    f = 2**k
+    expected = np.zeros((-(-h // f), -(-w // f)), np.uint8)
+    for y in range(expected.shape[0]):
+        for x in range(expected.shape[1]):
+            expected[y, x] = mask[y * f : (y + 1) * f, x * f : (x + 1) * f].max()
+    assert np.array_equal(block_max(mask, f), expected)
+    assert np.array_equal(block_max(mask > 0, f), expected > 0)  # a bool mask: 0/1 bytes
+
+
 def test_a_one_pixel_stroke_stays_visible_zoomed_far_out():
     mask = np.zeros((H, W), bool)
     mask[200, 50:550] = True  # one photo pixel high
@@ -207,3 +227,27 @@ async def test_zooming_again_while_a_view_is_made_lands_the_last_zoom(window):
     c.repaint()  # one view at a time: the second waits for the first
     await until(lambda: c._view is not None and c._view.size[0] == round(W * 0.21))
     assert np.array_equal(c._view._tint, fresh(c)._tint)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_undoing_expand_shows_the_photo_again_without_downsampling_it(window, tmp_path):
+    from inpaint_studio.ui.pyramid import block_max
+
+    big = tmp_path / "coffee-3x.png"  # 1800 × 1200: a photo with pyramid levels
+    Image.fromarray(PHOTO).resize((3 * W, 3 * H), Image.Resampling.LANCZOS).save(big)
+    await opened(window, big)
+    c, s = window.canvas, window.session
+    before = [lv[0] for lv in c._levels]
+    assert before, "a photo over 1.2 MP is drawn zoomed out from its levels"
+    await window.expand_canvas((0, 0, 300, 0))
+    await until(lambda: s.doc.photo.size == (3 * W + 300, 3 * H) and not s.busy)
+    expanded = [lv[0] for lv in c._levels]
+    window.undo_stack.undo()
+    await until(lambda: c.image_size == (3 * W, 3 * H))
+    assert all(a is b for a, b in zip([lv[0] for lv in c._levels], before, strict=True))
+    for f, (_, level_mask, _, _) in zip((2, 4), c._levels, strict=False):
+        assert np.array_equal(level_mask, block_max(s.doc.mask.view(np.uint8), f))
+    window.undo_stack.redo()
+    await until(lambda: c.image_size == (3 * W + 300, 3 * H))
+    assert all(a is b for a, b in zip([lv[0] for lv in c._levels], expanded, strict=True))
+    assert c._levels[0][1].any(), "the new margin is the mask, in its levels too"
