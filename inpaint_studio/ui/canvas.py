@@ -4,8 +4,9 @@ The mask is the full-resolution ``(H, W) bool`` array the core uses; the overlay
 memory in an indexed ``QImage`` (no copy). For zoomed-out views the canvas keeps a pyramid
 of half-size levels of photo and mask (built off the GUI thread on open) and draws the
 smallest level that still has at least one pixel per screen pixel, so painting on a 20 MP
-photo repaints only a small rectangle of a small image. Mask edits update the pyramid only
-inside the rectangle they changed.
+photo repaints only a small rectangle of a small image. Once per zoom it also makes, in a
+worker thread, a view at the screen's own pixels (``scaled_view``) that later repaints copy
+unscaled. Mask edits update the pyramid and that view only inside the rectangle they changed.
 """
 
 from __future__ import annotations
