@@ -19,9 +19,7 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, qRgba
 from PySide6.QtWidgets import QWidget
 
-from ..core.pixels.maskedit import (
-    Rect,
-)
+from ..core.pixels.maskedit import Rect, union
 from ..core.pixels.tools import Tool, make_tool
 from .canvas_edit import CanvasEditing
 from .canvas_overlays import CanvasOverlays
@@ -231,13 +229,7 @@ class Canvas(CanvasEditing, CanvasOverlays, QWidget):
         if self._view is not None:
             self._view.update_mask(self._level_mask(self._view.f), rect)
         if self._view_task is not None:
-            p = self._view_pending or rect
-            self._view_pending = (
-                min(p[0], rect[0]),
-                min(p[1], rect[1]),
-                max(p[2], rect[2]),
-                max(p[3], rect[3]),
-            )
+            self._view_pending = union(self._view_pending, rect)
         self._update_photo_rect(rect)
 
     # -- geometry ---------------------------------------------------------------------------
